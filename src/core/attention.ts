@@ -1,0 +1,2 @@
+/** Multi-head attention primitive (core helper). */
+export {};

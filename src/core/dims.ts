@@ -1,0 +1,2 @@
+/** Dimension legend and rank-typed aliases (core helper). */
+export {};

@@ -1,0 +1,2 @@
+/** Initializers (core helper). */
+export {};

@@ -1,0 +1,2 @@
+/** safetensors reader/writer (encoders helper). */
+export {};

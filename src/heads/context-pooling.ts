@@ -1,0 +1,2 @@
+/** heads/context-pooling */
+export {};

@@ -1,0 +1,2 @@
+/** heads/group-bilinear */
+export {};

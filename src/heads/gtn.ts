@@ -1,0 +1,2 @@
+/** heads/gtn */
+export {};

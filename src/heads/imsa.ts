@@ -1,0 +1,2 @@
+/** heads/imsa */
+export {};

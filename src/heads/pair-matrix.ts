@@ -1,0 +1,2 @@
+/** heads/pair-matrix */
+export {};

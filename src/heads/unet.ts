@@ -1,0 +1,2 @@
+/** heads/unet */
+export {};

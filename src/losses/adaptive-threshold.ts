@@ -1,0 +1,2 @@
+/** losses/adaptive-threshold */
+export {};

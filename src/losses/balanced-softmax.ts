@@ -1,0 +1,2 @@
+/** losses/balanced-softmax */
+export {};

@@ -1,0 +1,2 @@
+/** losses/graph-losses */
+export {};

@@ -1,0 +1,2 @@
+/** losses/kl */
+export {};

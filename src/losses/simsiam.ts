@@ -1,0 +1,2 @@
+/** losses/simsiam */
+export {};
