@@ -1,0 +1,257 @@
+/**
+ * What the five models share: the encoder step (cached features or a trainable encoder), the
+ * bookkeeping of sub-layers and raw parameters by variable group, checkpoint save/load, and the
+ * pair-level decode mask. The math of every model lives in the layers and losses it calls
+ * (src/heads, src/losses); this file holds none.
+ *
+ * Checkpoint format (`dir/`): `model.json` = `{format: 'docre-kit-model', version: 1, name,
+ * config, weights: [{name, shape, offset}]}` and `weights.bin` = the float32 values in manifest
+ * order. Weight names are stable model-local paths (`bilinear/0:kernel`), not tfjs' global
+ * layer names (those carry a process-wide counter and differ from run to run).
+ *
+ * Dimension letters: b n d h m e r (DESIGN.md).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError, ShapeError } from '../core/errors.js';
+import type {
+  DocREModel,
+  EncoderOutput,
+  ForwardOptions,
+  ForwardOutput,
+  ModelInput,
+  ModelName,
+  TrainableEncoder,
+} from './types.js';
+
+/** Options every model config accepts. */
+export interface CommonModelConfig {
+  /** encoder width d (must match `hidden`'s last dim). Required. */
+  readonly hiddenSize: number;
+  /** relation classes r including class 0 (DocRED: 97). Required. */
+  readonly numClasses: number;
+  /** trainable encoder used when the batch carries no `hidden`/`attention`. Not saved. */
+  readonly encoder?: TrainableEncoder;
+}
+
+interface Part {
+  readonly layer: tf.layers.Layer;
+  readonly group: string;
+}
+interface Param {
+  readonly variable: tf.Variable;
+  readonly group: string;
+}
+
+const FORMAT = 'docre-kit-model';
+
+/** The saved `model.json`. */
+export interface SavedModelJSON {
+  readonly format: typeof FORMAT;
+  readonly version: 1;
+  readonly name: ModelName;
+  readonly config: Record<string, unknown>;
+  readonly weights: { name: string; shape: number[]; offset: number }[];
+}
+
+export abstract class BaseModel<C extends CommonModelConfig> implements DocREModel {
+  abstract readonly name: ModelName;
+  readonly config: Omit<C, 'encoder'>;
+  protected readonly encoder: TrainableEncoder | undefined;
+  private readonly parts = new Map<string, Part>();
+  private readonly params = new Map<string, Param>();
+
+  constructor(config: C) {
+    positiveInt('hiddenSize', config.hiddenSize);
+    positiveInt('numClasses', config.numClasses);
+    if (config.numClasses < 2) throw new ArgumentError('numClasses', '>= 2 (class 0 + relations)', config.numClasses);
+    const { encoder, ...rest } = config;
+    this.config = rest;
+    this.encoder = encoder;
+  }
+
+  abstract forward(batch: ModelInput, options?: ForwardOptions): ForwardOutput;
+  abstract predict(batch: ModelInput): tf.Tensor4D;
+
+  /** Registers a sub-layer under a stable name and a variable group; returns it. */
+  protected layer<L extends tf.layers.Layer>(name: string, layer: L, group = 'heads'): L {
+    if (this.parts.has(name) || this.params.has(name)) throw new ArgumentError('layer name', 'unique', name);
+    this.parts.set(name, { layer, group });
+    return layer;
+  }
+
+  /** Creates a raw parameter (e.g. a learned mask vector or embedding table). */
+  protected param(name: string, init: tf.Tensor, group = 'heads'): tf.Variable {
+    if (this.parts.has(name) || this.params.has(name)) throw new ArgumentError('param name', 'unique', name);
+    const variable = tf.variable(init, true);
+    init.dispose();
+    this.params.set(name, { variable, group });
+    return variable;
+  }
+
+  /**
+   * `{hidden [b,n,d], attention [b,h,n,n]}`: taken from the batch when present (frozen encoder,
+   * cached features), otherwise computed by the trainable encoder.
+   */
+  protected encode(batch: ModelInput, training: boolean): EncoderOutput {
+    let out: EncoderOutput;
+    if (batch.hidden && batch.attention) out = { hidden: batch.hidden, attention: batch.attention };
+    else if (this.encoder && batch.inputIds && batch.attentionMask)
+      out = this.encoder.encode(batch.inputIds, batch.attentionMask, { training });
+    else
+      throw new ArgumentError(
+        'batch',
+        '{hidden, attention} (cached encoder features) or inputIds + attentionMask with config.encoder',
+        Object.keys(batch),
+      );
+    const d = out.hidden.shape[2];
+    if (out.hidden.rank !== 3 || d !== this.config.hiddenSize)
+      throw new ShapeError('hidden', `[b, n, ${this.config.hiddenSize}] (config.hiddenSize)`, out.hidden.shape);
+    if (out.attention.rank !== 4) throw new ShapeError('attention', '[b, h, n, n]', out.attention.shape);
+    return out;
+  }
+
+  /** Checks the classification width of labels against the config. */
+  protected checkLabels(batch: ModelInput): void {
+    const l = batch.labels;
+    if (l && l.shape[3] !== this.config.numClasses)
+      throw new ShapeError('labels', `[b, e, e, ${this.config.numClasses}] (config.numClasses)`, l.shape);
+  }
+
+  /** Ensures every weight exists (layers build lazily) by running one tiny forward pass. */
+  protected ensureBuilt(): void {
+    if (this.built) return;
+    this.built = true;
+    tf.tidy(() => {
+      const probe = this.probeInput();
+      this.forward(probe, { training: false });
+    });
+  }
+  private built = false;
+
+  /** A tiny input for `ensureBuilt` (override when the model needs extra fields, e.g. a graph). */
+  protected abstract probeInput(): ModelInput;
+
+  variableGroups(): Record<string, tf.Variable[]> {
+    this.ensureBuilt();
+    const groups: Record<string, tf.Variable[]> = {};
+    const add = (g: string, v: tf.Variable) => (groups[g] ??= []).push(v);
+    for (const { layer, group } of this.parts.values())
+      for (const w of layer.trainableWeights) add(group, w.read() as tf.Variable);
+    for (const { variable, group } of this.params.values()) add(group, variable);
+    const enc = this.encoderVariables();
+    if (enc.length) groups['encoder'] = enc;
+    return groups;
+  }
+
+  /** Groups whose variables the main (generator) objective updates. */
+  protected objectiveGroups(): string[] {
+    return Object.keys(this.variableGroups());
+  }
+
+  trainableVariables(): tf.Variable[] {
+    const groups = this.variableGroups();
+    return this.objectiveGroups().flatMap((g) => groups[g] ?? []);
+  }
+
+  private encoderVariables(): tf.Variable[] {
+    const e = this.encoder;
+    if (!e) return [];
+    if (e.trainableVariables) return e.trainableVariables();
+    return (e.trainableWeights ?? []).map((w) =>
+      w instanceof tf.Variable ? w : ((w as { read(): tf.Tensor }).read() as tf.Variable),
+    );
+  }
+
+  /** Every saved weight by stable name, in a fixed order. */
+  namedWeights(): [string, tf.Variable][] {
+    this.ensureBuilt();
+    const out: [string, tf.Variable][] = [];
+    for (const [name, { layer }] of this.parts)
+      layer.weights.forEach((w, i) => out.push([`${name}/${i}:${w.originalName}`, w.read() as tf.Variable]));
+    for (const [name, { variable }] of this.params) out.push([name, variable]);
+    return out;
+  }
+
+  async save(dir: string): Promise<void> {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await mkdir(dir, { recursive: true });
+    const named = this.namedWeights();
+    const weights: SavedModelJSON['weights'] = [];
+    const chunks: Float32Array[] = [];
+    let offset = 0;
+    for (const [name, v] of named) {
+      const data = (await v.data()) as Float32Array;
+      weights.push({ name, shape: v.shape, offset });
+      chunks.push(Float32Array.from(data));
+      offset += data.length;
+    }
+    const all = new Float32Array(offset);
+    let at = 0;
+    for (const c of chunks) (all.set(c, at), (at += c.length));
+    const json: SavedModelJSON = { format: FORMAT, version: 1, name: this.name, config: this.config as Record<string, unknown>, weights };
+    await writeFile(join(dir, 'weights.bin'), new Uint8Array(all.buffer));
+    await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+  }
+
+  /** Assigns saved values to this model's weights (names and shapes must match). */
+  loadWeights(json: SavedModelJSON, values: Float32Array): void {
+    const byName = new Map(json.weights.map((w) => [w.name, w]));
+    const named = this.namedWeights();
+    for (const [name, v] of named) {
+      const w = byName.get(name);
+      if (!w) throw new ArgumentError(`checkpoint weight ${name}`, 'present in model.json', 'missing');
+      if (w.shape.join(',') !== v.shape.join(','))
+        throw new ShapeError(`checkpoint weight ${name}`, `[${v.shape.join(', ')}]`, w.shape);
+      const size = v.size;
+      tf.tidy(() => v.assign(tf.tensor(values.subarray(w.offset, w.offset + size), v.shape)));
+    }
+    if (named.length !== json.weights.length)
+      throw new ArgumentError('checkpoint', `${named.length} weights`, json.weights.length);
+  }
+
+  /** Zeroes predictions outside `pairMask` ([b,e,e] → [b,e,e,r]). */
+  protected maskPairs(multiHot: tf.Tensor, pairMask: tf.Tensor3D): tf.Tensor4D {
+    return tf.mul(multiHot, pairMask.expandDims(-1)) as tf.Tensor4D;
+  }
+
+  dispose(): void {
+    for (const { layer } of this.parts.values()) layer.dispose();
+    for (const { variable } of this.params.values()) variable.dispose();
+  }
+}
+
+/** Reads `model.json` + `weights.bin` from `dir`. */
+export async function readCheckpoint(dir: string): Promise<{ json: SavedModelJSON; values: Float32Array }> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as SavedModelJSON;
+  if (json.format !== FORMAT)
+    throw new ArgumentError(`${join(dir, 'model.json')} format`, FORMAT, json.format);
+  const buf = await readFile(join(dir, 'weights.bin'));
+  const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  return { json, values };
+}
+
+/** Loads a checkpoint into a model class (used by each class's `static load`). */
+export async function loadInto<M extends BaseModel<CommonModelConfig>>(
+  dir: string,
+  expected: ModelName,
+  make: (config: Record<string, unknown>) => M,
+  overrides: Partial<CommonModelConfig> = {},
+): Promise<M> {
+  const { json, values } = await readCheckpoint(dir);
+  if (json.name !== expected) throw new ArgumentError(`${dir}/model.json name`, expected, json.name);
+  const model = make({ ...json.config, ...overrides });
+  model.loadWeights(json, values);
+  return model;
+}
+
+export function positiveInt(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new ArgumentError(name, 'a positive integer', v);
+}
+
+export function fraction(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ArgumentError(name, 'a number in [0, 1]', v);
+}

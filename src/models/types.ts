@@ -1,0 +1,133 @@
+/**
+ * The model contract shared by the five paper models (DESIGN.md, "Models, data, training").
+ *
+ * A model consumes the collated batch of DESIGN.md plus the encoder outputs
+ * `{hidden [b,n,d], attention [b,h,n,n]}`. When those are present in the input (frozen encoder,
+ * cached features) the model uses them as they are; otherwise it calls the trainable encoder
+ * given in its config on `inputIds`/`attentionMask`, so gradients flow into the encoder.
+ *
+ * Dimension letters: b documents · n tokens · d hidden width · h heads · m mentions · e entities ·
+ * r relation classes (incl. class 0) · v graph nodes.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** What an encoder returns (DESIGN.md, "Encoders"). */
+export interface EncoderOutput {
+  /** `[b, n, d]` float32: last-layer token states. */
+  readonly hidden: tf.Tensor3D;
+  /** `[b, h, n, n]` float32: last-layer attention probabilities (rows sum to 1 over real keys). */
+  readonly attention: tf.Tensor4D;
+}
+
+/**
+ * A trainable encoder a model may own (e.g. `BertEncoder`). Only `encode` is required; the
+ * variables are reported under the `encoder` group so the trainer can give them their own lr.
+ */
+export interface TrainableEncoder {
+  encode(
+    inputIds: tf.Tensor2D,
+    attentionMask: tf.Tensor2D,
+    options?: { training?: boolean },
+  ): EncoderOutput;
+  /** Trainable variables of the encoder (tf.Variable or tfjs LayerVariable). */
+  readonly trainableWeights?: readonly unknown[];
+  trainableVariables?(): tf.Variable[];
+}
+
+/**
+ * GTN's document graph, as produced by `src/data`'s `buildDocumentGraph` + `collate`
+ * (DocRE-BSI, §2.2). v = 1 (document) + mentions + entities, padded over the batch.
+ */
+export interface GraphInput {
+  /** `[b, v]` int32: 0 = document node, 1 = mention, 2 = entity (padding: any, masked). */
+  readonly nodeType: tf.Tensor2D;
+  /** `[b, v]` float32: 1 for real nodes. */
+  readonly nodeMask: tf.Tensor2D;
+  /** `[b, v, 2]` int32: token indices whose states are averaged into the node (start/end marker;
+   * the document node uses CLS twice; entity nodes are pooled from their mentions instead). */
+  readonly nodeTokens: tf.Tensor3D;
+  /** `[b, 3, v, v]` float32: adjacency channels (document↔all, sentence co-occurrence, coreference). */
+  readonly adjacency: tf.Tensor4D;
+  /** `[b, v]` int32: sentence id of each mention node (0 for document/entity nodes). */
+  readonly nodeSentence: tf.Tensor2D;
+  /** `[b, v]` int32: entity id of each mention/entity node (0 for the document node). */
+  readonly nodeEntity: tf.Tensor2D;
+  /** `[b, v, n]` float32: node→token local masks (tokens of the node's sentence). */
+  readonly nodeTokenMask: tf.Tensor3D;
+}
+
+/**
+ * The model input: DESIGN.md's Batch (what `collate` produces) with optional encoder outputs and
+ * optional graph fields. Structural, so `collate`'s Batch is assignable to it.
+ */
+export interface ModelInput {
+  /** `[b, n]` int32; needed only when the model runs its own encoder. */
+  readonly inputIds?: tf.Tensor2D;
+  /** `[b, n]` float32, 1 for real tokens. */
+  readonly attentionMask?: tf.Tensor2D;
+  /** `[b, e, m]` int32: token index of each mention's start marker. */
+  readonly mentionIndex: tf.Tensor3D;
+  /** `[b, e, m]` float32: 1 for real mentions. */
+  readonly mentionMask: tf.Tensor3D;
+  /** `[b, e]` float32: 1 for real entities. */
+  readonly entityMask: tf.Tensor2D;
+  /** `[b, e, e]` float32: 1 for ordered pairs (s, o), s ≠ o, both real. */
+  readonly pairMask: tf.Tensor3D;
+  /** `[b, e, e, r]` float32 multi-hot, column 0 = NA / threshold; absent at inference. */
+  readonly labels?: tf.Tensor4D;
+  /** `[b, n, d]` encoder states (frozen / cached features). */
+  readonly hidden?: tf.Tensor3D;
+  /** `[b, h, n, n]` encoder attention (frozen / cached features). */
+  readonly attention?: tf.Tensor4D;
+  /** GTN only: the document graph (any shape the data module produces; see `GraphInput`). */
+  readonly graph?: unknown;
+}
+
+export interface ForwardOptions {
+  /** Training mode: dropout, masking/noise paths and auxiliary losses are active. Default false. */
+  readonly training?: boolean;
+}
+
+/** What `forward` returns. The caller owns (and must dispose) every tensor. */
+export interface ForwardOutput {
+  /** `[b, e, e, r]` float32 relation logits of the final classifier. */
+  readonly logits: tf.Tensor4D;
+  /**
+   * Named scalar losses; `total` is what the optimizer minimises. Empty when the batch has no
+   * labels.
+   */
+  readonly losses: Record<string, tf.Scalar>;
+}
+
+/** The five paper models. */
+export type ModelName = 'atlop' | 'docunet' | 'dremir' | 'gtn' | 'docreii';
+
+/**
+ * Every docre-kit model implements this (DESIGN.md). `static load(dir)` lives on each class
+ * (TypeScript interfaces cannot declare statics); `loadModel(dir)` dispatches on the saved name.
+ *
+ * @example
+ * const model: DocREModel = createModel('atlop', { hiddenSize: 512, numClasses: 97 });
+ * const { logits, losses } = model.forward(batch, { training: true }); // [b,e,e,r], {at, total}
+ * const multiHot = model.predict(batch); // [b,e,e,r] 0/1
+ * await model.save('ckpt/');  const again = await ATLOPModel.load('ckpt/');
+ */
+export interface DocREModel {
+  readonly name: ModelName;
+  /** Serializable hyperparameters (the trainable encoder, if any, is not part of it). */
+  readonly config: object;
+  forward(batch: ModelInput, options?: ForwardOptions): ForwardOutput;
+  /** `[b, e, e, r]` float32 multi-hot predictions (0 for padded pairs). */
+  predict(batch: ModelInput): tf.Tensor4D;
+  /** Writes `model.json` (name, config, weight manifest) and `weights.bin` into `dir`. */
+  save(dir: string): Promise<void>;
+  /** All trainable variables (heads, and the encoder's when it is trainable). */
+  trainableVariables(): tf.Variable[];
+  /**
+   * Variables by role, for parameter groups and staged training: always `heads`; `encoder` when
+   * a trainable encoder is attached; DocRE-II splits heads into `base` and `inference`; GTN adds
+   * `discriminator` (not part of `trainableVariables()`' generator objective).
+   */
+  variableGroups(): Record<string, tf.Variable[]>;
+  dispose(): void;
+}
