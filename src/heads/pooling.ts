@@ -1,2 +1,129 @@
-/** heads/pooling */
-export {};
+/**
+ * Entity pooling: log-sum-exp over the start-marker states of an entity's mentions.
+ *
+ * ATLOP (Zhou et al., 2021) §2.1 and DocuNet eq. 2: `e_i = log Σ_{j=1}^{N_ei} exp(m_j)`, where
+ * `m_j` is the encoder state of mention j's start marker. The official ATLOP code returns the
+ * embedding itself for a single mention and zeros for an entity whose mentions were all cut
+ * off by truncation; both are special cases of the masked form below.
+ *
+ * Dimension letters: b documents · n tokens · d hidden · e entities (padded) · m mentions (padded).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkShape, ShapeError } from '../core/errors.js';
+import { registerClass } from '../core/registry.js';
+
+/**
+ * Gathers per-mention rows of a `[b, n, w]` tensor at `mentionIndex` without `batchDims`
+ * (wrong on wasm, tfjs#8658): the table is flattened to `[b·n, w]` and each index is offset
+ * by `batch·n`. Padded mentions (mask 0) are redirected to token 0 so that any padding value
+ * in `mentionIndex` is safe.
+ *
+ * @param table [b, n, w] float32
+ * @param mentionIndex [b, e, m] int32
+ * @param mentionMask [b, e, m] float32
+ * @returns [b, e, m, w]
+ */
+export function gatherMentionRows(table: tf.Tensor3D, mentionIndex: tf.Tensor3D, mentionMask: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, n, w] = table.shape;
+    const [, e, m] = mentionIndex.shape;
+    const safe = tf.where(mentionMask.greater(0), mentionIndex, tf.zerosLike(mentionIndex)); // [b,e,m]
+    const offset = tf.range(0, b * n, n, 'int32').reshape([b, 1, 1]); // [b,1,1]
+    const flatIdx = safe.add(offset).reshape([b * e * m]); // [b·e·m]
+    const rows = tf.gather(table.reshape([b * n, w]), flatIdx); // [b·e·m, w]
+    return rows.reshape([b, e, m, w]) as tf.Tensor4D;
+  });
+}
+
+/** Validates `mentionIndex`/`mentionMask` against a batch size; returns `{e, m}`. */
+export function checkMentions(
+  mentionIndex: tf.Tensor,
+  mentionMask: tf.Tensor,
+  dims: Record<string, number>,
+): Record<string, number> {
+  checkShape('mentionIndex', mentionIndex.shape, ['b', 'e', 'm'], dims);
+  checkShape('mentionMask', mentionMask.shape, ['b', 'e', 'm'], dims);
+  if (mentionIndex.dtype !== 'int32') throw new ShapeError('mentionIndex', '[b, e, m] int32', `dtype ${mentionIndex.dtype}`);
+  return dims;
+}
+
+/**
+ * Log-sum-exp pooling of mention start-marker states into entity embeddings (ATLOP §2.1,
+ * DocuNet eq. 2), restricted to real mentions. An entity with no real mention gets a zero
+ * vector and its (padding) inputs get zero, finite gradients.
+ *
+ * @param hidden [b, n, d] float32 encoder output
+ * @param mentionIndex [b, e, m] int32 token index of each mention's start marker
+ * @param mentionMask [b, e, m] float32, 1 for real mentions
+ * @returns [b, e, d]
+ *
+ * @example
+ * const hidden = tf.randomNormal([1, 8, 4]) as tf.Tensor3D;
+ * const idx = tf.tensor3d([[[1, 5], [3, 0]]], [1, 2, 2], 'int32');
+ * const mask = tf.tensor3d([[[1, 1], [1, 0]]]);
+ * logSumExpPooling(hidden, idx, mask); // [1, 2, 4]: row 0 = log(e^h1 + e^h5), row 1 = h3
+ */
+export function logSumExpPooling(hidden: tf.Tensor3D, mentionIndex: tf.Tensor3D, mentionMask: tf.Tensor3D): tf.Tensor3D {
+  const dims = checkShape('hidden', hidden.shape, ['b', 'n', 'd']);
+  checkMentions(mentionIndex, mentionMask, dims);
+  return tf.tidy(() => {
+    const x = gatherMentionRows(hidden, mentionIndex, mentionMask); // [b,e,m,d]
+    const mask = mentionMask.toFloat().expandDims(3); // [b,e,m,1]
+    const real = mask.greater(0);
+    // max over real mentions only; padded rows take the row minimum so they never win
+    const filled = tf.where(tf.broadcastTo(real, x.shape), x, tf.broadcastTo(tf.min(x, 2, true), x.shape));
+    const max = tf.max(filled, 2); // [b,e,d]
+    const sum = tf.sum(tf.exp(tf.minimum(filled.sub(max.expandDims(2)), 0)).mul(mask), 2); // [b,e,d]
+    const any = tf.max(mask, 2); // [b,e,1]: 1 when the entity has a real mention
+    // log(sum + 1 - any) is log(1) = 0 for an empty entity: finite value and gradient
+    return max.add(tf.log(sum.add(tf.sub(1, any)))).mul(any) as tf.Tensor3D;
+  });
+}
+
+/** The standard tfjs layer arguments (`name`, `trainable`, ...), which tfjs does not export by name. */
+export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+
+/** Arguments of {@link LogSumExpPoolingLayer} (none beyond the standard layer ones). */
+export type LogSumExpPoolingLayerArgs = BaseLayerArgs;
+
+/**
+ * Layer form of {@link logSumExpPooling}. No weights.
+ * `apply([hidden [b,n,d], mentionIndex [b,e,m] int32, mentionMask [b,e,m]]) → [b,e,d]`.
+ *
+ * @example
+ * const entity = new LogSumExpPoolingLayer().apply([hidden, mentionIndex, mentionMask]) as tf.Tensor3D;
+ */
+export class LogSumExpPoolingLayer extends tf.layers.Layer {
+  static className = 'LogSumExpPoolingLayer';
+
+  constructor(args: LogSumExpPoolingLayerArgs = {}) {
+    super(args);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [hidden, index] = inputShapes(inputShape, 3, this.name);
+    return [hidden![0]!, index![1]!, hidden![2]!];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [hidden, index, mask] = inputTensors(inputs, 3, this.name);
+      return logSumExpPooling(hidden as tf.Tensor3D, index as tf.Tensor3D, mask as tf.Tensor3D);
+    });
+  }
+}
+registerClass(LogSumExpPoolingLayer);
+
+/** Unpacks a multi-input layer's tensors, checking their number. */
+export function inputTensors(inputs: tf.Tensor | tf.Tensor[], count: number, layer: string): tf.Tensor[] {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  if (list.length !== count) throw new ShapeError(`${layer} inputs`, `a list of ${count} tensors`, `${list.length} tensor(s)`);
+  return list;
+}
+
+/** Unpacks a multi-input layer's shapes, checking their number. */
+export function inputShapes(inputShape: tf.Shape | tf.Shape[], count: number, layer: string): tf.Shape[] {
+  const list = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as tf.Shape[]) : [inputShape as tf.Shape];
+  if (list.length !== count) throw new ShapeError(`${layer} inputs`, `a list of ${count} shapes`, `${list.length} shape(s)`);
+  return list;
+}
