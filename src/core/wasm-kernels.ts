@@ -1,5 +1,262 @@
 /**
- * Kernels that tfjs-backend-wasm 4.22 lacks (or gets wrong) and that training needs.
- * Filled in by the core work: Conv2DBackpropFilter, UnsortedSegmentSum, ...
+ * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or gets wrong, registered so that every
+ * layer of docre-kit can be **trained** on wasm (`initBackend('wasm')` calls
+ * {@link registerWasmKernels} before the backend starts).
+ *
+ * What the 4.22 wasm backend registers, compared with cpu (checked with `tf.getKernelsForBackend`):
+ *
+ * | kernel | status on wasm 4.22 | here |
+ * |---|---|---|
+ * | `Conv2DBackpropFilter` (gradient of conv2d w.r.t. the filter) | missing | im2col in JS + the wasm `BatchMatMul` (XNNPACK) |
+ * | `UnsortedSegmentSum` (gradient of `gather`) | missing | JS scatter-add on the wasm heap |
+ * | `GatherV2` with `batchDims > 0` | registered, wrong values (tfjs#8658) | rewritten as a flat gather (`batchDims = 0`) |
+ * | `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` | missing | cpu kernel on copied data |
+ * | `Einsum` | missing (and no gradient on any backend) | cpu kernel on copied data, forward only |
+ * | `Conv2DBackpropInput`, `MaxPoolGrad`, `AvgPoolGrad`, `ResizeBilinearGrad`, `FusedBatchNorm` | present and correct (tested against cpu in test/core/wasm-kernels.test.ts) | — |
+ * | `Complex`, `FFT`, `Real`, `Imag`, `Ragged*`, `StaticRegexReplace`, `Draw` | missing | not needed by docre-kit; left out |
+ *
+ * A "cpu kernel on copied data" reads the wasm inputs, runs tfjs' own cpu kernel on the cpu
+ * backend and copies the result back into the wasm heap: exact, but as slow as the cpu backend.
+ *
+ * @example
+ * import { registerWasmKernels } from 'docre-kit';
+ * registerWasmKernels(); // before tf.setBackend('wasm'); initBackend('wasm') does it for you
  */
-export function registerWasmKernels(): void {}
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` that the kernels below use. */
+interface WasmBackend extends tf.KernelBackend {
+  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/** One `KernelFunc` call's arguments, with the backend typed as wasm. */
+interface Args {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackend;
+  attrs?: tf.NamedAttrMap;
+}
+
+/** Tunables of the kernels below (tests lower `im2colChunk` to exercise the chunked path). */
+export const wasmKernelOptions = {
+  /** Upper bound (float32 elements) of one im2col chunk in `Conv2DBackpropFilter`; default 64 MB. */
+  im2colChunk: 16 * 1024 * 1024,
+};
+
+/** Names of the kernels {@link registerWasmKernels} registers (or overrides) for wasm. */
+export const WASM_KERNELS = [
+  'Conv2DBackpropFilter',
+  'UnsortedSegmentSum',
+  'GatherV2',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'Einsum',
+] as const;
+
+/**
+ * Registers the kernels of the table above for the `wasm` backend. Idempotent; call it before the
+ * wasm backend is initialised (the `GatherV2` override keeps the original's wasm setup function).
+ */
+export function registerWasmKernels(): void {
+  register('Conv2DBackpropFilter', conv2DBackpropFilter);
+  register('UnsortedSegmentSum', unsortedSegmentSum);
+  for (const name of [
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+    'Einsum',
+  ])
+    register(name, (args) => onCpu(name, args));
+  overrideGather();
+}
+
+const MARK = Symbol('docre-kit wasm kernel');
+
+function register(kernelName: string, fn: (args: Args) => tf.TensorInfo): void {
+  const existing = tf.getKernel(kernelName, 'wasm') as (tf.KernelConfig & { [MARK]?: true }) | undefined;
+  if (existing?.[MARK]) return;
+  if (existing) tf.unregisterKernel(kernelName, 'wasm');
+  const config = {
+    ...(existing ?? {}),
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: fn as unknown as tf.KernelFunc,
+    [MARK]: true as const,
+  };
+  tf.registerKernel(config);
+}
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{b,y,x} xpad[b, y·sh + kh, x·sw + kw, ci] · dy[b,y,x,co]:
+ * the im2col matrix `[b·oh·ow, kh·kw·ci]` is built in JS on the wasm heap (in row chunks of at most
+ * `wasmKernelOptions.im2colChunk` elements), then `colᵀ · dy` runs on wasm's BatchMatMul. The result rows
+ * come out in `[kh, kw, ci]` order, i.e. already the filter layout. NCHW goes to the cpu kernel.
+ */
+function conv2DBackpropFilter(args: Args): tf.TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs['x']!;
+  const dy = inputs['dy']!;
+  const filterShape = attrs['filterShape'] as [number, number, number, number];
+  if (attrs['dataFormat'] === 'NCHW') return onCpu('Conv2DBackpropFilter', args);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs['strides'] as [number, number],
+    1,
+    attrs['pad'] as 'same',
+    attrs['dimRoundingMode'] as 'floor' | undefined,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const rows = batchSize * outHeight * outWidth;
+  const cols = kh * kw * inChannels;
+  const chunk = Math.max(1, Math.min(rows, Math.floor(wasmKernelOptions.im2colChunk / Math.max(cols, outChannels))));
+  const matmul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+  const dW = new Float32Array(cols * outChannels);
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const n = Math.min(chunk, rows - r0);
+    const col = backend.makeOutput([1, n, cols], 'float32');
+    const dyc = backend.makeOutput([1, n, outChannels], 'float32');
+    // views are taken after the last allocation (a heap growth detaches earlier views)
+    const xv = backend.typedArrayFromHeap(x);
+    const dyv = backend.typedArrayFromHeap(dy);
+    const colv = backend.typedArrayFromHeap(col);
+    backend.typedArrayFromHeap(dyc).set(dyv.subarray(r0 * outChannels, (r0 + n) * outChannels));
+    for (let r = 0; r < n; r++) {
+      const row = r0 + r; // = (b·oh + y)·ow + x
+      const ox = row % outWidth;
+      const oy = Math.floor(row / outWidth) % outHeight;
+      const b = Math.floor(row / (outWidth * outHeight));
+      let o = r * cols;
+      for (let i = 0; i < kh; i++) {
+        const iy = oy * sh + i - top;
+        for (let j = 0; j < kw; j++, o += inChannels) {
+          const ix = ox * sw + j - left;
+          if (iy < 0 || iy >= inHeight || ix < 0 || ix >= inWidth) colv.fill(0, o, o + inChannels);
+          else {
+            const s = ((b * inHeight + iy) * inWidth + ix) * inChannels;
+            colv.set(xv.subarray(s, s + inChannels), o);
+          }
+        }
+      }
+    }
+    const part = matmul({
+      inputs: { a: col, b: dyc },
+      backend,
+      attrs: { transposeA: true, transposeB: false },
+    }) as tf.TensorInfo; // [1, kh·kw·ci, co]
+    const pv = backend.typedArrayFromHeap(part);
+    for (let i = 0; i < dW.length; i++) dW[i]! += pv[i]!;
+    for (const t of [col, dyc, part]) backend.disposeData(t.dataId);
+  }
+  const out = backend.makeOutput(filterShape, 'float32');
+  backend.typedArrayFromHeap(out).set(dW);
+  return out;
+}
+
+/**
+ * out[s, ...] = Σ_{i : segmentIds[i] = s} x[i, ...]; `segmentIds` covers the leading
+ * `segmentIds.rank` axes of `x`; ids outside `[0, numSegments)` are dropped (TensorFlow and cpu
+ * semantics; the webgpu 4.22 kernel clamps them instead). The output keeps x's dtype (webgpu 4.22
+ * returns garbage for int32 x, cpu returns float32).
+ */
+function unsortedSegmentSum(args: Args): tf.TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs['x']!;
+  const ids = inputs['segmentIds']!;
+  const numSegments = attrs['numSegments'] as number;
+  const inner = x.shape.slice(ids.shape.length);
+  const width = inner.reduce((a, c) => a * c, 1);
+  const out = backend.makeOutput([numSegments, ...inner], x.dtype);
+  const ov = backend.typedArrayFromHeap(out);
+  const xv = backend.typedArrayFromHeap(x);
+  const iv = backend.typedArrayFromHeap(ids);
+  ov.fill(0);
+  for (let i = 0; i < iv.length; i++) {
+    const s = iv[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * width;
+    const dst = s * width;
+    for (let k = 0; k < width; k++) ov[dst + k]! += xv[src + k]!;
+  }
+  return out;
+}
+
+/**
+ * tfjs#8658: wasm's GatherV2 returns wrong values when `batchDims > 0`. With shapeInfo
+ * x ~ [B, O, D, S] and indices ~ [B, K], the same result is the plain gather of rows
+ * `(b·O + o)·D + indices[b, k]` from x viewed as [B·O·D, S]; only the index arithmetic is new.
+ */
+function overrideGather(): void {
+  const original = tf.getKernel('GatherV2', 'wasm') as (tf.KernelConfig & { [MARK]?: true }) | undefined;
+  if (!original || original[MARK]) return;
+  const gather = original.kernelFunc;
+  register('GatherV2', (args) => {
+    const { inputs, backend, attrs = {} } = args;
+    const batchDims = (attrs['batchDims'] as number | undefined) ?? 0;
+    if (batchDims === 0) return gather(args as never) as tf.TensorInfo;
+    const x = inputs['x']!;
+    const indices = inputs['indices']!;
+    const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
+      x as tf.Tensor,
+      indices as tf.Tensor,
+      axis,
+      batchDims,
+    );
+    const { batchSize: B, outerSize: O, dimSize: D, sliceSize: S } = info;
+    const K = tf.util.sizeFromShape(indices.shape) / B;
+    const flat = backend.makeOutput([B * O * K], 'int32');
+    const fv = backend.typedArrayFromHeap(flat);
+    const iv = backend.typedArrayFromHeap(indices);
+    for (let b = 0; b < B; b++)
+      for (let o = 0; o < O; o++)
+        for (let k = 0; k < K; k++) {
+          const idx = iv[b * K + k]!;
+          if (idx < 0 || idx >= D)
+            throw new Error(`GatherV2: the index value ${idx} is not in [0, ${D - 1}]`);
+          fv[(b * O + o) * K + k] = (b * O + o) * D + idx;
+        }
+    const out = gather({
+      inputs: { x: { dataId: x.dataId, shape: [B * O * D, S], dtype: x.dtype }, indices: flat },
+      backend,
+      attrs: { axis: 0, batchDims: 0 },
+    } as never) as tf.TensorInfo;
+    backend.disposeData(flat.dataId);
+    return { ...out, shape: info.outputShape };
+  });
+}
+
+/** Runs tfjs' cpu kernel on copies of the wasm inputs and copies its outputs back. */
+function onCpu(kernelName: string, args: Args): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const cpu = tf.engine().findBackend('cpu') as tf.KernelBackend & {
+    readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  };
+  const kernel = tf.getKernel(kernelName, 'cpu');
+  if (!cpu || !kernel) throw new Error(`${kernelName}: no cpu kernel to run on wasm data`);
+  const copy = (t: tf.TensorInfo): tf.TensorInfo => ({
+    dataId: cpu.write(backend.readSync(t.dataId), t.shape, t.dtype),
+    shape: t.shape,
+    dtype: t.dtype,
+  });
+  // inputs is a name → tensor map, or an array for variadic kernels (Einsum)
+  const cpuInputs = (
+    Array.isArray(inputs)
+      ? (inputs as tf.TensorInfo[]).map(copy)
+      : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, copy(t!)]))
+  ) as tf.NamedTensorInfoMap;
+  try {
+    const res = kernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs: attrs ?? {} });
+    if (Array.isArray(res)) throw new Error(`${kernelName}: multi-output kernels are not bridged`);
+    const values = cpu.readSync(res.dataId);
+    cpu.disposeData(res.dataId);
+    const out = backend.makeOutput(res.shape, res.dtype);
+    backend.typedArrayFromHeap(out).set(values as tf.backend_util.TypedArray);
+    return out;
+  } finally {
+    for (const t of Object.values(cpuInputs)) if (t) cpu.disposeData(t.dataId);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The kernels registered by src/core/wasm-kernels.ts, and every kernel a conv/pool/resize/batch-norm
+ * training step needs, checked on the current backend against tfjs' cpu backend (computed in the
+ * same process by switching backends) and against closed forms. On cpu the cross-backend checks
+ * compare cpu with itself; the closed-form checks are what can fail there.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND, assertClose, assertNoLeak, seededArray, tol, useTestBackend } from '../helpers.js';
+import { WASM_KERNELS, wasmKernelOptions } from '../../src/core/wasm-kernels.js';
+
+await useTestBackend();
+
+/** Runs fn on the cpu backend and returns its arrays; the current backend is restored. */
+async function onCpu<T>(fn: () => Promise<T>): Promise<T> {
+  const prev = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    return await fn();
+  } finally {
+    await tf.setBackend(prev);
+  }
+}
+
+/** Reads a tensor asynchronously (webgpu in Node has no synchronous read) and disposes it. */
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  const v = Float32Array.from(await t.data());
+  t.dispose();
+  return v;
+}
+
+/** fn's tensors, read back as arrays, on the current backend and on cpu. */
+async function bothBackends(fn: () => tf.Tensor[]): Promise<{ here: Float32Array[]; cpu: Float32Array[] }> {
+  const run = () => Promise.all(tf.tidy(fn).map(read));
+  return { here: await run(), cpu: await onCpu(run) };
+}
+
+
+test('every kernel of WASM_KERNELS is registered for wasm', () => {
+  if (BACKEND !== 'wasm') return;
+  for (const name of WASM_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
+});
+
+test('UnsortedSegmentSum: closed form, int32 values', async () => {
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const y = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 1], 'int32'), 4);
+  assert.deepEqual(y.shape, [4, 2]);
+  assertClose(await read(y), [[3, 4], [7, 8], [1 + 5, 2 + 6], [0, 0]], 0);
+  // int32 x: values only (cpu returns float32, wasm keeps x's dtype as TensorFlow does). The webgpu
+  // 4.22 kernel returns float bit patterns for int32 (3 → 1077936128); docre-kit never sums int32.
+  if (BACKEND !== 'webgpu') {
+    const yi = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2);
+    assert.deepEqual(Array.from(await read(yi)), [3, 3]);
+  }
+  x.dispose();
+});
+
+test('UnsortedSegmentSum drops out-of-range ids (cpu, wasm; webgpu 4.22 clamps them instead)', async () => {
+  if (BACKEND === 'webgpu') return; // documented in src/core/wasm-kernels.ts; gather never emits them
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const y = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 5], 'int32'), 3);
+  assertClose(await read(y), [[3, 4], [0, 0], [1 + 5, 2 + 6]], 0);
+  x.dispose();
+});
+
+test('gather gradient (UnsortedSegmentSum) matches the closed form: repeated rows accumulate', async () => {
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+  const idx = tf.tensor1d([2, 0, 2], 'int32');
+  const g = tf.grad((a: tf.Tensor) => tf.gather(a, idx).mul(tf.tensor2d([[1, 1], [2, 2], [3, 3]])).sum())(x);
+  assertClose(await read(g), [[2, 2], [0, 0], [1 + 3, 1 + 3]], 0);
+  tf.dispose([x, idx]);
+});
+
+test('gather with batchDims = 1 (tfjs#8658: wrong on wasm when batch ≠ indices per batch)', async () => {
+  const x = tf.tensor3d([...Array(24).keys()], [2, 4, 3]); // x[b, i, j] = 12b + 3i + j
+  const idx = tf.tensor2d([[0, 3, 3], [1, 1, 2]], [2, 3], 'int32'); // b = 2, k = 3
+  // [b, k, :] = x[b, idx[b, k], :]
+  const want1 = [[[0, 1, 2], [9, 10, 11], [9, 10, 11]], [[15, 16, 17], [15, 16, 17], [18, 19, 20]]];
+  assertClose(await read(tf.gather(x, idx, 1, 1)), want1, 0);
+  // axis 2: [b, i, k] = x[b, i, idx2[b, k]]
+  const i2 = tf.tensor2d([[2, 0, 0], [1, 1, 2]], [2, 3], 'int32');
+  const want2 = [0, 1, 2, 3].map((i) => [
+    [2, 0, 0].map((j) => 3 * i + j),
+    [1, 1, 2].map((j) => 12 + 3 * i + j),
+  ]);
+  const y2 = tf.gather(x, i2, 2, 1);
+  assert.deepEqual(y2.shape, [2, 4, 3]);
+  assertClose(await read(y2), [0, 1].map((b) => want2.map((r) => r[b]!)), 0);
+  const g = tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x);
+  const expected = [[[1, 1, 1], [0, 0, 0], [0, 0, 0], [2, 2, 2]], [[0, 0, 0], [2, 2, 2], [1, 1, 1], [0, 0, 0]]];
+  assertClose(await read(g), expected, 0);
+  tf.dispose([x, idx, i2]);
+});
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const seeded = (shape: number[], seed: number) => tf.tensor(seededArray(size(shape), seed), shape);
+
+test('Conv2DBackpropFilter: 1×1 closed form dW = xᵀ·dy', async () => {
+  const x = seeded([1, 2, 3, 4], 5) as tf.Tensor4D;
+  const w = seeded([1, 1, 4, 2], 6) as tf.Tensor4D;
+  const dy = seeded([1, 2, 3, 2], 7);
+  const dW = tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'valid').mul(dy).sum())(w);
+  const expected = tf.matMul(x.reshape([6, 4]), dy.reshape([6, 2]), true, false).reshape([1, 1, 4, 2]);
+  assert.deepEqual(dW.shape, [1, 1, 4, 2]);
+  assertClose(await read(dW), await read(expected), tol(1e-5));
+  tf.dispose([x, w, dy]);
+});
+
+test('conv2d gradients (filter and input): same/valid padding, strides 1 and 2, match cpu', async () => {
+  for (const [pad, stride] of [['same', 1], ['valid', 1], ['same', 2], ['valid', 2]] as const) {
+    const { here, cpu } = await bothBackends(() => {
+      const x = seeded([2, 7, 6, 3], 1) as tf.Tensor4D;
+      const w = seeded([3, 3, 3, 5], 2) as tf.Tensor4D;
+      const outShape = tf.conv2d(x, w, stride, pad).shape;
+      const dy = seeded(outShape, 3);
+      return tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+        tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, stride, pad).mul(dy).sum(),
+      )([x, w]);
+    });
+    here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-4), tol(1e-4), `${pad}/${stride} grad ${i}`));
+  }
+});
+
+test('Conv2DBackpropFilter chunks rows without changing the result', async () => {
+  // 600 rows × 72 columns in chunks of 7 rows (the last one partial)
+  const saved = wasmKernelOptions.im2colChunk;
+  wasmKernelOptions.im2colChunk = 7 * 72;
+  const { here, cpu } = await bothBackends(() => {
+    const x = seeded([1, 40, 15, 8], 11) as tf.Tensor4D;
+    const w = seeded([3, 3, 8, 4], 12) as tf.Tensor4D;
+    return [tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').square().sum())(w)];
+  });
+  wasmKernelOptions.im2colChunk = saved;
+  assertClose(here[0]!, cpu[0]!, tol(1e-3), tol(1e-4));
+});
+
+test('depthwise conv2d gradients and einsum forward match cpu', async () => {
+  const { here, cpu } = await bothBackends(() => {
+    const x = seeded([1, 5, 5, 3], 21) as tf.Tensor4D;
+    const w = seeded([3, 3, 3, 2], 22) as tf.Tensor4D;
+    const grads = tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+      tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same').square().sum(),
+    )([x, w]);
+    return [...grads, tf.einsum('ij,jk->ik', seeded([3, 4], 23), seeded([4, 2], 24))];
+  });
+  here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-4), tol(1e-4), `output ${i}`));
+});
+
+/**
+ * A tiny U-Net step: conv → batch norm → relu → max-pool → conv → bilinear upsample (align
+ * corners) → concat skip → 1×1 conv → squared error. Every parameter gradient and the input
+ * gradient must equal cpu's.
+ */
+function uNetStep(): tf.Tensor[] {
+  const x = seeded([2, 6, 6, 3], 31) as tf.Tensor4D;
+  const target = seeded([2, 6, 6, 2], 32);
+  const params = [
+    seeded([3, 3, 3, 4], 33), // conv1 kernel
+    seeded([4], 34), // conv1 bias
+    seeded([4], 35).add(1), // gamma
+    seeded([4], 36), // beta
+    seeded([3, 3, 4, 6], 37), // conv2 kernel
+    seeded([1, 1, 10, 2], 38), // 1×1 head
+  ];
+  const f = (input: tf.Tensor, k1: tf.Tensor, b1: tf.Tensor, g: tf.Tensor, beta: tf.Tensor, k2: tf.Tensor, k3: tf.Tensor) => {
+    const c1 = tf.conv2d(input as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same').add(b1); // [2,6,6,4]
+    const { mean, variance } = tf.moments(c1, [0, 1, 2]);
+    const h1 = tf.relu(tf.batchNorm(c1, mean, variance, beta, g, 1e-3)) as tf.Tensor4D;
+    const p = tf.maxPool(h1, 2, 2, 'same'); // [2,3,3,4]
+    const c2 = tf.relu(tf.conv2d(p, k2 as tf.Tensor4D, 1, 'same')) as tf.Tensor4D; // [2,3,3,6]
+    const up = tf.image.resizeBilinear(c2, [6, 6], true); // [2,6,6,6]
+    const cat = tf.concat([h1, up], 3) as tf.Tensor4D; // [2,6,6,10]
+    const out = tf.conv2d(cat, k3 as tf.Tensor4D, 1, 'valid'); // [2,6,6,2]
+    return out.sub(target).square().mean() as tf.Scalar;
+  };
+  return tf.grads(f as (...a: tf.Tensor[]) => tf.Scalar)([x, ...params]);
+}
+
+test('tiny U-Net training step: every gradient equals cpu (conv, batchNorm, maxPool, resizeBilinear)', async () => {
+  const { here, cpu } = await bothBackends(uNetStep);
+  assert.equal(here.length, 7);
+  here.forEach((h, i) => {
+    assert.ok(cpu[i]!.some((v) => v !== 0), `gradient ${i} is not trivially zero`);
+    assertClose(h, cpu[i]!, tol(1e-4), tol(1e-3), `gradient ${i}`);
+  });
+});
+
+test('registered kernels leak no tensors', () => {
+  const x = seeded([1, 4, 4, 2], 41) as tf.Tensor4D;
+  const w = seeded([3, 3, 2, 2], 42) as tf.Tensor4D;
+  const idx = tf.tensor2d([[1, 0]], [1, 2], 'int32');
+  const x3 = x.reshape([1, 4, 8]);
+  assertNoLeak(() => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').sum())(w), 'conv2d filter grad');
+  assertNoLeak(() => tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x3), 'gather batchDims grad');
+  tf.dispose([x, x3, w, idx]);
+});
