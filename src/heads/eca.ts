@@ -1,2 +1,549 @@
-/** heads/eca */
-export {};
+/**
+ * DocRE-II inference module (Zhang et al., "Towards Better Document-level Relation Extraction via
+ * Iterative Inference", §2.2, Figure 3): Extended Cross Attention (ECA, eqs. 5–7), the fusion
+ * sub-layer (eqs. 8–9), the inference layer (eqs. 5–11), the classifier (eq. 12) and K-step
+ * iterative inference with accumulated logits.
+ *
+ * ECA, query pair (s,o), head h, candidates (each only where `pairMask` of the candidate is 1):
+ *   head 0 row s (s,k), k ≠ o · head 1 column o (k,o), k ≠ s · head 2 column s (k,s) ·
+ *   head 3 row o (o,k) · plus the pair (s,o) itself.
+ * Keys and values come from `memory` (DocRE-II: M_l = [F_l ; R_l]); scores are computed with
+ * batched matmuls over rows / columns, so no `[b,e,e,e,·]` tensor wider than 1 is built.
+ *
+ * Differences from the official code (DeepLearnXMU/DocRE-II, `CCNet.py`, `model.py`), following
+ * the paper and DESIGN.md instead: the official layer first compresses [F;R] with a
+ * Linear+LayerNorm ("combine") before attention — here memory is the plain concatenation (eq. 5);
+ * the official per-pair FFN is Linear(d,2d)-ReLU-Linear(2d,d) (our default `ffnDim` = 2·d as well);
+ * dropout is omitted. Iterative inference follows `model.py`: logits are accumulated,
+ * `logits ← logits + classifier(inference(F, emb(pred)))`, and the next relation matrix is the
+ * sum of the relation embeddings of the adaptive-threshold prediction of the accumulated logits.
+ *
+ * Dimensions: b documents · e entities · d width · h heads (4) · dh = d/4 · k candidate entity ·
+ * r relation classes (incl. class 0 = threshold / NA).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
+import { registerClass } from '../core/registry.js';
+import {
+  addDense,
+  addFFN,
+  addNorm,
+  dense,
+  feedForward,
+  headSlice,
+  layerNorm,
+  pathMask,
+  pathScores,
+  pathSum,
+  readVars,
+  refSource,
+  seededRandom,
+  softmaxWithSelf,
+  swapPairs,
+  type DenseParams,
+  type FFNParams,
+  type LayerArgs,
+  type NormParams,
+  type PairRef,
+} from './pair-paths.js';
+
+/** Number of ECA heads. */
+export const ECA_HEADS = 4;
+
+/** Candidate pair of each ECA head (query (s,o) = (A,B)) and the excluded k, if any. */
+export const ECA_HEAD_CANDIDATES: readonly { ref: PairRef; exclude?: 'A' | 'B' }[] = [
+  { ref: { anchor: 'A', side: 'row' }, exclude: 'B' }, // row s: (s,k), k ≠ o
+  { ref: { anchor: 'B', side: 'col' }, exclude: 'A' }, // column o: (k,o), k ≠ s
+  { ref: { anchor: 'A', side: 'col' } }, // column s: (k,s)
+  { ref: { anchor: 'B', side: 'row' } }, // row o: (o,k)
+];
+
+/** Parameters of `eca` (DESIGN.md): query/output [d,d], key/value [dm,d], biases [d]. */
+export interface ECAParams {
+  query: DenseParams;
+  key: DenseParams;
+  value: DenseParams;
+  output: DenseParams;
+}
+
+/**
+ * DocRE-II Extended Cross Attention (eqs. 5–7).
+ *
+ * @param query [b,e,e,d] pair features giving the queries (F_l or R_l)
+ * @param memory [b,e,e,dm] pair features giving keys and values (M_l = [F_l ; R_l])
+ * @param pairMask [b,e,e] 1 for real ordered pairs
+ * @returns [b,e,e,d]
+ * @example
+ * const fTilde = eca(F, tf.concat([F, R], -1), pairMask, params); // [b,e,e,d]
+ */
+export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, params: ECAParams): tf.Tensor4D {
+  const dims = checkShape('query', query.shape, ['b', 'e', 'e', 'd']);
+  checkShape('memory', memory.shape, ['b', 'e', 'e', 'dm'], dims);
+  checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
+  const [e, d, dm] = [dims['e']!, dims['d']!, dims['dm']!];
+  if (d % ECA_HEADS !== 0) throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
+  for (const [n, inDim] of [['query', d], ['key', dm], ['value', dm], ['output', d]] as const) {
+    checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
+    checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
+  }
+  const dh = d / ECA_HEADS;
+  return tf.tidy(() => {
+    const q = dense(query, params.query); // [b,e,e,d]
+    const k = dense(memory, params.key); // [b,e,e,d]
+    const v = dense(memory, params.value);
+    const pm = pairMask.toFloat();
+    const pmT = swapPairs(pm);
+    const notEye = tf.sub(1, tf.eye(e)); // [e,e]
+    const scale = 1 / Math.sqrt(dh);
+    const heads = ECA_HEAD_CANDIDATES.map(({ ref, exclude }, h) => {
+      const qh = headSlice(q, h, dh);
+      const kh = headSlice(k, h, dh);
+      const vh = headSlice(v, h, dh);
+      const logits = pathScores(qh, refSource(kh, swapPairs(kh), ref), ref.anchor); // [b,e,e,e]
+      let mask = pathMask(pm, pmT, ref);
+      // k ≠ o depends on (B,k): [1,1,e,e]; k ≠ s on (A,k): [1,e,1,e]
+      if (exclude) mask = mask.mul(exclude === 'B' ? notEye.reshape([1, 1, e, e]) : notEye.reshape([1, e, 1, e]));
+      const a = softmaxWithSelf(logits.mul(scale), tf.sum(qh.mul(kh), -1, true).mul(scale), mask);
+      return pathSum(a.path, refSource(vh, swapPairs(vh), ref), ref.anchor).add(a.self.mul(vh));
+    });
+    return dense(tf.concat(heads, -1), params.output) as tf.Tensor4D;
+  });
+}
+
+/**
+ * DocRE-II fusion sub-layer (eqs. 8–9): `s = σ([F̃ ; R̃]·W_g + b_g)`, `M̃ = s∘F̃ + (1−s)∘R̃`.
+ * @param f [.., d]; @param r [.., d]; @param params kernel [2d, d], bias [d]
+ * @returns [.., d]
+ * @example
+ * const mTilde = fusionGate(fTilde, rTilde, { kernel, bias });
+ */
+export function fusionGate(f: tf.Tensor, r: tf.Tensor, params: DenseParams): tf.Tensor {
+  if (f.shape.join() !== r.shape.join()) throw new ShapeError('r', `[${f.shape.join(', ')}] (the shape of f)`, r.shape);
+  const d = f.shape[f.rank - 1]!;
+  checkShape('params.kernel', params.kernel.shape, [2 * d, d]);
+  checkShape('params.bias', params.bias.shape, [d]);
+  return tf.tidy(() => {
+    const s = tf.sigmoid(dense(tf.concat([f, r], -1), params));
+    return s.mul(f).add(tf.sub(1, s).mul(r));
+  });
+}
+
+/** Parameters of one DocRE-II inference layer. */
+export interface InferenceLayerParams {
+  /** ECA of the feature-level inference (queries from F), memory [F;R] of width 2d. */
+  featureAttention: ECAParams;
+  /** ECA of the relation-level inference (queries from R). */
+  relationAttention: ECAParams;
+  /** Fusion gate, kernel [2d, d]. */
+  fusion: DenseParams;
+  featureFFN: FFNParams;
+  featureNorm: NormParams;
+  relationFFN: FFNParams;
+  relationNorm: NormParams;
+}
+
+/**
+ * One DocRE-II inference layer (eqs. 5–11):
+ *   M = [F ; R];  F̃ = ECA_F(F, M);  R̃ = ECA_R(R, M);  M̃ = fusion(F̃, R̃);
+ *   F' = LN(F + FFN_F(M̃));  R' = LN(R + FFN_R(M̃)).
+ * @param features [b,e,e,d] F_l; @param relations [b,e,e,d] R_l; @param pairMask [b,e,e]
+ * @returns F_{l+1}, R_{l+1}, both [b,e,e,d]
+ * @example
+ * const { features, relations } = inferenceLayer(F, R, pairMask, layer.params());
+ */
+export function inferenceLayer(
+  features: tf.Tensor,
+  relations: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: InferenceLayerParams,
+  epsilon = 1e-5,
+): { features: tf.Tensor4D; relations: tf.Tensor4D } {
+  if (features.shape.join() !== relations.shape.join())
+    throw new ShapeError('relations', `[${features.shape.join(', ')}] (the shape of features)`, relations.shape);
+  return tf.tidy(() => {
+    const memory = tf.concat([features, relations], -1); // [b,e,e,2d]
+    const fTilde = eca(features, memory, pairMask, params.featureAttention);
+    const rTilde = eca(relations, memory, pairMask, params.relationAttention);
+    const mTilde = fusionGate(fTilde, rTilde, params.fusion);
+    return {
+      features: layerNorm(features.add(feedForward(mTilde, params.featureFFN)), params.featureNorm, epsilon) as tf.Tensor4D,
+      relations: layerNorm(relations.add(feedForward(mTilde, params.relationFFN)), params.relationNorm, epsilon) as tf.Tensor4D,
+    };
+  });
+}
+
+/** Parameters of the DocRE-II inference module: relation embeddings, N_I layers, classifier. */
+export interface IterativeInferenceParams {
+  /** emb(·) of the relation matrix: [r, d]. */
+  relationEmbeddings: tf.Tensor;
+  layers: InferenceLayerParams[];
+  /** eq. 12: kernel [2d, r], bias [r]. */
+  classifier: DenseParams;
+}
+
+/**
+ * Adaptive-threshold decoding (ATLOP `get_label`): class r > 0 is predicted when
+ * `logit_r > logit_0`; column 0 is 1 when nothing is predicted.
+ * @param logits [.., r] @returns [.., r] multi-hot float32
+ */
+export function thresholdDecode(logits: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const r = logits.shape[logits.rank - 1]!;
+    const th = tf.slice(logits, new Array(logits.rank).fill(0), [...logits.shape.slice(0, -1), 1]);
+    const rest = tf.slice(logits, [...new Array(logits.rank - 1).fill(0), 1], [...logits.shape.slice(0, -1), r - 1]);
+    const pos = rest.greater(th).toFloat();
+    return tf.concat([tf.sub(1, tf.max(pos, -1, true)), pos], -1);
+  });
+}
+
+/**
+ * Relation matrix `R = emb(pred)`: the sum of the relation embeddings of a multi-hot prediction.
+ * @param multiHot [b,e,e,r]; @param embeddings [r,d] @returns [b,e,e,d]
+ */
+export function relationMatrix(multiHot: tf.Tensor, embeddings: tf.Tensor): tf.Tensor4D {
+  const r = embeddings.shape[0]!;
+  checkShape('multiHot', multiHot.shape, [null, null, null, r]);
+  return dense(multiHot, { kernel: embeddings, bias: tf.zeros([embeddings.shape[1]!]) }) as tf.Tensor4D;
+}
+
+/** Options of `injectRelationNoise`. */
+export interface RelationNoiseOptions {
+  /** Fraction of each document's real pairs whose prediction is replaced (paper: r ~ U(0, 0.4)). */
+  rate: number;
+  /** PRNG seed (reproducible on every backend). Default 0. */
+  seed?: number;
+}
+
+/**
+ * DocRE-II noise injection (§2.3): in each document, `round(rate · #real pairs)` real pairs
+ * (seeded choice) get their prediction replaced by a one-hot of a class it did not predict.
+ * @param multiHot [b,e,e,r]; @param pairMask [b,e,e] @returns [b,e,e,r]
+ * @example
+ * const noisy = injectRelationNoise(pred, pairMask, { rate: 0.2, seed: 3 });
+ */
+export function injectRelationNoise(multiHot: tf.Tensor, pairMask: tf.Tensor, { rate, seed = 0 }: RelationNoiseOptions): tf.Tensor4D {
+  const dims = checkShape('multiHot', multiHot.shape, ['b', 'e', 'e', 'r']);
+  checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
+  if (!(rate >= 0 && rate <= 1)) throw new ArgumentError('rate', 'a number in [0, 1]', rate);
+  const [b, e, r] = [dims['b']!, dims['e']!, dims['r']!];
+  const pm = pairMask.dataSync();
+  const out = Float32Array.from(multiHot.dataSync());
+  const rand = seededRandom(seed);
+  for (let i = 0; i < b; i++) {
+    const real: number[] = [];
+    for (let j = i * e * e; j < (i + 1) * e * e; j++) if (pm[j]! > 0) real.push(j);
+    const count = Math.round(rate * real.length);
+    for (let t = 0; t < count; t++) {
+      const u = t + Math.floor(rand() * (real.length - t));
+      [real[t], real[u]] = [real[u]!, real[t]!];
+      const row = out.subarray(real[t]! * r, (real[t]! + 1) * r);
+      const wrong = [...row.keys()].filter((c) => !(row[c]! > 0));
+      if (wrong.length === 0) continue;
+      const c = wrong[Math.floor(rand() * wrong.length)]!;
+      row.fill(0);
+      row[c] = 1;
+    }
+  }
+  return tf.tensor4d(out, [b, e, e, r]);
+}
+
+/**
+ * The inference layers then the classifier (eq. 12): `P = W_c[F_NI ; R_NI] + b_c` (logits).
+ * @param features [b,e,e,d] F_0; @param relations [b,e,e,d] R_0
+ * @returns logits [b,e,e,r] and the top layer's F, R [b,e,e,d]
+ */
+export function inferenceModule(
+  features: tf.Tensor,
+  relations: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: IterativeInferenceParams,
+  epsilon = 1e-5,
+): { logits: tf.Tensor4D; features: tf.Tensor4D; relations: tf.Tensor4D } {
+  return tf.tidy(() => {
+    let state = { features: features as tf.Tensor4D, relations: relations as tf.Tensor4D };
+    for (const layer of params.layers) state = inferenceLayer(state.features, state.relations, pairMask, layer, epsilon);
+    const logits = dense(tf.concat([state.features, state.relations], -1), params.classifier) as tf.Tensor4D;
+    return { logits, ...state };
+  });
+}
+
+/** Options of `iterativeInference`. */
+export interface IterativeInferenceOptions {
+  /** K, the number of refinement steps. Default 3 (paper). */
+  iterations?: number;
+  /** Noise injected into the first relation matrix (training). Default none. */
+  noise?: RelationNoiseOptions;
+  epsilon?: number;
+}
+
+/**
+ * DocRE-II iterative inference (§2.2; accumulation as in the official `model.py`):
+ *   logits⁰ = base logits;  pred⁰ = decode(logits⁰)
+ *   for t < K: logitsᵗ⁺¹ = logitsᵗ + inferenceModule(F, emb(predᵗ)).logits;  predᵗ⁺¹ = decode(logitsᵗ⁺¹)
+ * Predictions of padded pairs are zeroed before embedding.
+ *
+ * @param features [b,e,e,d] F_0; @param baseLogits [b,e,e,r]; @param pairMask [b,e,e]
+ * @returns accumulated logits [b,e,e,r] and the last prediction [b,e,e,r]
+ * @example
+ * const { logits } = iterativeInference(F0, baseLogits, pairMask, layer.params(), { iterations: 3 });
+ */
+export function iterativeInference(
+  features: tf.Tensor,
+  baseLogits: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: IterativeInferenceParams,
+  { iterations = 3, noise, epsilon = 1e-5 }: IterativeInferenceOptions = {},
+): { logits: tf.Tensor4D; predictions: tf.Tensor4D } {
+  const dims = checkShape('features', features.shape, ['b', 'e', 'e', 'd']);
+  checkShape('baseLogits', baseLogits.shape, ['b', 'e', 'e', 'r'], dims);
+  checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
+  checkShape('params.relationEmbeddings', params.relationEmbeddings.shape, ['r', 'd'], dims);
+  if (!(Number.isInteger(iterations) && iterations >= 1)) throw new ArgumentError('iterations', 'an integer ≥ 1', iterations);
+  const m = pairMask.expandDims(-1);
+  let logits = tf.keep(baseLogits.clone()) as tf.Tensor4D;
+  let pred = tf.tidy(() => thresholdDecode(baseLogits).mul(m)) as tf.Tensor4D;
+  for (let t = 0; t < iterations; t++) {
+    if (t === 0 && noise) {
+      const noisy = injectRelationNoise(pred, pairMask, noise);
+      pred.dispose();
+      pred = noisy;
+    }
+    const next = tf.tidy(() => logits.add(inferenceModule(features, relationMatrix(pred, params.relationEmbeddings), pairMask, params, epsilon).logits)) as tf.Tensor4D;
+    logits.dispose();
+    pred.dispose();
+    logits = next;
+    pred = tf.tidy(() => thresholdDecode(logits).mul(m)) as tf.Tensor4D;
+  }
+  m.dispose();
+  return { logits, predictions: pred };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+type Vars<T> = T extends tf.Tensor ? tf.LayerVariable : T extends (infer U)[] ? Vars<U>[] : { [K in keyof T]: Vars<T[K]> };
+type Add = Parameters<typeof addDense>[0];
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+function shapesOf(inputShape: tf.Shape | tf.Shape[], n: number, layer: string, expected: string): tf.Shape[] {
+  if (!Array.isArray(inputShape[0]) || inputShape.length !== n) throw new ArgumentError(`${layer} inputs`, expected, inputShape);
+  return inputShape as tf.Shape[];
+}
+
+function tensorsOf(inputs: tf.Tensor | tf.Tensor[], n: number, layer: string, expected: string): tf.Tensor[] {
+  if (!Array.isArray(inputs) || inputs.length !== n)
+    throw new ArgumentError(`${layer} inputs`, expected, Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor');
+  return inputs;
+}
+
+function lastDim(s: tf.Shape, what: string, divisible = 1): number {
+  const d = s[s.length - 1];
+  if (d == null || d % divisible !== 0) throw new ShapeError(what, `[.., d] with d divisible by ${divisible}`, s.map((v) => v ?? -1));
+  return d;
+}
+
+function addECA(add: Add, prefix: string, d: number, dm: number): Vars<ECAParams> {
+  return {
+    query: addDense(add, `${prefix}query`, d, d),
+    key: addDense(add, `${prefix}key`, dm, d),
+    value: addDense(add, `${prefix}value`, dm, d),
+    output: addDense(add, `${prefix}output`, d, d),
+  };
+}
+
+function addInferenceLayer(add: Add, prefix: string, d: number, ffnDim: number): Vars<InferenceLayerParams> {
+  return {
+    featureAttention: addECA(add, `${prefix}featureAttention/`, d, 2 * d),
+    relationAttention: addECA(add, `${prefix}relationAttention/`, d, 2 * d),
+    fusion: addDense(add, `${prefix}fusion`, 2 * d, d),
+    featureFFN: addFFN(add, `${prefix}featureFFN`, d, ffnDim),
+    featureNorm: addNorm(add, `${prefix}featureNorm`, d),
+    relationFFN: addFFN(add, `${prefix}relationFFN`, d, ffnDim),
+    relationNorm: addNorm(add, `${prefix}relationNorm`, d),
+  };
+}
+
+/** Base class: owns a nested record of variables, read into tensors by `params()`. */
+abstract class ParamLayer<P> extends tf.layers.Layer {
+  protected vars?: Vars<P>;
+  protected adder(): Add {
+    return (n: string, s: number[], i: Initializer) => this.addWeight(n, s, 'float32', i);
+  }
+  /** The current parameters as tensors (for calling the pure function directly). */
+  params(): P {
+    if (!this.vars) throw new ArgumentError(`${this.getClassName()}.params`, 'a built layer (call apply first)', 'unbuilt');
+    return readVars(this.vars) as unknown as P;
+  }
+}
+
+/**
+ * ECA as a layer: `apply([query [b,e,e,d], memory [b,e,e,dm], pairMask [b,e,e]]) → [b,e,e,d]`.
+ * @example
+ * const y = new ECALayer({}).apply([F, tf.concat([F, R], -1), pairMask]) as tf.Tensor4D;
+ */
+export class ECALayer extends ParamLayer<ECAParams> {
+  static className = 'ECALayer';
+  constructor(args: LayerArgs = {}) {
+    super(args);
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [qs, ms] = shapesOf(inputShape, 3, 'ECALayer', '[query, memory, pairMask]');
+    this.vars = addECA(this.adder(), '', lastDim(qs!, 'ECALayer query', ECA_HEADS), lastDim(ms!, 'ECALayer memory'));
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [q, m, pm] = tensorsOf(inputs, 3, 'ECALayer', '[query, memory, pairMask]');
+    return tf.tidy(() => eca(q!, m!, pm!, this.params()));
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return shapesOf(inputShape, 3, 'ECALayer', '[query, memory, pairMask]')[0]!;
+  }
+}
+registerClass(ECALayer);
+
+/**
+ * Fusion gate as a layer (eqs. 8–9): `apply([fTilde [.., d], rTilde [.., d]]) → [.., d]`.
+ * @example
+ * const m = new FusionGateLayer({}).apply([fTilde, rTilde]) as tf.Tensor;
+ */
+export class FusionGateLayer extends ParamLayer<DenseParams> {
+  static className = 'FusionGateLayer';
+  constructor(args: LayerArgs = {}) {
+    super(args);
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [fs] = shapesOf(inputShape, 2, 'FusionGateLayer', '[f, r]');
+    const d = lastDim(fs!, 'FusionGateLayer f');
+    this.vars = addDense(this.adder(), 'gate', 2 * d, d);
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [f, r] = tensorsOf(inputs, 2, 'FusionGateLayer', '[f, r]');
+    return tf.tidy(() => fusionGate(f!, r!, this.params()));
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return shapesOf(inputShape, 2, 'FusionGateLayer', '[f, r]')[0]!;
+  }
+}
+registerClass(FusionGateLayer);
+
+/** Arguments of `InferenceLayer` and `IterativeInferenceLayer`. */
+export interface InferenceLayerArgs extends LayerArgs {
+  /** Hidden width of the two FFNs. Default 2·d (official code). */
+  ffnDim?: number;
+  /** LayerNorm epsilon. Default 1e-5. */
+  epsilon?: number;
+}
+
+function checkFFN(ffnDim: number | undefined): void {
+  if (ffnDim !== undefined && !(Number.isInteger(ffnDim) && ffnDim > 0)) throw new ArgumentError('ffnDim', 'a positive integer', ffnDim);
+}
+
+/**
+ * DocRE-II inference layer (eqs. 5–11). `apply([F [b,e,e,d], R [b,e,e,d], pairMask]) → [F', R']`.
+ * @example
+ * const [F1, R1] = new InferenceLayer({}).apply([F, R, pairMask]) as tf.Tensor[];
+ */
+export class InferenceLayer extends ParamLayer<InferenceLayerParams> {
+  static className = 'InferenceLayer';
+  readonly ffnDim?: number;
+  readonly epsilon: number;
+  constructor(args: InferenceLayerArgs = {}) {
+    super(args);
+    checkFFN(args.ffnDim);
+    if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
+    this.epsilon = args.epsilon ?? 1e-5;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [fs] = shapesOf(inputShape, 3, 'InferenceLayer', '[F, R, pairMask]');
+    const d = lastDim(fs!, 'InferenceLayer F', ECA_HEADS);
+    this.vars = addInferenceLayer(this.adder(), '', d, this.ffnDim ?? 2 * d);
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+    const [f, r, pm] = tensorsOf(inputs, 3, 'InferenceLayer', '[F, R, pairMask]');
+    return tf.tidy(() => {
+      const out = inferenceLayer(f!, r!, pm!, this.params(), this.epsilon);
+      return [out.features, out.relations];
+    });
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape[] {
+    const [fs] = shapesOf(inputShape, 3, 'InferenceLayer', '[F, R, pairMask]');
+    return [fs!, fs!];
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}), epsilon: this.epsilon };
+  }
+}
+registerClass(InferenceLayer);
+
+/** Arguments of `IterativeInferenceLayer`. */
+export interface IterativeInferenceLayerArgs extends InferenceLayerArgs {
+  /** N_I, the number of inference layers. Default 2 (paper). */
+  numLayers?: number;
+  /** K, refinement steps at inference. Default 3 (paper). */
+  iterations?: number;
+}
+
+/**
+ * The DocRE-II inference module: relation embeddings [r,d], N_I inference layers and the
+ * classifier (eq. 12), run for K iterations with accumulated logits.
+ * `apply([F0 [b,e,e,d], baseLogits [b,e,e,r], pairMask], {iterations?, noise?}) → logits [b,e,e,r]`.
+ * Training in the paper is one-pass (`iterations: 1`) with noise; `inferenceModule` with
+ * `params()` gives the hidden states needed by `simSiamLoss`.
+ * @example
+ * const module = new IterativeInferenceLayer({ numLayers: 2, iterations: 3 });
+ * const logits = module.apply([F0, baseLogits, pairMask]) as tf.Tensor4D;
+ */
+export class IterativeInferenceLayer extends ParamLayer<IterativeInferenceParams> {
+  static className = 'IterativeInferenceLayer';
+  readonly ffnDim?: number;
+  readonly epsilon: number;
+  readonly numLayers: number;
+  readonly iterations: number;
+  constructor(args: IterativeInferenceLayerArgs = {}) {
+    super(args);
+    checkFFN(args.ffnDim);
+    if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
+    this.epsilon = args.epsilon ?? 1e-5;
+    this.numLayers = args.numLayers ?? 2;
+    this.iterations = args.iterations ?? 3;
+    if (!(Number.isInteger(this.numLayers) && this.numLayers >= 1)) throw new ArgumentError('numLayers', 'an integer ≥ 1', args.numLayers);
+    if (!(Number.isInteger(this.iterations) && this.iterations >= 1)) throw new ArgumentError('iterations', 'an integer ≥ 1', args.iterations);
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [fs, ls] = shapesOf(inputShape, 3, 'IterativeInferenceLayer', '[F0, baseLogits, pairMask]');
+    const d = lastDim(fs!, 'IterativeInferenceLayer F0', ECA_HEADS);
+    const r = lastDim(ls!, 'IterativeInferenceLayer baseLogits');
+    const add = this.adder();
+    this.vars = {
+      relationEmbeddings: add('relationEmbeddings', [r, d], tf.initializers.glorotUniform({})),
+      layers: Array.from({ length: this.numLayers }, (_, i) => addInferenceLayer(add, `layer${i}/`, d, this.ffnDim ?? 2 * d)),
+      classifier: addDense(add, 'classifier', 2 * d, r),
+    };
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { iterations?: number; noise?: RelationNoiseOptions } = {}): tf.Tensor {
+    const [f, l, pm] = tensorsOf(inputs, 3, 'IterativeInferenceLayer', '[F0, baseLogits, pairMask]');
+    const out = iterativeInference(f!, l!, pm!, this.params(), {
+      iterations: kwargs.iterations ?? this.iterations,
+      epsilon: this.epsilon,
+      ...(kwargs.noise ? { noise: kwargs.noise } : {}),
+    });
+    out.predictions.dispose();
+    return out.logits;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return shapesOf(inputShape, 3, 'IterativeInferenceLayer', '[F0, baseLogits, pairMask]')[1]!;
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
+      epsilon: this.epsilon,
+      numLayers: this.numLayers,
+      iterations: this.iterations,
+    };
+  }
+}
+registerClass(IterativeInferenceLayer);

@@ -1,2 +1,425 @@
-/** heads/imsa */
-export {};
+/**
+ * DRE-MIR inference module (Zhang & Cheng, "A Masked Image Reconstruction Network for
+ * Document-level Relation Extraction", §2.2, Figure 3): the Inference Multi-head Self-Attention
+ * (I-MSA), the Transformer-encoder-style inference layer built on it, and the masking step of the
+ * Masked Image Reconstruction (MIR) task. DRE-MIR has no public code; the layouts follow DESIGN.md.
+ *
+ * I-MSA, head h ∈ {0,1,2,3}, query pair (A,B), intermediate entity k, path (p1, p2):
+ *   head 0  A→k + k→B : ((A,k),(k,B))      head 1  A→k + B→k : ((A,k),(B,k))
+ *   head 2  k→A + B→k : ((k,A),(B,k))      head 3  k→A + k→B : ((k,A),(k,B))
+ *   key_k   = [K_p1 ; K_p2]·pathKey.kernel[h] + pathKey.bias[h]      (values alike, pathValue)
+ *   candidates = {k : pairMask[p1]·pairMask[p2] = 1} ∪ {(A,B) itself: key K_AB, value V_AB}
+ *   head_h(A,B) = Σ softmax(q_AB·key / √dh) · value ;  output = [head_0..3]·W_O + b_O.
+ *
+ * Memory: the path projection is linear, so with W1 = kernel[h][:dh], W2 = kernel[h][dh:]
+ *   q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias      (batched matmuls over rows / columns)
+ *   Σ_k a_k value_k = (Σ_k a_k V_p1) W1v + (Σ_k a_k V_p2) W2v + (Σ_k a_k) bias_v
+ * and no `[b,e,e,e,·]` tensor wider than 1 is ever built: peak O(b·e³ + b·e²·d) per head.
+ *
+ * Dimensions: b documents · e entities (padded) · d width · h heads (4) · dh = d/4 · k intermediate.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
+import { registerClass } from '../core/registry.js';
+import {
+  addDense,
+  addFFN,
+  addNorm,
+  dense,
+  feedForward,
+  headSlice,
+  layerNorm,
+  pathMask,
+  pathScores,
+  pathSum,
+  readVars,
+  refSource,
+  seededRandom,
+  softmaxWithSelf,
+  swapPairs,
+  type DenseParams,
+  type LayerArgs,
+  type FFNParams,
+  type NormParams,
+  type PairRef,
+} from './pair-paths.js';
+
+/** Number of I-MSA heads (one per inference mode). */
+export const IMSA_HEADS = 4;
+
+/** The (p1, p2) path of each I-MSA head, relative to query pair (A,B) and intermediate k. */
+export const IMSA_HEAD_PATHS: readonly (readonly [PairRef, PairRef])[] = [
+  [{ anchor: 'A', side: 'row' }, { anchor: 'B', side: 'col' }], // ((A,k),(k,B))
+  [{ anchor: 'A', side: 'row' }, { anchor: 'B', side: 'row' }], // ((A,k),(B,k))
+  [{ anchor: 'A', side: 'col' }, { anchor: 'B', side: 'row' }], // ((k,A),(B,k))
+  [{ anchor: 'A', side: 'col' }, { anchor: 'B', side: 'col' }], // ((k,A),(k,B))
+];
+
+/** Per-head linear map of a concatenated path `[X_p1 ; X_p2]`: kernel [4, 2·dh, dh], bias [4, dh]. */
+export interface PathProjection {
+  kernel: tf.Tensor;
+  bias: tf.Tensor;
+}
+
+/** Parameters of `imsa` (DESIGN.md): dense maps [d,d]/[d] and the two path projections. */
+export interface IMSAParams {
+  query: DenseParams;
+  key: DenseParams;
+  value: DenseParams;
+  output: DenseParams;
+  pathKey: PathProjection;
+  pathValue: PathProjection;
+}
+
+/** Validates `imsa` arguments; returns b, e, d. */
+function checkIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): { b: number; e: number; d: number } {
+  const dims = checkShape('x', x.shape, ['b', 'e', 'e', 'd']);
+  checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
+  const d = dims['d']!;
+  if (d % IMSA_HEADS !== 0) throw new ShapeError('x', `[b, e, e, d] with d divisible by ${IMSA_HEADS}`, x.shape);
+  const dh = d / IMSA_HEADS;
+  for (const n of ['query', 'key', 'value', 'output'] as const) {
+    checkShape(`params.${n}.kernel`, p[n].kernel.shape, [d, d]);
+    checkShape(`params.${n}.bias`, p[n].bias.shape, [d]);
+  }
+  for (const n of ['pathKey', 'pathValue'] as const) {
+    checkShape(`params.${n}.kernel`, p[n].kernel.shape, [IMSA_HEADS, 2 * dh, dh]);
+    checkShape(`params.${n}.bias`, p[n].bias.shape, [IMSA_HEADS, dh]);
+  }
+  return { b: dims['b']!, e: dims['e']!, d };
+}
+
+/** The head-h halves of a path projection: W1, W2 [dh,dh] and bias [dh]. */
+function pathHalves(p: PathProjection, h: number, dh: number): { w1: tf.Tensor2D; w2: tf.Tensor2D; bias: tf.Tensor } {
+  const w = tf.slice(p.kernel, [h, 0, 0], [1, 2 * dh, dh]).reshape([2 * dh, dh]);
+  return {
+    w1: tf.slice(w, [0, 0], [dh, dh]) as tf.Tensor2D,
+    w2: tf.slice(w, [dh, 0], [dh, dh]) as tf.Tensor2D,
+    bias: tf.slice(p.bias, [h, 0], [1, dh]).reshape([dh]),
+  };
+}
+
+/** x [.., c] · w (or wᵀ) [c,c] → [.., c]. */
+function project(x: tf.Tensor, w: tf.Tensor2D, transpose = false): tf.Tensor {
+  const c = x.shape[x.rank - 1]!;
+  return tf.matMul(x.reshape([-1, c]), w, false, transpose).reshape(x.shape);
+}
+
+/**
+ * DRE-MIR I-MSA (§2.2, Figure 3a), memory-efficient form (see the module comment).
+ *
+ * @param x [b,e,e,d] entity-pair matrix (row = subject, column = object)
+ * @param pairMask [b,e,e] 1 for real ordered pairs (s ≠ o, both real)
+ * @param params `IMSAParams`
+ * @returns [b,e,e,d]; rows of padded pairs hold values that real pairs never read
+ * @example
+ * const y = imsa(x, pairMask, layer.params()); // [b,e,e,d]
+ */
+export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
+  const { d } = checkIMSA(x, pairMask, params);
+  const dh = d / IMSA_HEADS;
+  return tf.tidy(() => {
+    const q = dense(x, params.query); // [b,e,e,d]
+    const k = dense(x, params.key);
+    const v = dense(x, params.value);
+    const pm = pairMask.toFloat();
+    const pmT = swapPairs(pm);
+    const scale = 1 / Math.sqrt(dh);
+    const heads = IMSA_HEAD_PATHS.map(([r1, r2], h) => {
+      const qh = headSlice(q, h, dh); // [b,e,e,dh]
+      const kh = headSlice(k, h, dh);
+      const vh = headSlice(v, h, dh);
+      const khT = swapPairs(kh);
+      const vhT = swapPairs(vh);
+      const pk = pathHalves(params.pathKey, h, dh);
+      const pv = pathHalves(params.pathValue, h, dh);
+      // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b,e,e,e] (A,B,k)
+      const logits = pathScores(project(qh, pk.w1, true), refSource(kh, khT, r1), r1.anchor)
+        .add(pathScores(project(qh, pk.w2, true), refSource(kh, khT, r2), r2.anchor))
+        .add(tf.sum(qh.mul(pk.bias), -1, true));
+      const selfLogit = tf.sum(qh.mul(kh), -1, true); // [b,e,e,1]
+      const mask = pathMask(pm, pmT, r1).mul(pathMask(pm, pmT, r2));
+      const a = softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
+      // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
+      return project(pathSum(a.path, refSource(vh, vhT, r1), r1.anchor), pv.w1)
+        .add(project(pathSum(a.path, refSource(vh, vhT, r2), r2.anchor), pv.w2))
+        .add(tf.sum(a.path, -1, true).mul(pv.bias))
+        .add(a.self.mul(vh));
+    });
+    return dense(tf.concat(heads, -1), params.output) as tf.Tensor4D;
+  });
+}
+
+/** Parameters of one inference-module layer (I-MSA, Add & Norm, FFN, Add & Norm). */
+export interface InferenceEncoderParams {
+  imsa: IMSAParams;
+  norm1: NormParams;
+  ffn: FFNParams;
+  norm2: NormParams;
+}
+
+/**
+ * One DRE-MIR inference layer (Figure 3b): `y = LN(x + I-MSA(x))`, `z = LN(y + FFN(y))`.
+ * @param x [b,e,e,d]; @param pairMask [b,e,e]
+ * @returns [b,e,e,d]
+ * @example
+ * const z = inferenceEncoder(x, pairMask, layer.params());
+ */
+export function inferenceEncoder(
+  x: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: InferenceEncoderParams,
+  epsilon = 1e-5,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const y = layerNorm(x.add(imsa(x, pairMask, params.imsa)), params.norm1, epsilon);
+    return layerNorm(y.add(feedForward(y, params.ffn)), params.norm2, epsilon) as tf.Tensor4D;
+  });
+}
+
+/** Options of `maskPairMatrix`. */
+export interface MaskPairOptions {
+  /** Fraction of each document's real pairs to mask (rounded to the nearest count). Default 0.2. */
+  ratio?: number;
+  /** PRNG seed; the same seed and pairMask give the same selection on every backend. Default 0. */
+  seed?: number;
+}
+
+/**
+ * The MIR task's masking (DRE-MIR §2.2, §3.2: 20 % of the points): in each document,
+ * `round(ratio · #real pairs)` real pairs chosen uniformly at random (seeded) are replaced by the
+ * learned `maskVector`. Gradients flow into `x` (kept pairs) and `maskVector` (masked pairs).
+ *
+ * @param x [b,e,e,d]; @param pairMask [b,e,e]; @param maskVector [d]
+ * @returns masked [b,e,e,d] and maskedPairs [b,e,e] (1 where the mask vector was put)
+ * @example
+ * const { masked, maskedPairs } = maskPairMatrix(x, pairMask, maskVector, { ratio: 0.2, seed: 7 });
+ */
+export function maskPairMatrix(
+  x: tf.Tensor,
+  pairMask: tf.Tensor,
+  maskVector: tf.Tensor,
+  { ratio = 0.2, seed = 0 }: MaskPairOptions = {},
+): { masked: tf.Tensor4D; maskedPairs: tf.Tensor3D } {
+  const dims = checkShape('x', x.shape, ['b', 'e', 'e', 'd']);
+  checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
+  checkShape('maskVector', maskVector.shape, ['d'], dims);
+  if (!(ratio >= 0 && ratio <= 1)) throw new ArgumentError('ratio', 'a number in [0, 1]', ratio);
+  const [b, e] = [dims['b']!, dims['e']!];
+  const pm = pairMask.dataSync();
+  const chosen = new Float32Array(b * e * e);
+  const rand = seededRandom(seed);
+  for (let i = 0; i < b; i++) {
+    const real: number[] = [];
+    for (let j = i * e * e; j < (i + 1) * e * e; j++) if (pm[j]! > 0) real.push(j);
+    const count = Math.round(ratio * real.length);
+    for (let t = 0; t < count; t++) {
+      // partial Fisher–Yates: position t takes a uniform pick among the remaining ones
+      const u = t + Math.floor(rand() * (real.length - t));
+      [real[t], real[u]] = [real[u]!, real[t]!];
+      chosen[real[t]!] = 1;
+    }
+  }
+  return tf.tidy(() => {
+    const maskedPairs = tf.tensor3d(chosen, [b, e, e]);
+    const m = maskedPairs.expandDims(-1); // [b,e,e,1]
+    const masked = x.mul(tf.sub(1, m)).add(m.mul(maskVector)) as tf.Tensor4D;
+    return { masked, maskedPairs };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+type Vars<T> = { [K in keyof T]: T[K] extends tf.Tensor ? tf.LayerVariable : Vars<T[K]> };
+
+/** Inputs of the pair-matrix layers: `[x [b,e,e,d], pairMask [b,e,e]]`. */
+function splitInputs(inputs: tf.Tensor | tf.Tensor[], layer: string): [tf.Tensor, tf.Tensor] {
+  if (!Array.isArray(inputs) || inputs.length !== 2)
+    throw new ArgumentError(`${layer} inputs`, '[x [b,e,e,d], pairMask [b,e,e]]', Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor');
+  return [inputs[0]!, inputs[1]!];
+}
+
+function inputWidth(inputShape: tf.Shape | tf.Shape[], layer: string): number {
+  const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  const d = s[s.length - 1];
+  if (s.length !== 4 || d == null || d % IMSA_HEADS !== 0)
+    throw new ShapeError(`${layer} x`, `[b, e, e, d] with d divisible by ${IMSA_HEADS}`, s.map((v) => v ?? -1));
+  return d;
+}
+
+/** Creates the I-MSA variables under `prefix` (shared by IMSALayer and InferenceEncoderLayer). */
+function addIMSAWeights(add: Parameters<typeof addDense>[0], d: number, prefix = ''): Vars<IMSAParams> {
+  const dh = d / IMSA_HEADS;
+  const path = (n: string) => ({
+    kernel: add(`${prefix}${n}/kernel`, [IMSA_HEADS, 2 * dh, dh], tf.initializers.glorotUniform({})),
+    bias: add(`${prefix}${n}/bias`, [IMSA_HEADS, dh], tf.initializers.zeros()),
+  });
+  return {
+    query: addDense(add, `${prefix}query`, d, d),
+    key: addDense(add, `${prefix}key`, d, d),
+    value: addDense(add, `${prefix}value`, d, d),
+    output: addDense(add, `${prefix}output`, d, d),
+    pathKey: path('pathKey'),
+    pathValue: path('pathValue'),
+  };
+}
+
+/** Arguments of `IMSALayer` (no hyperparameters: 4 heads, d from the input). */
+export type IMSALayerArgs = LayerArgs;
+
+/**
+ * I-MSA as a layer. `apply([x [b,e,e,d], pairMask [b,e,e]]) → [b,e,e,d]`.
+ * @example
+ * const layer = new IMSALayer({});
+ * const y = layer.apply([x, pairMask]) as tf.Tensor4D;
+ */
+export class IMSALayer extends tf.layers.Layer {
+  static className = 'IMSALayer';
+  private vars?: Vars<IMSAParams>;
+
+  constructor(args: IMSALayerArgs = {}) {
+    super(args);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const d = inputWidth(inputShape, 'IMSALayer');
+    this.vars = addIMSAWeights((n, s, i) => this.addWeight(n, s, 'float32', i), d);
+    this.built = true;
+  }
+
+  /** The current parameters as tensors (for calling `imsa` directly). */
+  params(): IMSAParams {
+    if (!this.vars) throw new ArgumentError('IMSALayer.params', 'a built layer (call apply first)', 'unbuilt');
+    return readVars(this.vars) as unknown as IMSAParams;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [x, pairMask] = splitInputs(inputs, 'IMSALayer');
+    return tf.tidy(() => imsa(x, pairMask, this.params()));
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  }
+}
+registerClass(IMSALayer);
+
+/** Arguments of `InferenceEncoderLayer`. */
+export interface InferenceEncoderLayerArgs extends LayerArgs {
+  /** Hidden width of the FFN. Default 4·d (Transformer encoder). */
+  ffnDim?: number;
+  /** LayerNorm epsilon. Default 1e-5. */
+  epsilon?: number;
+}
+
+/**
+ * DRE-MIR inference layer (§2.2, Figure 3b): I-MSA + residual + LayerNorm + FFN + residual +
+ * LayerNorm. Stack several (the paper uses 3). `apply([x, pairMask]) → [b,e,e,d]`.
+ * @example
+ * const layers = [0, 1, 2].map(() => new InferenceEncoderLayer({ ffnDim: 512 }));
+ * let y = x; for (const l of layers) y = l.apply([y, pairMask]) as tf.Tensor;
+ */
+export class InferenceEncoderLayer extends tf.layers.Layer {
+  static className = 'InferenceEncoderLayer';
+  readonly ffnDim?: number;
+  readonly epsilon: number;
+  private vars?: Vars<InferenceEncoderParams>;
+
+  constructor(args: InferenceEncoderLayerArgs = {}) {
+    super(args);
+    if (args.ffnDim !== undefined && !(Number.isInteger(args.ffnDim) && args.ffnDim > 0))
+      throw new ArgumentError('ffnDim', 'a positive integer', args.ffnDim);
+    if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
+    this.epsilon = args.epsilon ?? 1e-5;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const d = inputWidth(inputShape, 'InferenceEncoderLayer');
+    const add = (n: string, s: number[], i: Initializer) => this.addWeight(n, s, 'float32', i);
+    this.vars = {
+      imsa: addIMSAWeights(add, d, 'imsa/'),
+      norm1: addNorm(add, 'norm1', d),
+      ffn: addFFN(add, 'ffn', d, this.ffnDim ?? 4 * d),
+      norm2: addNorm(add, 'norm2', d),
+    };
+    this.built = true;
+  }
+
+  params(): InferenceEncoderParams {
+    if (!this.vars) throw new ArgumentError('InferenceEncoderLayer.params', 'a built layer (call apply first)', 'unbuilt');
+    return readVars(this.vars) as unknown as InferenceEncoderParams;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [x, pairMask] = splitInputs(inputs, 'InferenceEncoderLayer');
+    return tf.tidy(() => inferenceEncoder(x, pairMask, this.params(), this.epsilon));
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}), epsilon: this.epsilon };
+  }
+}
+registerClass(InferenceEncoderLayer);
+
+/** Arguments of `PairMaskingLayer`. */
+export interface PairMaskingLayerArgs extends LayerArgs {
+  /** Fraction of real pairs masked per document. Default 0.2 (DRE-MIR §3.2). */
+  ratio?: number;
+  /** Seed of the first call; call t uses seed + t, so a run is reproducible. Default 0. */
+  seed?: number;
+}
+
+/**
+ * Holds the learned mask vector [d] of the MIR task and applies `maskPairMatrix`.
+ * `apply([x [b,e,e,d], pairMask [b,e,e]]) → [masked [b,e,e,d], maskedPairs [b,e,e]]`.
+ * @example
+ * const masker = new PairMaskingLayer({ ratio: 0.2, seed: 1 });
+ * const [masked, maskedPairs] = masker.apply([x, pairMask]) as tf.Tensor[];
+ */
+export class PairMaskingLayer extends tf.layers.Layer {
+  static className = 'PairMaskingLayer';
+  readonly ratio: number;
+  readonly seed: number;
+  private calls = 0;
+  private maskVector?: tf.LayerVariable;
+
+  constructor(args: PairMaskingLayerArgs = {}) {
+    super(args);
+    this.ratio = args.ratio ?? 0.2;
+    this.seed = args.seed ?? 0;
+    if (!(this.ratio >= 0 && this.ratio <= 1)) throw new ArgumentError('ratio', 'a number in [0, 1]', args.ratio);
+    if (!Number.isInteger(this.seed)) throw new ArgumentError('seed', 'an integer', args.seed);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const d = s[s.length - 1];
+    if (s.length !== 4 || d == null) throw new ShapeError('PairMaskingLayer x', '[b, e, e, d]', s.map((v) => v ?? -1));
+    this.maskVector = this.addWeight('maskVector', [d], 'float32', tf.initializers.randomNormal({ stddev: 0.02 }));
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+    const [x, pairMask] = splitInputs(inputs, 'PairMaskingLayer');
+    const seed = this.seed + this.calls++;
+    const { masked, maskedPairs } = maskPairMatrix(x, pairMask, this.maskVector!.read(), { ratio: this.ratio, seed });
+    return [masked, maskedPairs];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape[] {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [s, s.slice(0, 3)];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ratio: this.ratio, seed: this.seed };
+  }
+}
+registerClass(PairMaskingLayer);
