@@ -252,7 +252,7 @@ export class Trainer<T> {
       const started = Date.now();
       for (let bi = st.nextBatch; bi < nBatches; bi++) {
         const batchItems = order.slice(bi * batchSize, (bi + 1) * batchSize).map((i) => items[i]!);
-        const loss = this.microStep(batchItems, vars, accum);
+        const loss = await this.microStep(batchItems, vars, accum);
         st.lossSum += loss;
         st.lossCount += 1;
         if (!accum.ready && bi < nBatches - 1) continue;
@@ -320,7 +320,7 @@ export class Trainer<T> {
   }
 
   /** Forward/backward of one micro-batch into the accumulator (+ extra steps); returns its loss. */
-  private microStep(batchItems: readonly T[], vars: tf.Variable[], accum: GradientAccumulator): number {
+  private async microStep(batchItems: readonly T[], vars: tf.Variable[], accum: GradientAccumulator): Promise<number> {
     const batch = this.opts.collate(batchItems);
     try {
       const { value, grads } = tf.variableGrads(() => {
@@ -329,7 +329,7 @@ export class Trainer<T> {
       }, vars);
       accum.add(grads);
       tf.dispose(grads as unknown as tf.Tensor[]);
-      const loss = value.dataSync()[0]!;
+      const loss = (await value.data())[0]!; // async: sync reads stall (and fail in Node) on webgpu
       value.dispose();
       for (const x of this.opts.extraSteps ?? []) {
         const xv = [...(x.variables ?? x.optimizer.variables)];

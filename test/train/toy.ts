@@ -8,7 +8,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelInput, TrainableModel } from '../../src/train/index.js';
+import type { TrainableModel } from '../../src/train/index.js';
+import type { ModelInput } from '../../src/models/types.js';
 import { stopGradient } from '../../src/core/ops.js';
 import { seededArray } from '../helpers.js';
 
