@@ -9,33 +9,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND, assertClose, assertNoLeak, seededArray, tol, useTestBackend } from '../helpers.js';
 import { WASM_KERNELS, wasmKernelOptions } from '../../src/core/wasm-kernels.js';
+import { bothBackends, read } from './util.js';
 
 await useTestBackend();
-
-/** Runs fn on the cpu backend and returns its arrays; the current backend is restored. */
-async function onCpu<T>(fn: () => Promise<T>): Promise<T> {
-  const prev = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(prev);
-  }
-}
-
-/** Reads a tensor asynchronously (webgpu in Node has no synchronous read) and disposes it. */
-async function read(t: tf.Tensor): Promise<Float32Array> {
-  const v = Float32Array.from(await t.data());
-  t.dispose();
-  return v;
-}
-
-/** fn's tensors, read back as arrays, on the current backend and on cpu. */
-async function bothBackends(fn: () => tf.Tensor[]): Promise<{ here: Float32Array[]; cpu: Float32Array[] }> {
-  const run = () => Promise.all(tf.tidy(fn).map(read));
-  return { here: await run(), cpu: await onCpu(run) };
-}
-
 
 test('every kernel of WASM_KERNELS is registered for wasm', () => {
   if (BACKEND !== 'wasm') return;
