@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs';
 import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adaptive-threshold.js';
 import { BaseModel, loadInto, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, entityFeatures } from './parts.js';
-import { syntheticBatch } from './synthetic.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** ATLOP hyperparameters (defaults = the official code's). */
@@ -67,10 +66,6 @@ export class ATLOPModel extends BaseModel<ATLOPConfig> {
       const topK = (this.config as ATLOPConfig).topK ?? 4;
       return this.maskPairs(adaptiveThresholdDecode(logits, { topK }), batch.pairMask);
     });
-  }
-
-  protected probeInput(): ModelInput {
-    return syntheticBatch({ b: 1, n: 6, e: 2, m: 1, d: this.config.hiddenSize, r: this.config.numClasses, labels: false });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<ATLOPModel> {

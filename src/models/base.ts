@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../core/errors.js';
+import { syntheticBatch } from './synthetic.js';
 import type {
   DocREModel,
   EncoderOutput,
@@ -117,19 +118,26 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
       throw new ShapeError('labels', `[b, e, e, ${this.config.numClasses}] (config.numClasses)`, l.shape);
   }
 
-  /** Ensures every weight exists (layers build lazily) by running one tiny forward pass. */
+  /**
+   * Ensures every weight exists (layers build lazily) by running one tiny forward pass, and a
+   * training-mode pass when some layer is only used in training (e.g. DRE-MIR's mask vector), so
+   * the variable list never grows after the first optimizer step.
+   */
   protected ensureBuilt(): void {
     if (this.built) return;
     this.built = true;
     tf.tidy(() => {
       const probe = this.probeInput();
       this.forward(probe, { training: false });
+      if ([...this.parts.values()].some((p) => !p.layer.built)) this.forward(probe, { training: true });
     });
   }
   private built = false;
 
-  /** A tiny input for `ensureBuilt` (override when the model needs extra fields, e.g. a graph). */
-  protected abstract probeInput(): ModelInput;
+  /** A tiny labelled input for `ensureBuilt` (override when the model needs extra fields, e.g. a graph). */
+  protected probeInput(): ModelInput {
+    return syntheticBatch({ b: 1, n: 6, e: 3, m: 1, d: this.config.hiddenSize, r: this.config.numClasses });
+  }
 
   variableGroups(): Record<string, tf.Variable[]> {
     this.ensureBuilt();

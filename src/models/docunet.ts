@@ -18,7 +18,6 @@ import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { USegmentationLayer } from '../heads/unet.js';
 import { BaseModel, loadInto, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, entityFeatures } from './parts.js';
-import { syntheticBatch } from './synthetic.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** DocuNet hyperparameters (defaults = the official code's). */
@@ -81,10 +80,6 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
       return this.maskPairs(balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
     });
-  }
-
-  protected probeInput(): ModelInput {
-    return syntheticBatch({ b: 1, n: 6, e: 2, m: 1, d: this.config.hiddenSize, r: this.config.numClasses, labels: false });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocuNetModel> {

@@ -4,3 +4,5 @@ export * from './parts.js';
 export * from './synthetic.js';
 export * from './atlop.js';
 export * from './docunet.js';
+export * from './dremir.js';
+export * from './docreii.js';

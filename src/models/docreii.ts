@@ -1,0 +1,212 @@
+/**
+ * DocRE-II (Zhang et al., ACL 2023 Findings, "Towards Better Document-level Relation Extraction
+ * via Iterative Inference").
+ *
+ * Base module (§2.1): entity `h(e_i) = logsumexp(mentions)`, localized context `c_so` (eq. 1),
+ * feature matrix `F_so = FFN([tanh(W_s[h_s ; c_so]) ; tanh(W_o[h_o ; c_so])])` (eqs. 2–3,
+ * `EntityPairMatrixLayer` 'gated'), base logits `W_r F_so + b_r` (eq. 4).
+ * Inference module (§2.2, `IterativeInferenceLayer`): relation matrix = sum of the relation
+ * embeddings of the predicted multi-hot, N_I inference layers (ECA + fusion, eqs. 5–11),
+ * classifier on `[F ; R]` (eq. 12), K iterations with accumulated logits (official `model.py`).
+ *
+ * Two-stage training (§2.3): `stage = 1` trains the base module alone with the AT loss;
+ * `stage = 2` trains the inference module one-pass on the base predictions with noise (a rate
+ * drawn from U(0, noiseMax) per step, 0.4 in the paper) plus the SimSiam loss (eq. 14) between
+ * the (F, R̄) and the inverted (R̂, F) runs; the base is frozen or trained at a small lr by the
+ * trainer (`variableGroups()` gives `base` and `inference`). `setStage` switches the objective.
+ * At inference (`stage` 2) logits are those of K-step iterative inference; in stage 1 the base
+ * logits.
+ *
+ * Dimension letters: b n d h m e r (DESIGN.md); u pair-feature width.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adaptive-threshold.js';
+import { simSiamLoss } from '../losses/simsiam.js';
+import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
+import {
+  IterativeInferenceLayer,
+  inferenceModule,
+  injectRelationNoise,
+  relationMatrix,
+  thresholdDecode,
+} from '../heads/eca.js';
+import { ArgumentError } from '../core/errors.js';
+import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { entityFeatures } from './parts.js';
+import { prng } from './synthetic.js';
+import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
+
+/** DocRE-II hyperparameters (defaults = the paper's). */
+export interface DocREIIConfig extends CommonModelConfig {
+  /** u: pair-feature width (official code: the encoder width, 768). Default 768. */
+  readonly pairSize?: number;
+  /** N_I inference layers. Default 2 (§3.4). */
+  readonly numLayers?: number;
+  /** K refinement iterations at inference. Default 3 (§3.4). */
+  readonly iterations?: number;
+  /** FFN width in the inference layers. Default 2·pairSize (official). */
+  readonly ffnDim?: number;
+  /** noise rate drawn from U(0, noiseMax) in stage 2. Default 0.4 (§3.2). */
+  readonly noiseMax?: number;
+  /** weight of the SimSiam loss L_C. Default 1. */
+  readonly contrastWeight?: number;
+  /** at most this many relations per pair at decode. Default 4. */
+  readonly topK?: number;
+  /** training stage (1 = base module only, 2 = inference module). Default 2. */
+  readonly stage?: 1 | 2;
+  /** seed of the noise sequence. Default 0. */
+  readonly seed?: number;
+}
+
+/**
+ * @example
+ * const model = new DocREIIModel({ hiddenSize: 512, numClasses: 97, pairSize: 128 });
+ * model.setStage(1); // train: losses {at, total}, optimise variableGroups().base
+ * model.setStage(2); // train: losses {at, contrast, total}, optimise .inference (base frozen / small lr)
+ */
+export class DocREIIModel extends BaseModel<DocREIIConfig> {
+  readonly name = 'docreii' as const;
+  private readonly pairMatrix: EntityPairMatrixLayer;
+  private readonly baseClassifier: tf.layers.Layer;
+  private readonly inference: IterativeInferenceLayer;
+  private readonly predictorIn: tf.layers.Layer;
+  private readonly predictorOut: tf.layers.Layer;
+  private stage: 1 | 2;
+  private readonly rand: () => number;
+  private calls = 0;
+
+  constructor(config: DocREIIConfig) {
+    super(config);
+    const c = resolve(config);
+    this.stage = c.stage;
+    this.rand = prng(c.seed);
+    this.pairMatrix = this.layer('pairMatrix', new EntityPairMatrixLayer({ strategy: 'gated', units: c.pairSize }), 'base');
+    this.baseClassifier = this.layer('baseClassifier', tf.layers.dense({ units: config.numClasses }), 'base');
+    this.inference = this.layer(
+      'inference',
+      new IterativeInferenceLayer({ numLayers: c.numLayers, iterations: c.iterations, ffnDim: c.ffnDim }),
+      'inference',
+    );
+    // SimSiam predictor MLP over M = [F ; R] (width 2u)
+    this.predictorIn = this.layer('predictor.in', tf.layers.dense({ units: c.pairSize, activation: 'relu' }), 'inference');
+    this.predictorOut = this.layer('predictor.out', tf.layers.dense({ units: 2 * c.pairSize }), 'inference');
+    this.ensureBuilt();
+  }
+
+  /** Current training stage. */
+  get trainingStage(): 1 | 2 {
+    return this.stage;
+  }
+
+  /** Switches the objective: 1 = base module (AT loss), 2 = inference module (AT + SimSiam). */
+  setStage(stage: 1 | 2): void {
+    if (stage !== 1 && stage !== 2) throw new ArgumentError('stage', '1 | 2', stage);
+    this.stage = stage;
+  }
+
+  /** SimSiam predictor: `[.., 2u]` → `[.., 2u]`. */
+  private predictor(m: tf.Tensor): tf.Tensor {
+    return this.predictorOut.apply(this.predictorIn.apply(m)) as tf.Tensor;
+  }
+
+  forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
+    this.checkLabels(batch);
+    const training = options.training ?? false;
+    const c = resolve(this.config);
+    // host-side draws happen outside tidy so they are the same whatever the backend
+    const noise = training && this.stage === 2 ? [this.rand() * c.noiseMax, this.rand() * c.noiseMax] : [0, 0];
+    const seed = c.seed + 2 * this.calls++;
+    return tf.tidy(() => {
+      const enc = this.encode(batch, training);
+      const { entity, context } = entityFeatures(enc, batch);
+      const pm = batch.pairMask;
+      const features = this.pairMatrix.apply([entity, context, pm]) as tf.Tensor4D; // F_0 [b,e,e,u]
+      const baseLogits = this.baseClassifier.apply(features) as tf.Tensor4D; // [b,e,e,r]
+      const losses: Record<string, tf.Scalar> = {};
+      if (this.stage === 1) {
+        if (batch.labels) {
+          losses['at'] = adaptiveThresholdLoss(baseLogits, batch.labels, pm);
+          losses['total'] = losses['at'].clone();
+        }
+        return { logits: baseLogits, losses };
+      }
+      if (!training) {
+        const logits = this.inference.apply([features, baseLogits, pm]) as tf.Tensor4D; // K iterations
+        if (batch.labels) {
+          losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
+          losses['total'] = losses['at'].clone();
+        }
+        return { logits, losses };
+      }
+      // stage 2, training: one pass on noisy base predictions (§2.3)
+      const params = this.inference.params();
+      const pred = thresholdDecode(baseLogits).mul(pm.expandDims(-1)); // [b,e,e,r] 0/1
+      const rBar = relationMatrix(injectRelationNoise(pred, pm, { rate: noise[0]!, seed }), params.relationEmbeddings);
+      const rHat = relationMatrix(injectRelationNoise(pred, pm, { rate: noise[1]!, seed: seed + 1 }), params.relationEmbeddings);
+      const bar = inferenceModule(features, rBar, pm, params); // (F, R̄)
+      const hat = inferenceModule(rHat, features, pm, params); // (R̂, F): inverted order
+      const logits = baseLogits.add(bar.logits) as tf.Tensor4D;
+      if (batch.labels) {
+        const mBar = tf.concat([bar.features, bar.relations], -1); // [F_NI ; R̄_NI]
+        const mHat = tf.concat([hat.relations, hat.features], -1); // [F_NI ; R̂_NI]
+        losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
+        // padded pairs are excluded by the mask, but a zero vector there would give the cosine's
+        // norm a NaN gradient (0·∞): give them a constant unit direction instead
+        const real = pm.expandDims(-1).greater(0);
+        const safe = (x: tf.Tensor) => tf.where(tf.broadcastTo(real, x.shape), x, tf.onesLike(x));
+        const [pHat, pBar] = [this.predictor(mHat), this.predictor(mBar)].map(safe);
+        losses['contrast'] = simSiamLoss(pHat!, safe(mBar), pBar!, safe(mHat), pm);
+        losses['total'] = losses['at'].add(losses['contrast'].mul(c.contrastWeight));
+      }
+      return { logits, losses };
+    });
+  }
+
+  predict(batch: ModelInput): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
+      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+    });
+  }
+
+  /** The variables the current stage's objective trains: stage 1 `base`, stage 2 everything (freeze `base` in the trainer). */
+  protected override objectiveGroups(): string[] {
+    return this.stage === 1 ? ['base', ...(this.encoder ? ['encoder'] : [])] : super.objectiveGroups();
+  }
+
+  protected override ensureBuilt(): void {
+    // build every part whatever the starting stage (stage 1 never calls the inference module)
+    const stage = this.stage;
+    this.stage = 2;
+    try {
+      super.ensureBuilt();
+    } finally {
+      this.stage = stage;
+      this.calls = 0;
+    }
+  }
+
+  static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocREIIModel> {
+    return loadInto(dir, 'docreii', (c) => new DocREIIModel(c as unknown as DocREIIConfig), overrides);
+  }
+}
+
+function resolve(c: Omit<DocREIIConfig, 'encoder'>) {
+  const pairSize = c.pairSize ?? 768;
+  const r = {
+    pairSize,
+    numLayers: c.numLayers ?? 2,
+    iterations: c.iterations ?? 3,
+    ffnDim: c.ffnDim ?? 2 * pairSize,
+    topK: c.topK ?? 4,
+  };
+  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
+  if (pairSize % 4 !== 0) throw new ArgumentError('pairSize', 'a multiple of 4 (ECA has 4 heads)', pairSize);
+  const noiseMax = c.noiseMax ?? 0.4;
+  fraction('noiseMax', noiseMax);
+  const contrastWeight = c.contrastWeight ?? 1;
+  if (!(contrastWeight >= 0)) throw new ArgumentError('contrastWeight', 'a number >= 0', contrastWeight);
+  const stage = c.stage ?? 2;
+  if (stage !== 1 && stage !== 2) throw new ArgumentError('stage', '1 | 2', stage);
+  return { ...r, noiseMax, contrastWeight, stage, seed: c.seed ?? 0 };
+}

@@ -1,0 +1,130 @@
+/**
+ * DRE-MIR (Liao et al., 2022): document-level relation extraction as masked image
+ * reconstruction. No official code exists; this follows the paper.
+ *
+ * entity `e_i = logsumexp(mentions)`, localized context `c_so` (eq. 3), document `h_doc` = the
+ * CLS state → entity-pair matrix `M_so = FFN([u_s ; u_o])`, `u_s = W_s[e_s ; h_doc ; c_so]`
+ * (eq. 4, `EntityPairMatrixLayer` 'concat-ffn') → inference module: `numLayers` (paper: 3)
+ * I-MSA encoder layers (§2.2) → linear classifier (eq. 6).
+ * Training also runs the masked path: `maskRatio` (20 %) of the real pairs replaced by a learned
+ * mask vector, through the same inference module and classifier. Loss (eq. 5, 7, α = β = 1):
+ * `L = AT(original) + AT(masked) + ½(KL(p_o‖p_m) + KL(p_m‖p_o))` over every real pair (the
+ * paper reconstructs masked and unmasked pixels alike and classifies both paths).
+ *
+ * Dimension letters: b n d h m e r (DESIGN.md); u pair-matrix width.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adaptive-threshold.js';
+import { bidirectionalKLLoss } from '../losses/kl.js';
+import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
+import { InferenceEncoderLayer, PairMaskingLayer } from '../heads/imsa.js';
+import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { entityFeatures } from './parts.js';
+import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
+
+/** DRE-MIR hyperparameters (defaults = the paper's where it gives them). */
+export interface DREMIRConfig extends CommonModelConfig {
+  /** u: width of the entity-pair matrix (not stated in the paper; default 768 = BERT-base width). */
+  readonly pairSize?: number;
+  /** hidden width of the pair-matrix FFN (eq. 4). Default pairSize. */
+  readonly pairFfnSize?: number;
+  /** inference (I-MSA encoder) layers. Default 3 (§3.2). */
+  readonly numLayers?: number;
+  /** FFN width inside each inference layer. Default 4·pairSize. */
+  readonly ffnDim?: number;
+  /** fraction of real pairs masked in the masked path. Default 0.2 (§3.2). */
+  readonly maskRatio?: number;
+  /** weight α of the reconstruction (KL) loss. Default 1. */
+  readonly klWeight?: number;
+  /** at most this many relations per pair at decode (ATLOP's decode). Default 4. */
+  readonly topK?: number;
+  /** seed of the pair-masking sequence. Default 0. */
+  readonly seed?: number;
+}
+
+/**
+ * @example
+ * const model = new DREMIRModel({ hiddenSize: 512, numClasses: 97, pairSize: 128, numLayers: 2 });
+ * const { losses } = model.forward(batch, { training: true }); // {at, atMasked, kl, total}
+ */
+export class DREMIRModel extends BaseModel<DREMIRConfig> {
+  readonly name = 'dremir' as const;
+  private readonly pairMatrix: EntityPairMatrixLayer;
+  private readonly masker: PairMaskingLayer;
+  private readonly inference: InferenceEncoderLayer[];
+  private readonly classifier: tf.layers.Layer;
+
+  constructor(config: DREMIRConfig) {
+    super(config);
+    const c = resolve(config);
+    this.pairMatrix = this.layer('pairMatrix', new EntityPairMatrixLayer({ strategy: 'concat-ffn', units: c.pairSize, ffnUnits: c.pairFfnSize }));
+    this.masker = this.layer('masker', new PairMaskingLayer({ ratio: c.maskRatio, seed: c.seed }));
+    this.inference = Array.from({ length: c.numLayers }, (_, i) =>
+      this.layer(`inference.${i}`, new InferenceEncoderLayer({ ffnDim: c.ffnDim })),
+    );
+    this.classifier = this.layer('classifier', tf.layers.dense({ units: config.numClasses }));
+    this.ensureBuilt();
+  }
+
+  /** Inference module + classifier: `[b,e,e,u]` → logits `[b,e,e,r]`. */
+  private classify(x: tf.Tensor4D, pairMask: tf.Tensor3D): tf.Tensor4D {
+    const y = this.inference.reduce<tf.Tensor>((h, layer) => layer.apply([h, pairMask]) as tf.Tensor, x);
+    return this.classifier.apply(y) as tf.Tensor4D;
+  }
+
+  forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
+    this.checkLabels(batch);
+    const training = options.training ?? false;
+    const c = resolve(this.config);
+    return tf.tidy(() => {
+      const enc = this.encode(batch, training);
+      const { entity, context } = entityFeatures(enc, batch);
+      const [b, , d] = enc.hidden.shape;
+      const doc = enc.hidden.slice([0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // CLS state [b,d]
+      const image = this.pairMatrix.apply([entity, context, doc, batch.pairMask]) as tf.Tensor4D; // [b,e,e,u]
+      const logits = this.classify(image, batch.pairMask);
+      const losses: Record<string, tf.Scalar> = {};
+      if (batch.labels) {
+        const at = adaptiveThresholdLoss(logits, batch.labels, batch.pairMask);
+        losses['at'] = at;
+        if (training) {
+          const [masked] = this.masker.apply([image, batch.pairMask]) as tf.Tensor[];
+          const maskedLogits = this.classify(masked as tf.Tensor4D, batch.pairMask);
+          losses['atMasked'] = adaptiveThresholdLoss(maskedLogits, batch.labels, batch.pairMask);
+          losses['kl'] = bidirectionalKLLoss(logits, maskedLogits, batch.pairMask);
+          losses['total'] = at.add(losses['atMasked']).add(losses['kl'].mul(c.klWeight));
+        } else losses['total'] = at.clone();
+      }
+      return { logits, losses };
+    });
+  }
+
+  predict(batch: ModelInput): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
+      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+    });
+  }
+
+  static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DREMIRModel> {
+    return loadInto(dir, 'dremir', (c) => new DREMIRModel(c as unknown as DREMIRConfig), overrides);
+  }
+}
+
+function resolve(c: Omit<DREMIRConfig, 'encoder'>) {
+  const pairSize = c.pairSize ?? 768;
+  const r = {
+    pairSize,
+    pairFfnSize: c.pairFfnSize ?? pairSize,
+    numLayers: c.numLayers ?? 3,
+    ffnDim: c.ffnDim ?? 4 * pairSize,
+    topK: c.topK ?? 4,
+  };
+  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
+  if (pairSize % 4 !== 0) positiveInt('pairSize / 4 (I-MSA has 4 heads)', pairSize / 4);
+  const maskRatio = c.maskRatio ?? 0.2;
+  fraction('maskRatio', maskRatio);
+  const klWeight = c.klWeight ?? 1;
+  if (!(klWeight >= 0)) fraction('klWeight', klWeight);
+  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0 };
+}
