@@ -42,6 +42,11 @@ export interface TrainStage {
   readonly trainable?: VariableFilter;
   /** Multiplier of every group's lr in this stage, or per variable. Default 1. */
   readonly lrScale?: number | ((name: string, group: string | undefined) => number);
+  /**
+   * Called at the start of every epoch of the stage, before the variables are chosen (e.g.
+   * `(m) => m.setStage(2)` for DocRE-II, whose `trainableVariables()` follow its stage).
+   */
+  readonly onStart?: (model: TrainableModel) => void;
 }
 
 /** An extra optimisation step run on every micro-batch (GTN's discriminator). */
@@ -88,8 +93,11 @@ export interface TrainResult {
 }
 
 export interface TrainerOptions<T> {
-  /** Builds the model input from a list of training items. Its tensors are disposed after use. */
-  readonly collate: (items: readonly T[]) => ModelInput;
+  /**
+   * Builds the model input from a list of training items (may be async, e.g. a frozen encoder's
+   * `encodeAsync` or a feature cache). Every tensor in the returned object is disposed after use.
+   */
+  readonly collate: (items: readonly T[]) => ModelInput | Promise<ModelInput>;
   /** Epochs (ignored when `stages` is given). Default 1. */
   readonly epochs?: number;
   /** Documents per micro-batch. Default 4 (ATLOP). */
@@ -158,6 +166,7 @@ export class Trainer<T> {
   private readonly stages: readonly TrainStage[];
   private readonly mainVars: tf.Variable[];
   private readonly groupOf = new Map<string, string>();
+  private readonly extraNames: Set<string>;
 
   constructor(
     readonly model: TrainableModel,
@@ -185,8 +194,10 @@ export class Trainer<T> {
     });
     for (const [group, vars] of Object.entries(model.variableGroups?.() ?? {}))
       for (const v of vars) this.groupOf.set(v.name, group);
-    const extra = new Set((options.extraSteps ?? []).flatMap((x) => (x.variables ?? x.optimizer.variables).map((v) => v.name)));
-    this.mainVars = model.trainableVariables().filter((v) => !extra.has(v.name));
+    this.extraNames = new Set((options.extraSteps ?? []).flatMap((x) => (x.variables ?? x.optimizer.variables).map((v) => v.name)));
+    // every variable any stage may train: trainableVariables() can change with the model's stage
+    const groupVars = Object.values(model.variableGroups?.() ?? {}).flat();
+    this.mainVars = unique([...model.trainableVariables(), ...groupVars]).filter((v) => !this.extraNames.has(v.name));
     if (this.mainVars.length === 0) throw new ArgumentError('model', 'trainable variables', 'none');
     const o = options.optimizer;
     if (o instanceof AdamW) this.optimizer = o;
@@ -242,7 +253,10 @@ export class Trainer<T> {
     for (; st.epoch < totalEpochs; st.epoch++) {
       const { stage, stageStart } = this.stageOf(st.epoch);
       const stageDef = this.stages[stage]!;
-      const vars = this.mainVars.filter((v) => stageDef.trainable?.(v.name, this.groupOf.get(v.name), v) ?? true);
+      stageDef.onStart?.(this.model);
+      const vars = this.model
+        .trainableVariables()
+        .filter((v) => !this.extraNames.has(v.name) && (stageDef.trainable?.(v.name, this.groupOf.get(v.name), v) ?? true));
       if (vars.length === 0) throw new ArgumentError(`stages[${stage}].trainable`, 'to keep at least one variable', 'none');
       const schedule = linearWarmupDecay(perEpoch * stageDef.epochs, o.warmupRatio ?? 0.06);
       const rng = new SeededRandom(seed, st.epochRng);
@@ -321,7 +335,7 @@ export class Trainer<T> {
 
   /** Forward/backward of one micro-batch into the accumulator (+ extra steps); returns its loss. */
   private async microStep(batchItems: readonly T[], vars: tf.Variable[], accum: GradientAccumulator): Promise<number> {
-    const batch = this.opts.collate(batchItems);
+    const batch = await this.opts.collate(batchItems);
     try {
       const { value, grads } = tf.variableGrads(() => {
         const out = this.model.forward(batch, { training: true });
@@ -374,12 +388,8 @@ export class Trainer<T> {
 
   /** Every variable whose value a resume must restore: main, then each extra step's. */
   private allVars(): tf.Variable[] {
-    const seen = new Set<string>();
-    const out: tf.Variable[] = [];
     const extra = (this.opts.extraSteps ?? []).flatMap((x) => [...(x.variables ?? x.optimizer.variables)]);
-    for (const v of [...this.model.trainableVariables(), ...extra])
-      if (!seen.has(v.name)) (seen.add(v.name), out.push(v));
-    return out;
+    return unique([...this.mainVars, ...extra]);
   }
 
   private optimizers(): AdamW[] {
@@ -459,6 +469,12 @@ export class Trainer<T> {
       tf.dispose(Object.values(tensors));
     }
   }
+}
+
+/** Variables without duplicates (by name), first occurrence kept. */
+function unique(vars: readonly tf.Variable[]): tf.Variable[] {
+  const seen = new Set<string>();
+  return vars.filter((v) => !seen.has(v.name) && (seen.add(v.name), true));
 }
 
 /** Saves a model into `dir` via `dir.tmp` and renames, so `dir` is never half-written. */

@@ -93,6 +93,31 @@ test('stages: each stage updates only the variables its filter keeps, with its l
   );
 });
 
+test('stages: onStart switches a model whose trainableVariables() follow its stage (DocRE-II style)', async () => {
+  class Staged extends ToyModel {
+    stage = 1;
+    starts: number[] = [];
+    override trainableVariables() {
+      return this.stage === 1 ? [this.w] : [this.w, this.c];
+    }
+  }
+  const model = new Staged();
+  const init = model.snapshot();
+  const snaps: ReturnType<ToyModel['snapshot']>[] = [];
+  await new Trainer(model, {
+    ...base,
+    stages: [
+      { epochs: 1, onStart: (m) => ((m as Staged).stage = 1, (m as Staged).starts.push(1)) },
+      { epochs: 2, onStart: (m) => ((m as Staged).stage = 2, (m as Staged).starts.push(2)), trainable: (_n, g) => g === 'bias' },
+    ],
+    onEpochEnd: () => void snaps.push(model.snapshot()),
+  }).fit(items);
+  assert.deepEqual(model.starts, [1, 2, 2]); // once per epoch of each stage
+  assert.deepEqual(snaps[0]!.c, init.c, 'c is not a stage-1 variable');
+  assert.notDeepEqual(snaps[2]!.c, init.c, 'c, absent from trainableVariables() at construction, is trained in stage 2');
+  assert.deepEqual(snaps[2]!.w, snaps[0]!.w);
+});
+
 test('extra steps train only their variables and leave the main trajectory unchanged', async () => {
   const plain = new ToyModel();
   await new Trainer(plain, { ...base, epochs: 2 }).fit(items);
