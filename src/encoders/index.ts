@@ -1,2 +1,8 @@
-/** encoders */
-export {};
+/**
+ * Encoders: the `Encoder` contract, BertEncoder (BERT / RoBERTa / SciBERT), the embedded encoder.
+ * `EncoderOutput` ({hidden [b,n,d], attention [b,h,n,n]}) is re-exported from the package root by
+ * src/models/types.ts (structurally identical to ./encoder.ts'), so it is not re-exported here.
+ */
+export type { Encoder, EncodeOptions, WindowOptions, WindowPlacement, WindowForward } from './encoder.js';
+export { planWindows, encodeInWindows, documentLengths } from './encoder.js';
+export * from './bert.js';
