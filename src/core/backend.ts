@@ -4,6 +4,14 @@
  * - cpu: tfjs' plain JavaScript kernels (reference).
  * - wasm: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD). The kernels that training needs and
  *   that 4.22's wasm backend lacks or gets wrong are registered by `./wasm-kernels.ts`.
+ *   Threads: single-threaded in Node. tfjs-backend-wasm 4.22 hard-codes
+ *   `WASM_HAS_MULTITHREAD_SUPPORT = false` when `IS_NODE` (tfjs#3830); forcing the flag to true
+ *   selects the threaded-SIMD binary, whose Emscripten pthread pool then does
+ *   `new Worker(URL.createObjectURL(blob))`, and Node's worker_threads rejects `blob:nodedata:`
+ *   URLs (ERR_WORKER_PATH), so initialisation fails. Enabling it would need a patched loader
+ *   (worker script written to a file, `mainScriptUrlOrBlob` as a path), so `initBackend` leaves
+ *   the flag alone and reports `threads: false`. In browsers with cross-origin isolation
+ *   (SharedArrayBuffer), tfjs picks the threaded binary by itself.
  * - webgpu: `@tensorflow/tfjs-backend-webgpu`. In Node, WebGPU comes from Dawn (npm `webgpu`); on a
  *   machine with no GPU Dawn runs on SwiftShader's Vulkan driver, which Debian's `chromium`
  *   package installs at /usr/lib/chromium/vk_swiftshader_icd.json.
@@ -19,9 +27,9 @@ export const BACKENDS: readonly BackendName[] = ['cpu', 'wasm', 'webgpu', 'tenso
 /** What `initBackend` selected. */
 export interface BackendInfo {
   readonly backend: BackendName;
-  /** WebGPU: the adapter's vendor/architecture/description as reported. */
+  /** WebGPU: the adapter's vendor, architecture, device and description (see `describeAdapter`). */
   readonly adapter?: string;
-  /** wasm: SIMD and threads as detected by the backend. */
+  /** wasm: SIMD and threads as detected by the backend (threads are off in Node; see above). */
   readonly wasm?: { readonly simd: boolean; readonly threads: boolean; readonly threadsCount: number };
 }
 
@@ -121,16 +129,86 @@ async function initWebGPU(): Promise<BackendInfo> {
   const adapter = await g.navigator!.gpu!.requestAdapter();
   if (!adapter)
     throw new BackendUnavailableError(
-      'backend webgpu: no WebGPU adapter. With no GPU, install a software Vulkan driver: ' +
-        `apt-get install chromium (provides ${SWIFTSHADER_ICD}) and set VK_ICD_FILENAMES to it`,
+      noAdapterMessage({
+        node: isNode,
+        vkIcdFilenames: isNode ? process.env['VK_ICD_FILENAMES'] : undefined,
+        swiftShaderInstalled: isNode && existsSync(SWIFTSHADER_ICD),
+      }),
     );
-  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-  const adapterText = info
-    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ')
-    : 'unknown';
+  const adapterText = describeAdapter(await adapterInfo(adapter));
   await import('@tensorflow/tfjs-backend-webgpu');
   await setOrThrow('webgpu', 'webgpu');
   return { backend: 'webgpu', adapter: adapterText };
+}
+
+/** The fields of `GPUAdapterInfo` that {@link describeAdapter} reads. */
+export interface AdapterInfoLike {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly device?: string;
+  readonly description?: string;
+  readonly isFallbackAdapter?: boolean;
+}
+
+/** `adapter.info` (current WebGPU), else the older `requestAdapterInfo()`, else undefined. */
+async function adapterInfo(adapter: GPUAdapter): Promise<AdapterInfoLike | undefined> {
+  const a = adapter as GPUAdapter & {
+    info?: AdapterInfoLike;
+    requestAdapterInfo?: () => Promise<AdapterInfoLike>;
+  };
+  if (a.info) return a.info;
+  return a.requestAdapterInfo ? await a.requestAdapterInfo().catch(() => undefined) : undefined;
+}
+
+/**
+ * One line describing a WebGPU adapter from its `GPUAdapterInfo` getters (they are prototype
+ * getters, so the object itself prints as `{}`; each field is read explicitly). Dawn on
+ * SwiftShader gives `google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0
+ * (fallback adapter)`. Browsers may blank fields for privacy; then `unknown adapter`.
+ */
+export function describeAdapter(info: AdapterInfoLike | undefined): string {
+  if (!info) return 'unknown adapter';
+  const text = [info.vendor, info.architecture, info.device, info.description]
+    .map((f) => (f ?? '').trim())
+    .filter((f) => f.length > 0)
+    .join(' ');
+  return (text || 'unknown adapter') + (info.isFallbackAdapter ? ' (fallback adapter)' : '');
+}
+
+/** What {@link noAdapterMessage} needs to know about the machine. */
+export interface NoAdapterContext {
+  /** Running in Node (Dawn) rather than a browser. */
+  readonly node: boolean;
+  /** The value of VK_ICD_FILENAMES when the adapter was requested. */
+  readonly vkIcdFilenames?: string | undefined;
+  /** Whether Debian's chromium SwiftShader ICD file exists. */
+  readonly swiftShaderInstalled: boolean;
+}
+
+/**
+ * The message of the error thrown when WebGPU yields no adapter: it says exactly what to install
+ * or set for the situation at hand.
+ */
+export function noAdapterMessage(ctx: NoAdapterContext): string {
+  const head = 'backend webgpu: no WebGPU adapter';
+  if (!ctx.node)
+    return `${head} (navigator.gpu.requestAdapter() returned null): enable WebGPU in this browser, or use the wasm backend`;
+  if (!ctx.swiftShaderInstalled)
+    return (
+      `${head} from Dawn (no GPU Vulkan driver). With no GPU, install the SwiftShader software ` +
+      `driver: apt-get install chromium (it provides ${SWIFTSHADER_ICD}); docre-kit then sets ` +
+      `VK_ICD_FILENAMES=${SWIFTSHADER_ICD} itself` +
+      (ctx.vkIcdFilenames ? ` (currently VK_ICD_FILENAMES=${ctx.vkIcdFilenames})` : '')
+    );
+  if (ctx.vkIcdFilenames && ctx.vkIcdFilenames !== SWIFTSHADER_ICD)
+    return (
+      `${head} from Dawn with VK_ICD_FILENAMES=${ctx.vkIcdFilenames}: that driver gave no usable ` +
+      `adapter; set VK_ICD_FILENAMES=${SWIFTSHADER_ICD} (SwiftShader, installed) or unset it`
+    );
+  return (
+    `${head} from Dawn although SwiftShader is installed (${SWIFTSHADER_ICD}): check that the ` +
+    'Vulkan loader is installed (apt-get install libvulkan1) and that XDG_RUNTIME_DIR is set'
+  );
 }
 
 async function initTensorflow(): Promise<BackendInfo> {

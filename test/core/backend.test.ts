@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND, useTestBackend } from '../helpers.js';
-import { initBackend } from '../../src/core/backend.js';
+import { describeAdapter, initBackend, noAdapterMessage } from '../../src/core/backend.js';
 
 test(`initBackend selects ${BACKEND}`, async () => {
   const name = await useTestBackend();
@@ -21,4 +21,46 @@ test('unknown backend is an ArgumentError naming the choices', async () => {
 
 test('tensorflow backend without tfjs-node names the package', async () => {
   await assert.rejects(() => initBackend('tensorflow'), /@tensorflow\/tfjs-node/);
+});
+
+test('webgpu: the adapter description has real text from GPUAdapterInfo', async () => {
+  if (BACKEND !== 'webgpu') return;
+  const info = await initBackend('webgpu');
+  assert.ok(info.adapter && info.adapter.length > 0);
+  assert.doesNotMatch(info.adapter, /unknown adapter/);
+});
+
+test('wasm: SIMD on, threads off in Node (tfjs#3830, documented in backend.ts)', async () => {
+  if (BACKEND !== 'wasm') return;
+  const info = await initBackend('wasm');
+  assert.deepEqual(info.wasm, { simd: true, threads: false, threadsCount: 1 });
+});
+
+test('describeAdapter reads each GPUAdapterInfo field (getters, blanks skipped)', () => {
+  // Dawn's GPUAdapterInfo exposes prototype getters: the object spreads to {} but fields read fine
+  class Info {
+    get vendor() { return 'google'; }
+    get architecture() { return 'swiftshader'; }
+    get device() { return 'swiftshader-device-subzero-'; }
+    get description() { return 'SwiftShader driver 5.0.0'; }
+    get isFallbackAdapter() { return true; }
+  }
+  assert.deepEqual({ ...new Info() }, {});
+  assert.equal(describeAdapter(new Info()), 'google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0 (fallback adapter)');
+  assert.equal(describeAdapter({ vendor: 'nvidia', architecture: '', device: ' ', description: 'RTX 4090' }), 'nvidia RTX 4090');
+  assert.equal(describeAdapter({ vendor: '', architecture: '' }), 'unknown adapter');
+  assert.equal(describeAdapter(undefined), 'unknown adapter');
+});
+
+test('noAdapterMessage says what to install or set in each situation', () => {
+  const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  assert.match(noAdapterMessage({ node: false, swiftShaderInstalled: false }), /enable WebGPU in this browser, or use the wasm backend/);
+  const missing = noAdapterMessage({ node: true, swiftShaderInstalled: false });
+  assert.match(missing, /apt-get install chromium/);
+  assert.ok(missing.includes(icd));
+  assert.match(noAdapterMessage({ node: true, swiftShaderInstalled: false, vkIcdFilenames: '/x.json' }), /currently VK_ICD_FILENAMES=\/x\.json/);
+  const wrong = noAdapterMessage({ node: true, swiftShaderInstalled: true, vkIcdFilenames: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' });
+  assert.match(wrong, /with VK_ICD_FILENAMES=\/usr\/share\/vulkan\/icd\.d\/lvp_icd\.x86_64\.json/);
+  assert.ok(wrong.includes(`set VK_ICD_FILENAMES=${icd}`));
+  assert.match(noAdapterMessage({ node: true, swiftShaderInstalled: true, vkIcdFilenames: icd }), /apt-get install libvulkan1/);
 });
