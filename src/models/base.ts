@@ -175,7 +175,11 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
     this.ensureBuilt();
     const out: [string, tf.Variable][] = [];
     for (const [name, { layer }] of this.parts)
-      layer.weights.forEach((w, i) => out.push([`${name}/${i}:${w.originalName}`, w.read() as tf.Variable]));
+      layer.weights.forEach((w, i) => {
+        // tfjs scopes weight names by the layer's (process-unique) name: keep only the local part
+        const local = w.originalName.startsWith(`${layer.name}/`) ? w.originalName.slice(layer.name.length + 1) : w.originalName;
+        out.push([`${name}/${i}:${local}`, w.read() as tf.Variable]);
+      });
     for (const [name, { variable }] of this.params) out.push([name, variable]);
     return out;
   }
