@@ -1,0 +1,238 @@
+/**
+ * The `docre-kit` command line: one declarative table of subcommands and options, parsed with
+ * `node:util` `parseArgs` (strict), validated into typed values, and rendered as `--help`.
+ * Every problem is a `UsageError` whose message is one line naming the option and the value.
+ */
+import { parseArgs } from 'node:util';
+
+export const MODEL_NAMES = ['atlop', 'docunet', 'dremir', 'gtn', 'docreii'] as const;
+export const BACKEND_NAMES = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
+
+/** A bad command line (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A failure while running a command (exit code 1); the message is the whole line. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+type Kind = 'string' | 'int' | 'number' | 'boolean' | 'choice';
+
+interface OptionSpec {
+  readonly kind: Kind;
+  /** Placeholder in the help (`FILE`, `DIR`, `N`). */
+  readonly arg?: string;
+  readonly help: string;
+  readonly required?: boolean;
+  readonly default?: string | number | boolean;
+  readonly choices?: readonly string[];
+  /** Smallest allowed value for int/number. */
+  readonly min?: number;
+  readonly short?: string;
+}
+
+interface CommandSpec {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  readonly notes?: string;
+}
+
+const backend = {
+  kind: 'choice',
+  arg: 'NAME',
+  choices: BACKEND_NAMES,
+  default: 'wasm',
+  help: 'TensorFlow.js backend (tensorflow needs @tensorflow/tfjs-node)',
+} as const satisfies OptionSpec;
+const encoder = {
+  kind: 'string',
+  arg: 'DIR',
+  help: 'Hugging Face encoder directory (config.json, model.safetensors, tokenizer.json); default: the embedded encoder',
+} as const satisfies OptionSpec;
+const maxDocs = { kind: 'int', arg: 'N', min: 1, help: 'use only the first N documents (quick runs)' } as const satisfies OptionSpec;
+const help = { kind: 'boolean', short: 'h', help: 'show this help' } as const satisfies OptionSpec;
+
+export const COMMANDS = {
+  train: {
+    summary: 'train a model on a DocRED-format file, evaluating on a dev file every epoch',
+    usage: 'docre-kit train --model NAME --train FILE [--dev FILE] [--out DIR] [options]',
+    options: {
+      model: { kind: 'choice', arg: 'NAME', choices: MODEL_NAMES, required: true, help: 'which paper model (its preset)' },
+      train: { kind: 'string', arg: 'FILE', required: true, help: 'training documents (DocRED / Re-DocRED JSON)' },
+      dev: { kind: 'string', arg: 'FILE', help: 'dev documents, scored with the official metrics after every epoch' },
+      encoder,
+      backend,
+      epochs: { kind: 'int', arg: 'N', min: 1, default: 30, help: 'training epochs' },
+      'batch-size': { kind: 'int', arg: 'N', min: 1, default: 4, help: 'documents per batch' },
+      'accumulation-steps': { kind: 'int', arg: 'N', min: 1, default: 1, help: 'batches per optimizer step' },
+      lr: { kind: 'number', arg: 'X', min: 0, default: 1e-4, help: 'learning rate of the heads' },
+      'encoder-lr': { kind: 'number', arg: 'X', min: 0, default: 5e-5, help: 'learning rate of a trainable encoder' },
+      'warmup-ratio': { kind: 'number', arg: 'X', min: 0, default: 0.06, help: 'linear warmup fraction' },
+      'max-grad-norm': { kind: 'number', arg: 'X', min: 0, default: 1, help: 'global-norm clipping (0: off)' },
+      out: { kind: 'string', arg: 'DIR', default: 'runs/model', help: 'output: best/, last/, resume.ckpt, train-log.json' },
+      seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
+      'max-docs': maxDocs,
+      'checkpoint-every': { kind: 'int', arg: 'N', min: 0, default: 0, help: 'resume checkpoint every N steps (0: each epoch)' },
+      resume: { kind: 'boolean', help: 'continue from DIR/resume.ckpt when it exists' },
+      help,
+    },
+  },
+  evaluate: {
+    summary: 'score a trained model on a labelled file: P, R, F1, Ign F1, intra/inter F1',
+    usage: 'docre-kit evaluate --model-dir DIR --data FILE [--train FILE] [--json OUT]',
+    options: {
+      'model-dir': { kind: 'string', arg: 'DIR', required: true, help: 'a saved model (best/ or last/ of a train run)' },
+      data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED format)' },
+      train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
+      encoder,
+      backend,
+      json: { kind: 'string', arg: 'OUT', help: 'also write the scores as JSON to OUT' },
+      'max-docs': maxDocs,
+      help,
+    },
+  },
+  predict: {
+    summary: 'extract relations: the official result JSON and a readable list of triples',
+    usage: 'docre-kit predict --model-dir DIR --data FILE [--out FILE]',
+    options: {
+      'model-dir': { kind: 'string', arg: 'DIR', required: true, help: 'a saved model' },
+      data: { kind: 'string', arg: 'FILE', required: true, help: 'documents (DocRED format; labels not needed)' },
+      out: { kind: 'string', arg: 'FILE', default: 'result.json', help: 'official result JSON [{title, h_idx, t_idx, r}]' },
+      encoder,
+      backend,
+      'max-docs': maxDocs,
+      quiet: { kind: 'boolean', short: 'q', help: 'do not print the triples' },
+      help,
+    },
+  },
+  bench: {
+    summary: 'training throughput and inference latency of the models on a backend (synthetic features)',
+    usage: 'docre-kit bench [--model NAME] [--backend NAME] [--quick]',
+    options: {
+      model: { kind: 'choice', arg: 'NAME', choices: ['all', ...MODEL_NAMES], default: 'all', help: 'model to measure' },
+      backend,
+      docs: { kind: 'int', arg: 'N', min: 1, default: 8, help: 'documents per measurement' },
+      entities: { kind: 'int', arg: 'N', min: 2, default: 20, help: 'entities per document (DocRED mean ≈ 20)' },
+      tokens: { kind: 'int', arg: 'N', min: 8, default: 256, help: 'tokens per document' },
+      quick: { kind: 'boolean', help: 'tiny sizes (smoke run)' },
+      help,
+    },
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+type Opts<C extends CommandName> = (typeof COMMANDS)[C]['options'];
+type ValueOf<S> = S extends { kind: 'int' | 'number' }
+  ? number
+  : S extends { kind: 'boolean' }
+    ? boolean
+    : S extends { kind: 'choice'; choices: readonly (infer U)[] }
+      ? U
+      : string;
+type Required<S> = S extends { required: true } ? true : S extends { default: unknown } ? true : S extends { kind: 'boolean' } ? true : false;
+
+/** The parsed, validated options of a subcommand (camel-case-free: keys as on the command line). */
+export type ParsedOptions<C extends CommandName> = {
+  -readonly [K in keyof Opts<C> as Required<Opts<C>[K]> extends true ? K : never]: ValueOf<Opts<C>[K]>;
+} & {
+  -readonly [K in keyof Opts<C> as Required<Opts<C>[K]> extends true ? never : K]?: ValueOf<Opts<C>[K]>;
+};
+
+export const PROGRAM_HELP = `docre-kit — document-level relation extraction (ATLOP, DocuNet, DRE-MIR, GTN, DocRE-II)
+
+usage: docre-kit <command> [options]      docre-kit <command> --help
+
+commands:
+${Object.entries(COMMANDS as Record<string, CommandSpec>)
+  .map(([n, c]) => `  ${n.padEnd(10)}${c.summary}`)
+  .join('\n')}
+`;
+
+/** The `--help` text of a subcommand. */
+export function commandHelp(name: CommandName): string {
+  const c = COMMANDS[name] as CommandSpec;
+  const rows = Object.entries(c.options).map(([k, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.arg ? ` ${o.arg}` : ''}`;
+    const extra = [
+      o.choices ? `one of ${o.choices.join(' | ')}` : '',
+      o.required ? 'required' : o.default !== undefined && o.kind !== 'boolean' ? `default ${o.default}` : '',
+    ].filter(Boolean);
+    return `  ${flag.padEnd(30)}${o.help}${extra.length ? ` (${extra.join('; ')})` : ''}`;
+  });
+  return `docre-kit ${name}: ${c.summary}\n\nusage: ${c.usage}\n\noptions:\n${rows.join('\n')}\n`;
+}
+
+/**
+ * Parses the arguments after the subcommand name. Returns `'help'` when `--help` is given.
+ *
+ * @example
+ * const o = parseCommand('train', ['--model', 'atlop', '--train', 'train.json']);
+ * o.epochs; // 30
+ */
+export function parseCommand<C extends CommandName>(name: C, argv: readonly string[]): ParsedOptions<C> | 'help' {
+  const spec = COMMANDS[name] as CommandSpec;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [k, o] of Object.entries(spec.options))
+    options[k] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(e));
+  }
+  if (values['help']) return 'help';
+  const out: Record<string, unknown> = {};
+  for (const [k, o] of Object.entries(spec.options)) {
+    if (k === 'help') continue;
+    const raw = values[k];
+    if (raw === undefined) {
+      if (o.required) throw new UsageError(`--${k} ${o.arg ?? ''} is required`.replace(/ +is/, ' is'));
+      if (o.default !== undefined) out[k] = o.default;
+      else if (o.kind === 'boolean') out[k] = false;
+      continue;
+    }
+    out[k] = convert(k, o, raw);
+  }
+  return out as ParsedOptions<C>;
+}
+
+function convert(k: string, o: OptionSpec, raw: string | boolean): unknown {
+  if (o.kind === 'boolean') return raw;
+  const s = String(raw);
+  if (o.kind === 'string') {
+    if (s === '') throw new UsageError(`--${k} expects ${o.arg ?? 'a value'}, got an empty string`);
+    return s;
+  }
+  if (o.kind === 'choice') {
+    if (!o.choices!.includes(s)) throw new UsageError(`--${k} must be one of ${o.choices!.join(', ')}; got '${s}'`);
+    return s;
+  }
+  const x = Number(s);
+  const ok = s.trim() !== '' && Number.isFinite(x) && (o.kind === 'number' || Number.isInteger(x));
+  const what = o.kind === 'int' ? 'an integer' : 'a number';
+  if (!ok) throw new UsageError(`--${k} expects ${what}, got '${s}'`);
+  if (o.min !== undefined && x < o.min) throw new UsageError(`--${k} must be >= ${o.min}, got ${s}`);
+  return x;
+}
+
+/** One line from a parseArgs error (their messages run over several lines). */
+function parseArgsMessage(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const msg = String(err.message ?? e);
+  const opt = /'(-[^']*)'/.exec(msg)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${opt ?? msg}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing|ambiguous/.test(msg) ? `option '${opt?.split(' ')[0] ?? ''}' needs a value` : msg.split('\n')[0]!;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${/'([^']*)'/.exec(msg)?.[1] ?? msg}'`;
+    default:
+      return msg.split('\n')[0]!;
+  }
+}

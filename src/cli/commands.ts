@@ -1,0 +1,239 @@
+/**
+ * The four subcommands. Each validates its files before starting a backend (so a typo fails in
+ * milliseconds), then runs the pipeline of `./pipeline.ts`. Results go to stdout, progress and
+ * errors to stderr.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../core/backend.js';
+import { Featurizer, type Feature } from '../data/featurize.js';
+import { toOfficialJSON, type DocREDScores } from '../data/evaluate.js';
+import type { DocREDDocument } from '../data/docred.js';
+import { syntheticBatch, disposeInput } from '../models/synthetic.js';
+import type { DocREModel } from '../models/types.js';
+import { AdamW } from '../train/adamw.js';
+import { Trainer } from '../train/trainer.js';
+import { writeFileAtomic } from '../train/checkpoint.js';
+import type { EvalMetrics } from '../train/types.js';
+import { CliError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
+import type { CliIO } from './cli.js';
+import { createPresetModel, loadSavedModel, paperSchedule } from './models.js';
+import {
+  RUN_FILE,
+  featurizeAll,
+  inferSchema,
+  loadDocuments,
+  loadEncoder,
+  makeInput,
+  predictTriples,
+  readRunInfo,
+  runSchema,
+  scoreDocuments,
+  writeRunInfo,
+  type RunInfo,
+} from './pipeline.js';
+
+export async function runCommand(name: CommandName, opts: unknown, io: CliIO): Promise<void> {
+  switch (name) {
+    case 'train':
+      return train(opts as ParsedOptions<'train'>, io);
+    case 'evaluate':
+      return evaluate(opts as ParsedOptions<'evaluate'>, io);
+    case 'predict':
+      return predict(opts as ParsedOptions<'predict'>, io);
+    case 'bench':
+      return bench(opts as ParsedOptions<'bench'>, io);
+  }
+}
+
+async function startBackend(name: string): Promise<void> {
+  try {
+    await initBackend(name as Parameters<typeof initBackend>[0]);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/** Scores as the metrics the trainer records (fractions). */
+function metricsOf(s: DocREDScores): EvalMetrics {
+  return { f1: s.f1, precision: s.precision, recall: s.recall, ignF1: s.ignF1, intraF1: s.intraF1, interF1: s.interF1 };
+}
+
+async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
+  const trainDocs = await loadDocuments(o.train, '--train', o['max-docs']);
+  const devDocs = o.dev ? await loadDocuments(o.dev, '--dev', o['max-docs']) : undefined;
+  await startBackend(o.backend);
+  const schema = inferSchema(trainDocs, devDocs ?? []);
+  const enc = await loadEncoder(o.encoder, { trainable: true });
+  const frozen = !enc.encoder.trainable;
+  const markers = 'star' as const;
+  const featurizer = new Featurizer(enc.tokenizer, { markers });
+  const trainFeatures = featurizeAll(featurizer, trainDocs);
+  const devFeatures = devDocs ? featurizeAll(featurizer, devDocs) : undefined;
+  const model = createPresetModel(o.model, {
+    hiddenSize: enc.encoder.hiddenSize,
+    numClasses: schema.size,
+    seed: o.seed,
+    ...(frozen ? {} : { encoder: enc.encoder }),
+  });
+  const info: RunInfo = {
+    format: 'docre-kit-run',
+    model: o.model,
+    encoder: enc.spec,
+    encoderSaved: !frozen,
+    markers,
+    schema: { ids: schema.ids, names: schema.names, naAliases: schema.naAliases },
+  };
+  const saveEncoder = (enc.encoder as { save?: (dir: string) => Promise<void> }).save?.bind(enc.encoder);
+  const saved: Pick<DocREModel, 'forward' | 'trainableVariables' | 'variableGroups' | 'save'> = {
+    forward: (b, opt) => model.forward(b, opt),
+    trainableVariables: () => model.trainableVariables(),
+    variableGroups: () => model.variableGroups(),
+    save: async (dir) => {
+      await model.save(dir);
+      if (!frozen && saveEncoder) await saveEncoder(path.join(dir, 'encoder'));
+      await writeRunInfo(dir, info);
+    },
+  };
+  const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn' };
+  const schedule = paperSchedule(o.model, model, o.epochs, (vars) => new AdamW([{ variables: vars, lr: o.lr, weightDecay: 0 }]));
+  const started = Date.now();
+  const trainer = new Trainer<Feature>(saved, {
+    collate: (features) => makeInput(features, { ...inputs, training: true }),
+    epochs: o.epochs,
+    batchSize: o['batch-size'],
+    accumulationSteps: o['accumulation-steps'],
+    optimizer: { headLr: o.lr, encoderLr: o['encoder-lr'] },
+    warmupRatio: o['warmup-ratio'],
+    maxGradNorm: o['max-grad-norm'],
+    seed: o.seed,
+    outDir: o.out,
+    checkpointEvery: o['checkpoint-every'],
+    resume: o.resume,
+    progress: { stream: io.stderr },
+    ...(devFeatures && devDocs
+      ? { evaluate: async () => metricsOf(await scoreDocuments(model, devFeatures, devDocs, inputs, trainDocs)) }
+      : {}),
+    ...schedule,
+  });
+  io.stderr.write(
+    `training ${o.model} on ${trainDocs.length} documents (${schema.size} classes, encoder ${enc.spec}, backend ${tf.getBackend()}) → ${o.out}\n`,
+  );
+  const res = await trainer.fit(trainFeatures);
+  const seconds = (Date.now() - started) / 1000;
+  const log = { command: 'train', options: o, schema: schema.size, seconds, ...res };
+  await writeFileAtomic(path.join(o.out, 'train-log.json'), JSON.stringify(log, null, 1));
+  const best = res.bestEpoch >= 0 ? `best dev F1 ${(100 * res.bestF1).toFixed(2)} at epoch ${res.bestEpoch + 1} → ${path.join(o.out, 'best')}` : `model → ${path.join(o.out, 'last')}`;
+  io.stdout.write(`${o.model}: ${res.steps} steps in ${seconds.toFixed(1)} s; ${best}\n`);
+}
+
+/** Loads a saved model with the encoder and schema its run file names. */
+async function loadRun(dir: string, encoderDir: string | undefined, backend: string) {
+  const info = await readRunInfo(dir, '--model-dir');
+  const encDir = encoderDir ?? (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
+  await startBackend(backend);
+  const enc = await loadEncoder(encDir, { trainable: false, flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}` });
+  const model = await loadSavedModel(dir);
+  const schema = runSchema(info);
+  const featurizer = new Featurizer(enc.tokenizer, { markers: info.markers });
+  return { info, enc, model, schema, featurizer, inputs: { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn' } };
+}
+
+const pct = (x: number) => (100 * x).toFixed(2);
+
+async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> {
+  await readRunInfo(o['model-dir'], '--model-dir');
+  const docs = await loadDocuments(o.data, '--data', o['max-docs']);
+  if (!docs.some((d) => d.labels !== undefined)) throw new CliError(`--data '${o.data}' has no labels to score against (use predict)`);
+  const trainDocs = o.train ? await loadDocuments(o.train, '--train') : undefined;
+  const run = await loadRun(o['model-dir'], o.encoder, o.backend);
+  const features = featurizeAll(run.featurizer, docs);
+  const s = await scoreDocuments(run.model, features, docs, run.inputs, trainDocs);
+  const cols: [string, number][] = [
+    ['P', s.precision],
+    ['R', s.recall],
+    ['F1', s.f1],
+    ['Ign F1', s.ignF1],
+    ['intra F1', s.intraF1],
+    ['inter F1', s.interF1],
+  ];
+  io.stdout.write(`${cols.map(([k]) => k.padStart(9)).join('')}\n${cols.map(([, v]) => pct(v).padStart(9)).join('')}\n`);
+  io.stdout.write(`${s.counts.predicted} predicted, ${s.counts.gold} gold, ${s.counts.correct} correct facts over ${docs.length} documents${trainDocs ? '' : ' (Ign F1 = F1: no --train)'}\n`);
+  if (o.json) {
+    const out = { model: o['model-dir'], data: o.data, train: o.train ?? null, documents: docs.length, ...s };
+    await writeFileAtomic(o.json, JSON.stringify(out, null, 1) + '\n');
+  }
+}
+
+/** `Title: head —relation name (id)→ tail` using each entity's first mention. */
+export function readableTriple(doc: DocREDDocument, h: number, t: number, relation: string): string {
+  const name = (k: number) => doc.vertexSet[k]?.[0]?.name ?? `#${k}`;
+  return `${doc.title}: ${name(h)} —${relation}→ ${name(t)}`;
+}
+
+async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
+  await readRunInfo(o['model-dir'], '--model-dir');
+  const docs = await loadDocuments(o.data, '--data', o['max-docs']);
+  const run = await loadRun(o['model-dir'], o.encoder, o.backend);
+  // the official result format carries no labels: featurize without them
+  const features = featurizeAll(run.featurizer, docs.map(({ labels: _labels, ...d }) => d));
+  const triples = await predictTriples(run.model, features, run.inputs);
+  await writeFileAtomic(o.out, toOfficialJSON(triples) + '\n');
+  if (!o.quiet) {
+    const byTitle = new Map(docs.map((d) => [d.title, d]));
+    for (const tr of triples) {
+      const k = run.schema.classOf(tr.r)!;
+      const rel = run.schema.nameOf(k) === tr.r ? tr.r : `${run.schema.nameOf(k)} (${tr.r})`;
+      io.stdout.write(readableTriple(byTitle.get(tr.title)!, tr.h_idx, tr.t_idx, rel) + '\n');
+    }
+  }
+  io.stderr.write(`${triples.length} relations in ${docs.length} documents → ${o.out}\n`);
+}
+
+/**
+ * Throughput of forward+backward (documents/s) and inference latency (ms/document) of each model
+ * on synthetic encoder features of DocRED-like size (n tokens, e entities, d = 256, 4 heads).
+ */
+async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
+  await startBackend(o.backend);
+  const sizes = o.quick ? { b: 2, n: 32, e: 6, d: 32, h: 2, r: 5, reps: 2 } : { b: o.docs, n: o.tokens, e: o.entities, d: 256, h: 4, r: 97, reps: 3 };
+  const names = o.model === 'all' ? MODEL_NAMES : [o.model];
+  io.stdout.write(`backend ${tf.getBackend()}  b=${sizes.b} n=${sizes.n} e=${sizes.e} d=${sizes.d} r=${sizes.r}\n`);
+  io.stdout.write(`${'model'.padEnd(10)}${'train docs/s'.padStart(14)}${'infer ms/doc'.padStart(14)}\n`);
+  for (const name of names) {
+    let model: DocREModel;
+    try {
+      model = createPresetModel(name, { hiddenSize: sizes.d, numClasses: sizes.r });
+    } catch (e) {
+      io.stdout.write(`${name.padEnd(10)}${'—'.padStart(14)}${'—'.padStart(14)}  (${(e as Error).message})\n`);
+      continue;
+    }
+    const batch = syntheticBatch({ b: sizes.b, n: sizes.n, d: sizes.d, h: sizes.h, e: sizes.e, m: 3, r: sizes.r });
+    const vars = model.trainableVariables();
+    const step = async () => {
+      const { value, grads } = tf.variableGrads(() => model.forward(batch, { training: true }).losses['total']!, vars);
+      await value.data();
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    const infer = async () => {
+      const p = model.predict(batch);
+      await p.data();
+      p.dispose();
+    };
+    const time = async (f: () => Promise<void>) => {
+      await f(); // warm-up (shader compilation, kernel selection)
+      const t0 = performance.now();
+      for (let i = 0; i < sizes.reps; i++) await f();
+      return (performance.now() - t0) / sizes.reps / 1000;
+    };
+    try {
+      const tTrain = await time(step);
+      const tInfer = await time(infer);
+      io.stdout.write(`${name.padEnd(10)}${(sizes.b / tTrain).toFixed(2).padStart(14)}${((1000 * tInfer) / sizes.b).toFixed(1).padStart(14)}\n`);
+    } finally {
+      disposeInput(batch);
+      model.dispose();
+    }
+  }
+}
+

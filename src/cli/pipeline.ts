@@ -1,0 +1,198 @@
+/**
+ * The CLI's data → model pipeline: read a DocRED-format file, pick the relation schema, load the
+ * encoder (the embedded frozen encoder, or a Hugging Face directory), featurize, collate, encode,
+ * predict and score. `Either`s from `src/data` are turned into `CliError`s (one line) here, at the
+ * edge. A run's `docre-kit.json` (written next to the model's own files) records what evaluate and
+ * predict need to rebuild the same pipeline: the schema, the encoder and the marker style.
+ *
+ * Dimension letters: b n d h m e r (DESIGN.md).
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import * as tf from '@tensorflow/tfjs';
+import { readDocREDFile, type DocREDDocument } from '../data/docred.js';
+import { RelationSchema } from '../data/schema.js';
+import { Featurizer, type Feature, type MarkerStyle } from '../data/featurize.js';
+import { HFTokenizer, type TokenizerLike } from '../data/tokenizer.js';
+import { collate, type Batch } from '../data/collate.js';
+import { evaluateDocRED, triplesFromPredictions, type DocREDScores, type OfficialTriple } from '../data/evaluate.js';
+import type { DataError } from '../data/errors.js';
+import { BertEncoder } from '../encoders/bert.js';
+import type { Encoder } from '../encoders/encoder.js';
+import type { DocREModel, ModelInput } from '../models/types.js';
+import { CliError } from './args.js';
+
+/** `docre-kit.json`: how to rebuild the pipeline of a saved model. */
+export interface RunInfo {
+  readonly format: 'docre-kit-run';
+  readonly model: string;
+  /** `embedded`, or the Hugging Face directory the encoder came from. */
+  readonly encoder: string;
+  /** True when the encoder was fine-tuned and saved under `encoder/` next to the model. */
+  readonly encoderSaved: boolean;
+  readonly markers: MarkerStyle;
+  readonly schema: { readonly ids: readonly string[]; readonly names: readonly string[]; readonly naAliases: readonly string[] };
+}
+
+export const RUN_FILE = 'docre-kit.json';
+
+/** Turns a `Left` into a `CliError` carrying the data error's message. */
+export function orFail<A>(e: E.Either<DataError, A>): A {
+  if (E.isLeft(e)) throw new CliError(e.left.message);
+  return e.right;
+}
+
+/** Checks that `file` is a readable file, naming the option when it is not. */
+export async function checkFile(file: string, flag: string, kind: 'file' | 'directory' = 'file'): Promise<void> {
+  const st = await fs.stat(file).catch(() => undefined);
+  if (!st) throw new CliError(`cannot read ${flag} '${file}': no such ${kind}`);
+  if (kind === 'file' && !st.isFile()) throw new CliError(`cannot read ${flag} '${file}': not a file`);
+  if (kind === 'directory' && !st.isDirectory()) throw new CliError(`cannot read ${flag} '${file}': not a directory`);
+}
+
+/** Reads a DocRED-format file (strict validation), keeping the first `maxDocs` documents. */
+export async function loadDocuments(file: string, flag: string, maxDocs?: number): Promise<DocREDDocument[]> {
+  await checkFile(file, flag);
+  const docs = orFail(await readDocREDFile(file)());
+  if (docs.length === 0) throw new CliError(`${flag} '${file}' holds no documents`);
+  return maxDocs === undefined ? [...docs] : docs.slice(0, maxDocs);
+}
+
+/**
+ * The schema of the data: DocRED's 97 classes when every relation id is a DocRED id, CDR's or
+ * GDA's when those fit, otherwise `Na` + the relation ids found, sorted.
+ */
+export function inferSchema(...datasets: readonly (readonly DocREDDocument[])[]): RelationSchema {
+  const ids = new Set(datasets.flat().flatMap((d) => (d.labels ?? []).map((l) => l.r)));
+  for (const s of [RelationSchema.docred(), RelationSchema.cdr(), RelationSchema.gda()])
+    if ([...ids].every((r) => s.classOf(r) !== undefined)) return s;
+  return new RelationSchema(['Na', ...[...ids].filter((r) => r !== 'Na').sort()]);
+}
+
+export interface LoadedEncoder {
+  readonly encoder: Encoder;
+  readonly tokenizer: TokenizerLike;
+  /** `embedded` or the directory. */
+  readonly spec: string;
+}
+
+/**
+ * The encoder: `dir` → `BertEncoder.fromPretrained(dir)` with the directory's tokenizer;
+ * no `dir` → the embedded frozen encoder.
+ */
+export async function loadEncoder(dir: string | undefined, options: { trainable: boolean; flag?: string }): Promise<LoadedEncoder> {
+  if (dir === undefined) return loadEmbeddedEncoder();
+  await checkFile(dir, options.flag ?? '--encoder', 'directory');
+  let encoder: BertEncoder;
+  try {
+    encoder = await BertEncoder.fromPretrained(dir, { trainable: options.trainable });
+  } catch (e) {
+    throw new CliError(`cannot load encoder '${dir}': ${(e as Error).message}`);
+  }
+  const tokenizer = orFail(await HFTokenizer.fromDirectory(dir)());
+  return { encoder, tokenizer, spec: dir };
+}
+
+/** The embedded encoder (src/encoders), looked up at run time so the CLI builds without it. */
+async function loadEmbeddedEncoder(): Promise<LoadedEncoder> {
+  const mod = (await import('../encoders/index.js')) as Record<string, unknown>;
+  const cls = mod['EmbeddedEncoder'] as { load?: () => Promise<Encoder & { tokenizer: TokenizerLike }> } | undefined;
+  if (!cls?.load)
+    throw new CliError('the embedded encoder is not available in this build of docre-kit; pass --encoder DIR (a Hugging Face BERT/RoBERTa directory)');
+  const encoder = await cls.load();
+  return { encoder, tokenizer: encoder.tokenizer, spec: 'embedded' };
+}
+
+/** Featurizes every document (one `CliError` naming the first bad document). */
+export function featurizeAll(featurizer: Featurizer, docs: readonly DocREDDocument[]): Feature[] {
+  return orFail(featurizer.featurizeAll(docs));
+}
+
+export interface InputOptions {
+  readonly schema: RelationSchema;
+  /** Frozen encoder: its outputs are added to the batch. Trainable: the model runs it itself. */
+  readonly encoder: Encoder;
+  readonly frozen: boolean;
+  /** GTN: build the document graph. */
+  readonly graph: boolean;
+  readonly training: boolean;
+}
+
+/**
+ * Features → the model input: `collate` (+ graph), then the frozen encoder's `{hidden, attention}`.
+ * The caller owns every tensor (`tf.dispose(input)`).
+ */
+export async function makeInput(features: readonly Feature[], o: InputOptions): Promise<ModelInput & Batch> {
+  const batch = orFail(collate(features, o.schema, { graph: o.graph }));
+  if (!o.frozen) return batch;
+  const enc = o.encoder.encodeAsync
+    ? await o.encoder.encodeAsync(batch.inputIds, batch.attentionMask, { training: false })
+    : o.encoder.encode(batch.inputIds, batch.attentionMask, { training: false });
+  return { ...batch, hidden: enc.hidden, attention: enc.attention };
+}
+
+/** Splits `xs` into consecutive chunks of `size`. */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/** Predicts every document and decodes official triples (async reads: no GPU stalls). */
+export async function predictTriples(
+  model: Pick<DocREModel, 'predict'>,
+  features: readonly Feature[],
+  o: Omit<InputOptions, 'training'>,
+  batchSize = 4,
+): Promise<OfficialTriple[]> {
+  const out: OfficialTriple[] = [];
+  for (const part of chunks(features, batchSize)) {
+    const input = await makeInput(part, { ...o, training: false });
+    try {
+      const multiHot = model.predict(input);
+      const values = (await multiHot.array()) as number[][][][];
+      multiHot.dispose();
+      out.push(...orFail(triplesFromPredictions(values, input.titles, o.schema, input.entityCounts)));
+    } finally {
+      tf.dispose(input as unknown as tf.TensorContainer);
+    }
+  }
+  return out;
+}
+
+/** Official scores of a model on labelled documents (`train` facts ignored by Ign F1). */
+export async function scoreDocuments(
+  model: Pick<DocREModel, 'predict'>,
+  features: readonly Feature[],
+  gold: readonly DocREDDocument[],
+  o: Omit<InputOptions, 'training'>,
+  train?: readonly DocREDDocument[],
+): Promise<DocREDScores> {
+  const triples = await predictTriples(model, features, o);
+  return evaluateDocRED(triples, gold, train ? { train } : {});
+}
+
+/** Writes `docre-kit.json` into a saved model directory. */
+export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
+  await fs.writeFile(path.join(dir, RUN_FILE), JSON.stringify(info, null, 1));
+}
+
+/** Reads `docre-kit.json` of a saved model directory (one clear line when missing or invalid). */
+export async function readRunInfo(dir: string, flag: string): Promise<RunInfo> {
+  await checkFile(dir, flag, 'directory');
+  const file = path.join(dir, RUN_FILE);
+  let info: RunInfo;
+  try {
+    info = JSON.parse(await fs.readFile(file, 'utf8')) as RunInfo;
+  } catch (e) {
+    throw new CliError(`${flag} '${dir}' is not a docre-kit model directory (${RUN_FILE}: ${(e as Error).message.split('\n')[0]})`);
+  }
+  if (info.format !== 'docre-kit-run') throw new CliError(`${file}: not a docre-kit run file (format ${JSON.stringify(info.format)})`);
+  return info;
+}
+
+/** The schema recorded in a run file. */
+export function runSchema(info: RunInfo): RelationSchema {
+  return new RelationSchema(info.schema.ids, info.schema.names, info.schema.naAliases);
+}

@@ -1,0 +1,109 @@
+/**
+ * The CLI's command line: help for every command, typed defaults, and one clear line with a
+ * non-zero exit code for every kind of bad argument. Most cases run `runCli` in-process; a few
+ * spawn the real executable (`node --import tsx src/cli/main.ts`) to check the exit code and streams.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { COMMANDS, commandHelp, parseCommand, runCli, type CommandName } from '../../src/cli/index.js';
+import { oneLine } from '../../src/cli/cli.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  return { code, out, err };
+}
+
+function oneErrorLine(err: string): string {
+  const lines = err.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${err}`);
+  return lines[0]!;
+}
+
+test('--help of every command lists its options and exits 0', async () => {
+  for (const name of Object.keys(COMMANDS) as CommandName[]) {
+    const { code, out, err } = await cli(name, '--help');
+    assert.equal(code, 0);
+    assert.equal(err, '');
+    assert.equal(out, commandHelp(name));
+    assert.match(out, new RegExp(`^docre-kit ${name}: `));
+    for (const opt of Object.keys(COMMANDS[name].options)) assert.match(out, new RegExp(`--${opt}\\b`), `${name} --${opt}`);
+  }
+  const top = await cli('--help');
+  assert.equal(top.code, 0);
+  assert.match(top.out, /commands:\n {2}train {5}train a model/);
+  assert.match(commandHelp('train'), /--model NAME {14}which paper model \(its preset\) \(one of atlop \| docunet \| dremir \| gtn \| docreii; required\)/);
+  assert.match(commandHelp('train'), /--epochs N .*\(default 30\)/);
+});
+
+test('parseCommand: typed values and defaults', () => {
+  const o = parseCommand('train', ['--model', 'gtn', '--train', 't.json', '--epochs', '3', '--lr', '2e-4', '--resume']);
+  assert.notEqual(o, 'help');
+  assert.deepEqual(o, {
+    model: 'gtn',
+    train: 't.json',
+    backend: 'wasm',
+    epochs: 3,
+    'batch-size': 4,
+    'accumulation-steps': 1,
+    lr: 2e-4,
+    'encoder-lr': 5e-5,
+    'warmup-ratio': 0.06,
+    'max-grad-norm': 1,
+    out: 'runs/model',
+    seed: 66,
+    'checkpoint-every': 0,
+    resume: true,
+  });
+  assert.deepEqual(parseCommand('bench', ['--quick']), { model: 'all', backend: 'wasm', docs: 8, entities: 20, tokens: 256, quick: true });
+  assert.equal(parseCommand('predict', ['-h']), 'help');
+});
+
+test('bad command lines: one line on stderr naming the problem, exit code 2', async () => {
+  const cases: [string[], RegExp][] = [
+    [['frobnicate'], /^docre-kit: unknown command 'frobnicate' \(commands: train, evaluate, predict, bench; see docre-kit --help\)$/],
+    [['train', '--train', 'x.json'], /^docre-kit train: --model NAME is required \(see docre-kit train --help\)$/],
+    [['train', '--model', 'bert', '--train', 'x.json'], /^docre-kit train: --model must be one of atlop, docunet, dremir, gtn, docreii; got 'bert'/],
+    [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', 'three'], /^docre-kit train: --epochs expects an integer, got 'three'/],
+    [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', '1.5'], /--epochs expects an integer, got '1.5'/],
+    [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', '0'], /--epochs must be >= 1, got 0/],
+    [['train', '--model', 'atlop', '--train', 'x.json', '--lr', 'fast'], /--lr expects a number, got 'fast'/],
+    [['train', '--model', 'atlop', '--train'], /^docre-kit train: option '--train' needs a value/],
+    [['train', '--model', 'atlop', '--train', '--epochs', '3'], /option '--train' needs a value/],
+    [['train', '--modle', 'atlop'], /^docre-kit train: unknown option '--modle' \(see docre-kit train --help\)$/],
+    [['evaluate', 'dev.json'], /^docre-kit evaluate: unexpected argument 'dev.json'/],
+    [['evaluate', '--model-dir', 'm', '--data', 'd.json', '--backend', 'cuda'], /--backend must be one of cpu, wasm, webgpu, tensorflow; got 'cuda'/],
+    [['predict', '--model-dir', '', '--data', 'd.json'], /--model-dir expects DIR, got an empty string/],
+    [['bench', '--quick=yes'], /^docre-kit bench: Option '--quick' does not take an argument/],
+  ];
+  for (const [argv, re] of cases) {
+    const { code, out, err } = await cli(...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.equal(out, '');
+    assert.match(oneErrorLine(err), re, argv.join(' '));
+  }
+  const none = await cli();
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^docre-kit — /);
+});
+
+test('oneLine keeps a multi-line data error on one line', () => {
+  assert.equal(oneLine('a.json: 3 problems:\na.json: document 0 at $[0].title: bad\nx\ny'), 'a.json: 3 problems: a.json: document 0 at $[0].title: bad (+2 more)');
+  assert.equal(oneLine('single'), 'single');
+});
+
+test('the executable: help on stdout with exit 0, usage errors on stderr with exit 2', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8' });
+  const h = run('evaluate', '--help');
+  assert.equal(h.status, 0, h.stderr);
+  assert.match(h.stdout, /^docre-kit evaluate: /);
+  const bad = run('train', '--model', 'atlop');
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.stderr, "docre-kit train: --train FILE is required (see docre-kit train --help)\n");
+});
