@@ -172,8 +172,9 @@ export function parseJSON(text: string, file: string): E.Either<DataError, unkno
     (cause) => {
       const detail = describe(cause);
       const m = /position (\d+)/.exec(detail);
-      const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-      const hint = text.length === 0 ? 'empty file' : /Unexpected end|Unterminated/.test(detail) ? 'truncated JSON' : 'invalid JSON';
+      const truncated = /Unexpected end|Unterminated/.test(detail);
+      const line = m ? text.slice(0, Number(m[1])).split('\n').length : truncated ? text.split('\n').length : undefined;
+      const hint = text.length === 0 ? 'empty file' : truncated ? 'truncated JSON' : 'invalid JSON';
       return parseError(file, `${hint}: ${detail}`, line);
     },
   );
