@@ -9,7 +9,7 @@
  * Dimension letters: b documents · n tokens · d hidden · e entities (padded) · m mentions (padded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkShape, ShapeError } from '../core/errors.js';
+import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
 
 /**
@@ -117,13 +117,13 @@ registerClass(LogSumExpPoolingLayer);
 /** Unpacks a multi-input layer's tensors, checking their number. */
 export function inputTensors(inputs: tf.Tensor | tf.Tensor[], count: number, layer: string): tf.Tensor[] {
   const list = Array.isArray(inputs) ? inputs : [inputs];
-  if (list.length !== count) throw new ShapeError(`${layer} inputs`, `a list of ${count} tensors`, `${list.length} tensor(s)`);
+  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
   return list;
 }
 
 /** Unpacks a multi-input layer's shapes, checking their number. */
 export function inputShapes(inputShape: tf.Shape | tf.Shape[], count: number, layer: string): tf.Shape[] {
   const list = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as tf.Shape[]) : [inputShape as tf.Shape];
-  if (list.length !== count) throw new ShapeError(`${layer} inputs`, `a list of ${count} shapes`, `${list.length} shape(s)`);
+  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
   return list;
 }

@@ -178,6 +178,6 @@ describe('localizedContextPooling', () => {
     );
     assert.throws(() => entityAttention(tf.zeros([2, 2, 12, 11]) as tf.Tensor4D, index(), mask()), /attention: expected shape \[b, h, n, n\] with n = 12, got \[2, 2, 12, 11\]/);
     assert.throws(() => entityAttention(attention(), index(), tf.zeros([1, 4, 3]) as tf.Tensor3D), /mentionMask: expected shape \[b, e, m\] with b = 2, got \[1, 4, 3\]/);
-    assert.throws(() => new LocalizedContextPoolingLayer().apply([hidden()]), /inputs: expected shape a list of 2 tensors, got 1 tensor\(s\)/);
+    assert.throws(() => new LocalizedContextPoolingLayer().apply([hidden()]), /inputs: expected a list of 2 inputs, got 1/);
   });
 });

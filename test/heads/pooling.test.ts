@@ -115,6 +115,6 @@ describe('logSumExpPooling', async () => {
     assert.throws(() => logSumExpPooling(hidden(), index(), tf.zeros([1, 3, 5]) as tf.Tensor3D), /mentionMask: expected shape \[b, e, m\] with m = 2, got \[1, 3, 5\]/);
     assert.throws(() => logSumExpPooling(hidden(), tf.zeros([2, 3, 2]) as tf.Tensor3D, mask()), /mentionIndex: expected shape \[b, e, m\] with b = 1, got \[2, 3, 2\]/);
     assert.throws(() => logSumExpPooling(hidden(), tf.zeros([1, 3, 2]) as tf.Tensor3D, mask()), /mentionIndex: expected shape \[b, e, m\] int32, got dtype float32/);
-    assert.throws(() => new LogSumExpPoolingLayer().apply([hidden(), index()]), /inputs: expected shape a list of 3 tensors, got 2 tensor\(s\)/);
+    assert.throws(() => new LogSumExpPoolingLayer().apply([hidden(), index()]), /inputs: expected a list of 3 inputs, got 2/);
   });
 });
