@@ -214,13 +214,15 @@ function validateDocument(
   const newIndex: number[] = [];
   let next = 0;
   entities.forEach((ms, e) => {
-    if (ms.length > 0) newIndex[e] = next++;
+    // strict mode reports an entity as empty only when the file gives it no mention at all (a bad
+    // mention is already reported); lenient mode also drops entities whose mentions were all dropped
+    if (ms.length > 0 || (!options.lenient && vertexSet[e]!.length > 0)) newIndex[e] = next++;
     else {
       newIndex[e] = -1;
       drop(make('empty-entity')(`${base}.vertexSet[${e}]`, `entity ${e} has no mentions`));
     }
   });
-  const keptEntities = entities.filter((ms) => ms.length > 0);
+  const keptEntities = entities.filter((_, e) => newIndex[e]! >= 0);
 
   // labels
   let labels: Label[] | undefined;
@@ -235,7 +237,7 @@ function validateDocument(
       for (const [field, e] of [['h', h], ['t', tail]] as const) {
         if (e < 0 || e >= entities.length)
           return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} does not exist (document has ${entities.length} entities)`));
-        if (newIndex[e] === -1) return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} has no mentions`));
+        if (newIndex[e] === -1 && options.lenient) return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} has no mentions`));
       }
       if (h === tail) return drop(make('missing-entity')(`${path}.t`, `head and tail are the same entity ${h}`));
       if (options.schema && !options.schema.has(r))
