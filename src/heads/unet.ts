@@ -39,9 +39,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-
-/** tfjs' `LayerArgs` (not re-exported by the union package). */
-export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+import type { LayerArgs } from './pair-paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
