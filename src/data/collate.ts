@@ -11,7 +11,7 @@
  * const batch = E.getOrElseW((e: DataError) => { throw new Error(e.message) })(
  *   collate(features, RelationSchema.docred()));
  * batch.mentionIndex.shape; // [b, e, m]
- * tf.dispose(batch);
+ * disposeBatch(batch);
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -20,7 +20,7 @@ import type { Feature } from './featurize.js';
 import type { RelationSchema } from './schema.js';
 import { type GraphBatch, buildDocumentGraph, graphTensors } from './graph.js';
 
-/** The batch (DESIGN.md, "The batch"). Dispose with `tf.dispose(batch)`. */
+/** The batch (DESIGN.md, "The batch"). Dispose with `disposeBatch(batch)`. */
 export interface Batch {
   /** `[b, n]` int32 word pieces with markers, CLS/SEP included, PAD after the end. */
   readonly inputIds: tf.Tensor2D;
@@ -122,6 +122,13 @@ export function validateBatch(features: readonly Feature[], schema: RelationSche
     }
   }
   return E.right({ b: features.length, n: options.maxLength ?? n, e: options.maxEntities ?? e, m: options.maxMentions ?? m });
+}
+
+/** Disposes every tensor of a batch (graph included). */
+export function disposeBatch(batch: Batch): void {
+  const { titles: _titles, entityCounts: _counts, graph, ...tensors } = batch;
+  tf.dispose(Object.values(tensors));
+  if (graph) tf.dispose(Object.values(graph));
 }
 
 /**
