@@ -16,6 +16,7 @@ import {
   buildTokenizerJSON,
   bundledAssetPath,
   loadBundledTokenizer,
+  readBioDataFile,
   readDocRED,
   type BundledTokenizer,
   type DocREDDocument,
@@ -197,5 +198,14 @@ test('every Re-DocRED, DocRED test and CDR document featurizes (star; typed and 
       assert.ok(E.isRight(all), style);
       for (const feat of all.right) for (const ms of feat.mentionStart) for (const p of ms) assert.ok(p > 0 && p < feat.inputIds.length);
     }
+  }
+});
+
+test('every CDR and GDA .data document featurizes with scibert (markers on every mention)', async () => {
+  const f = new Featurizer(tokenizers.get('scibert_scivocab_cased')!);
+  for (const file of ['cdr/train_filter.data', 'cdr/dev_filter.data', 'gda/test.data']) {
+    const docs = right(await readBioDataFile(sharedData(file))(), file);
+    const features = right(f.featurizeAll(docs), file);
+    for (const feat of features) for (const p of feat.mentionStart.flat()) assert.equal(feat.tokens[p], '*');
   }
 });
