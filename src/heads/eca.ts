@@ -37,7 +37,8 @@ import {
   pathSum,
   readVars,
   refSource,
-  seededRandom,
+  choosePairs,
+  seededUniform,
   softmaxWithSelf,
   swapPairs,
   type DenseParams,
@@ -216,7 +217,8 @@ export interface RelationNoiseOptions {
 
 /**
  * DocRE-II noise injection (§2.3): in each document, `round(rate · #real pairs)` real pairs
- * (seeded choice) get their prediction replaced by a one-hot of a class it did not predict.
+ * (seeded choice) get their prediction replaced by a one-hot of a class it did not predict
+ * (pairs that predict every class keep their row). Runs on the device, no read-back.
  * @param multiHot [b,e,e,r]; @param pairMask [b,e,e] @returns [b,e,e,r]
  * @example
  * const noisy = injectRelationNoise(pred, pairMask, { rate: 0.2, seed: 3 });
@@ -225,26 +227,14 @@ export function injectRelationNoise(multiHot: tf.Tensor, pairMask: tf.Tensor, { 
   const dims = checkShape('multiHot', multiHot.shape, ['b', 'e', 'e', 'r']);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   if (!(rate >= 0 && rate <= 1)) throw new ArgumentError('rate', 'a number in [0, 1]', rate);
-  const [b, e, r] = [dims['b']!, dims['e']!, dims['r']!];
-  const pm = pairMask.dataSync();
-  const out = Float32Array.from(multiHot.dataSync());
-  const rand = seededRandom(seed);
-  for (let i = 0; i < b; i++) {
-    const real: number[] = [];
-    for (let j = i * e * e; j < (i + 1) * e * e; j++) if (pm[j]! > 0) real.push(j);
-    const count = Math.round(rate * real.length);
-    for (let t = 0; t < count; t++) {
-      const u = t + Math.floor(rand() * (real.length - t));
-      [real[t], real[u]] = [real[u]!, real[t]!];
-      const row = out.subarray(real[t]! * r, (real[t]! + 1) * r);
-      const wrong = [...row.keys()].filter((c) => !(row[c]! > 0));
-      if (wrong.length === 0) continue;
-      const c = wrong[Math.floor(rand() * wrong.length)]!;
-      row.fill(0);
-      row[c] = 1;
-    }
-  }
-  return tf.tensor4d(out, [b, e, e, r]);
+  return tf.tidy(() => {
+    const chosen = choosePairs(pairMask, rate, seed).expandDims(-1); // [b,e,e,1]
+    // a random class among those not predicted: argmax of seeded scores, predicted ones at −1
+    const scores = tf.where(multiHot.greater(0), tf.fill(multiHot.shape, -1), seededUniform(multiHot.shape, seed + 1));
+    const wrong = tf.oneHot(tf.argMax(scores, -1), dims['r']!).toFloat(); // [b,e,e,r]
+    const replace = chosen.mul(tf.min(multiHot, -1, true).lessEqual(0).toFloat()); // pairs with a wrong class
+    return multiHot.mul(tf.sub(1, replace)).add(wrong.mul(replace)) as tf.Tensor4D;
+  });
 }
 
 /**

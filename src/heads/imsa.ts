@@ -34,7 +34,7 @@ import {
   pathSum,
   readVars,
   refSource,
-  seededRandom,
+  choosePairs,
   softmaxWithSelf,
   swapPairs,
   type DenseParams,
@@ -205,23 +205,8 @@ export function maskPairMatrix(
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   checkShape('maskVector', maskVector.shape, ['d'], dims);
   if (!(ratio >= 0 && ratio <= 1)) throw new ArgumentError('ratio', 'a number in [0, 1]', ratio);
-  const [b, e] = [dims['b']!, dims['e']!];
-  const pm = pairMask.dataSync();
-  const chosen = new Float32Array(b * e * e);
-  const rand = seededRandom(seed);
-  for (let i = 0; i < b; i++) {
-    const real: number[] = [];
-    for (let j = i * e * e; j < (i + 1) * e * e; j++) if (pm[j]! > 0) real.push(j);
-    const count = Math.round(ratio * real.length);
-    for (let t = 0; t < count; t++) {
-      // partial Fisher–Yates: position t takes a uniform pick among the remaining ones
-      const u = t + Math.floor(rand() * (real.length - t));
-      [real[t], real[u]] = [real[u]!, real[t]!];
-      chosen[real[t]!] = 1;
-    }
-  }
   return tf.tidy(() => {
-    const maskedPairs = tf.tensor3d(chosen, [b, e, e]);
+    const maskedPairs = choosePairs(pairMask, ratio, seed);
     const m = maskedPairs.expandDims(-1); // [b,e,e,1]
     const masked = x.mul(tf.sub(1, m)).add(m.mul(maskVector)) as tf.Tensor4D;
     return { masked, maskedPairs };

@@ -199,3 +199,44 @@ export function maskedPairMean(perPair: tf.Tensor, mask?: tf.Tensor): tf.Scalar 
     return tf.sum(perPair.mul(m)).div(tf.maximum(tf.sum(m), 1)) as tf.Scalar;
   });
 }
+
+/**
+ * Chooses `round(ratio · #real pairs)` real pairs per document uniformly at random, on the
+ * device (no read-back, so it runs synchronously on WebGPU too): each pair gets a distinct random
+ * rank from a seeded JS permutation (identical on every backend); per document, the real pairs
+ * with the smallest ranks are taken (threshold = the count-th smallest rank, found with topk).
+ * @param pairMask [b,e,e] @returns [b,e,e] float32 0/1
+ */
+export function choosePairs(pairMask: tf.Tensor, ratio: number, seed: number): tf.Tensor3D {
+  const [b, e] = pairMask.shape as [number, number, number];
+  const n = e * e;
+  const kMax = Math.min(n, Math.floor(ratio * e * (e - 1) + 0.5));
+  if (kMax === 0) return tf.zeros([b, e, e]);
+  const rand = seededRandom(seed);
+  const ranks = new Float32Array(b * n);
+  for (let i = 0; i < b; i++) {
+    const perm = Array.from({ length: n }, (_, j) => j);
+    for (let j = n - 1; j > 0; j--) {
+      const u = Math.floor(rand() * (j + 1));
+      [perm[j], perm[u]] = [perm[u]!, perm[j]!];
+    }
+    ranks.set(perm, i * n);
+  }
+  return tf.tidy(() => {
+    const real = pairMask.reshape([b, n]).greater(0);
+    const key = tf.where(real, tf.tensor2d(ranks, [b, n]), tf.fill([b, n], n)); // non-real last
+    const count = tf.floor(real.toFloat().sum(-1).mul(ratio).add(0.5)); // [b]
+    const smallest = tf.neg(tf.topk(tf.neg(key), kMax).values); // [b,kMax] ascending ranks
+    const offsets = tf.tensor1d(Array.from({ length: b }, (_, i) => i * kMax), 'int32');
+    const at = offsets.add(tf.maximum(count.sub(1), 0).toInt());
+    const threshold = tf.gather(smallest.reshape([b * kMax]), at).reshape([b, 1]);
+    const chosen = real.logicalAnd(key.lessEqual(threshold)).logicalAnd(count.reshape([b, 1]).greater(0));
+    return chosen.toFloat().reshape([b, e, e]) as tf.Tensor3D;
+  });
+}
+
+/** Seeded uniform [0,1) tensor of the given shape (identical on every backend). */
+export function seededUniform(shape: number[], seed: number): tf.Tensor {
+  const rand = seededRandom(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, c) => a * c, 1) }, rand), shape);
+}
