@@ -6,3 +6,5 @@
 export type { Encoder, EncodeOptions, WindowOptions, WindowPlacement, WindowForward } from './encoder.js';
 export { planWindows, encodeInWindows, documentLengths } from './encoder.js';
 export * from './bert.js';
+export * from './embedded.js';
+export * from './cache.js';
