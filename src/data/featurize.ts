@@ -75,6 +75,9 @@ export interface Feature {
   readonly truncation?: { readonly originalLength: number; readonly droppedMentions: number };
 }
 
+/** Stride of the word-position key (more words than any sentence has). */
+const WORDS = 1 << 20;
+
 const DEFAULT_TYPES = ['ORG', 'LOC', 'TIME', 'PER', 'MISC', 'NUM', 'Chemical', 'Disease', 'Gene', 'CHEM', 'DISE'];
 
 /** The marker strings of one mention. */
@@ -159,14 +162,14 @@ export class Featurizer {
    */
   featurize(doc: DocREDDocument, index = 0): E.Either<DataError, Feature> {
     const fail = (path: string, detail: string): E.Either<DataError, Feature> => E.left(featurizeError(index, doc.title, path, detail));
-    // markers to insert before / after each word: key `${sentence}:${word}`
-    const before = new Map<string, { entity: number; mention: number; marker: string }[]>();
-    const after = new Map<string, { entity: number; mention: number; marker: string }[]>();
-    const push = (m: typeof before, key: string, item: { entity: number; mention: number; marker: string }): void => {
+    // markers to insert before / after each word, keyed by word: sentence · WORDS + word
+    type Slot = { entity: number; mention: number; marker: string };
+    const before = new Map<number, Slot[]>();
+    const after = new Map<number, Slot[]>();
+    const push = (m: Map<number, Slot[]>, key: number, item: Slot): void => {
       const list = m.get(key);
       if (list === undefined) m.set(key, [item]);
-      else if (!(this.markers === 'star' && list.length > 0)) list.push(item); // star: one `*` per position
-      else list.push({ ...item, marker: '' }); // shares the existing `*`
+      else list.push(this.markers === 'star' ? { ...item, marker: '' } : item); // star: one `*` per position, shared
     };
     for (let e = 0; e < doc.vertexSet.length; e++) {
       const mentions = doc.vertexSet[e]!;
@@ -177,8 +180,8 @@ export class Featurizer {
         if (sent === undefined || !(m.pos[0] >= 0 && m.pos[0] < m.pos[1] && m.pos[1] <= sent.length))
           return fail(`vertexSet[${e}][${j}].pos`, `span [${m.pos[0]}, ${m.pos[1]}) is outside sentence ${m.sent_id}`);
         const { start, end } = markerStrings(this.markers, e, m.type);
-        push(before, `${m.sent_id}:${m.pos[0]}`, { entity: e, mention: j, marker: start });
-        push(after, `${m.sent_id}:${m.pos[1] - 1}`, { entity: e, mention: j, marker: end });
+        push(before, m.sent_id * WORDS + m.pos[0], { entity: e, mention: j, marker: start });
+        push(after, m.sent_id * WORDS + m.pos[1] - 1, { entity: e, mention: j, marker: end });
       }
     }
     const special = this.tokenizer.specialTokens;
@@ -200,25 +203,13 @@ export class Featurizer {
       const begin = ids.length;
       const words = doc.sents[s]!;
       for (let w = 0; w < words.length; w++) {
-        const key = `${s}:${w}`;
-        for (const [markers, positions, last] of [
-          [before.get(key), mentionStart, false],
-          [after.get(key), mentionEnd, true],
-        ] as const) {
-          if (last) emit(this.pieces(words[w]!), s);
-          let shared = -1;
-          for (const { entity, mention, marker } of markers ?? []) {
-            if (marker === '') {
-              positions[entity]![mention] = shared;
-              continue;
-            }
-            const p = this.markerPieces(marker);
-            if (p === undefined) return fail(`vertexSet[${entity}][${mention}]`, `marker ${JSON.stringify(marker)} has no token id`);
-            positions[entity]![mention] = last ? ids.length + p.ids.length - 1 : ids.length;
-            shared = positions[entity]![mention]!;
-            emit(p, s);
-          }
-        }
+        const starts = before.get(s * WORDS + w);
+        const badStart = starts && this.place(starts, mentionStart, false, ids.length, (p) => emit(p, s));
+        if (badStart) return fail(`vertexSet[${badStart.entity}][${badStart.mention}]`, `marker ${JSON.stringify(badStart.marker)} has no token id`);
+        emit(this.pieces(words[w]!), s);
+        const ends = after.get(s * WORDS + w);
+        const badEnd = ends && this.place(ends, mentionEnd, true, ids.length, (p) => emit(p, s));
+        if (badEnd) return fail(`vertexSet[${badEnd.entity}][${badEnd.mention}]`, `marker ${JSON.stringify(badEnd.marker)} has no token id`);
       }
       sentenceSpans.push([begin, ids.length]);
     }
@@ -237,6 +228,33 @@ export class Featurizer {
       padId: special.pad.id,
     };
     return E.right(this.maxLength !== undefined && ids.length > this.maxLength ? truncate(feature, this.maxLength, special) : feature);
+  }
+
+  /**
+   * Emits the markers of one word position and records each mention's marker index (start: first
+   * piece; end: last piece). Star markers after the first share its index. Returns the slot whose
+   * marker has no id, if any.
+   */
+  private place(
+    slots: readonly { entity: number; mention: number; marker: string }[],
+    positions: number[][],
+    last: boolean,
+    at: number,
+    emit: (p: Pieces) => void,
+  ): { entity: number; mention: number; marker: string } | undefined {
+    let shared = at;
+    for (const { entity, mention, marker } of slots) {
+      if (marker === '') {
+        positions[entity]![mention] = shared;
+        continue;
+      }
+      const p = this.markerPieces(marker);
+      if (p === undefined) return slots.find((x) => x.marker === marker);
+      positions[entity]![mention] = shared = last ? at + p.ids.length - 1 : at;
+      at += p.ids.length;
+      emit(p);
+    }
+    return undefined;
   }
 
   /** Featurizes every document; the first failure is returned. */
