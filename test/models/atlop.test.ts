@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ATLOPModel, disposeInput, entityFeatures } from '../../src/models/index.js';
 import { adaptiveThresholdDecode } from '../../src/losses/adaptive-threshold.js';
-import { assertClose, useTestBackend } from '../helpers.js';
-import { D, R, defaultBatch, modelSuite } from './model-suite.js';
+import { useTestBackend } from '../helpers.js';
+import { near } from '../fixtures/foundation.js';
+import { D, R, arr, defaultBatch, modelSuite } from './model-suite.js';
 
 await useTestBackend();
 
@@ -15,7 +16,7 @@ modelSuite('ATLOPModel', {
   trainingLosses: ['at'],
 });
 
-test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; context], recomputed from the layers', () => {
+test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; context], recomputed from the layers', async () => {
   const model = new ATLOPModel(config);
   const batch = defaultBatch(11);
   const { logits } = model.forward(batch);
@@ -33,16 +34,16 @@ test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; cont
     const feats = zs.expandDims(3).mul(zo.expandDims(2)).reshape([-1, 8 * 4]); // index g·k·k + i·k + j
     return tf.matMul(feats, w['classifier.bilinear/0:kernel']!).add(w['classifier.bilinear/1:bias']!).reshape([b, e, e, R]);
   });
-  assertClose(logits, expected, 1e-4, 1e-4, 'ATLOP logits');
+  await near(logits, expected, 1e-4, 1e-4, 'ATLOP logits');
   const p = model.predict(batch);
   const decoded = tf.tidy(() => adaptiveThresholdDecode(logits, { topK: 4 }).mul(batch.pairMask.expandDims(-1)));
-  assert.deepEqual(p.arraySync(), decoded.arraySync());
+  assert.deepEqual(await arr(p), await arr(decoded));
   tf.dispose([logits, expected, p, decoded]);
   disposeInput(batch);
   model.dispose();
 });
 
-test('ATLOPModel: batched logits equal per-document logits', () => {
+test('ATLOPModel: batched logits equal per-document logits', async () => {
   const model = new ATLOPModel(config);
   const batch = defaultBatch(12);
   const { logits } = model.forward(batch);
@@ -60,7 +61,7 @@ test('ATLOPModel: batched logits equal per-document logits', () => {
       return model.forward(single).logits;
     });
     const part = logits.slice(i, 1);
-    assertClose(one, part, 1e-4, 1e-4, `document ${i}`);
+    await near(one, part, 1e-4, 1e-4, `document ${i}`);
     tf.dispose([one, part]);
   }
   logits.dispose();
