@@ -123,6 +123,33 @@ test('depthwise conv2d gradients and einsum forward match cpu', async () => {
   here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-4), tol(1e-4), `output ${i}`));
 });
 
+test('matmul overrides (explicit transpose, per-batch split): every transpose/batch/broadcast case matches cpu', async () => {
+  const saved = { ...wasmKernelOptions };
+  // thresholds at 0 force the rewritten paths even on these tiny shapes
+  Object.assign(wasmKernelOptions, { transposeAbove: 0, perBatchAbove: 0 });
+  try {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const { here, cpu } = await bothBackends(() => {
+        const a = seeded(tA ? [3, 4, 5] : [3, 5, 4], 51);
+        const b = seeded(tB ? [3, 6, 4] : [3, 4, 6], 52);
+        const b2 = seeded(tB ? [6, 4] : [4, 6], 53); // broadcast over the batch
+        const a1 = seeded(tA ? [1, 4, 5] : [1, 5, 4], 54);
+        const bias = seeded([6], 55);
+        return [
+          tf.matMul(a, b, tA, tB),
+          tf.matMul(a, b2, tA, tB),
+          tf.matMul(a1, b, tA, tB),
+          tf.fused.matMul({ a: a.slice([0], [1]).squeeze([0]) as tf.Tensor2D, b: b2 as tf.Tensor2D, transposeA: tA, transposeB: tB, bias, activation: 'relu' }),
+          ...tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, tA, tB).square().sum())([a, b]),
+        ];
+      });
+      here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-5), tol(1e-5), `tA=${tA} tB=${tB} output ${i}`));
+    }
+  } finally {
+    Object.assign(wasmKernelOptions, saved);
+  }
+});
+
 /**
  * A tiny U-Net step: conv → batch norm → relu → max-pool → conv → bilinear upsample (align
  * corners) → concat skip → 1×1 conv → squared error. Every parameter gradient and the input
