@@ -169,6 +169,5 @@ export function multiHeadAttention(
 /** Throws a ShapeError unless `shape` broadcasts to `target` with the same rank. */
 function checkBroadcast(argument: string, shape: readonly number[], target: readonly number[]): void {
   const ok = shape.length === target.length && shape.every((s, i) => s === 1 || s === target[i]);
-  if (!ok)
-    throw new ShapeError(argument, `[${target.map((t) => `${t} or 1`).join(', ')}]`, shape);
+  if (!ok) throw new ShapeError(argument, `[${target.map((t) => `${t} or 1`).join(', ')}]`, shape);
 }

@@ -87,4 +87,3 @@ export type AttentionMask = tf.Tensor4D;
 export type NodeStates = tf.Tensor3D;
 /** `[b, v, v]` float32 adjacency (one channel). */
 export type Adjacency = tf.Tensor3D;
-

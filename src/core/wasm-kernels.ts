@@ -70,11 +70,7 @@ export const WASM_KERNELS = [
 export function registerWasmKernels(): void {
   register('Conv2DBackpropFilter', conv2DBackpropFilter);
   register('UnsortedSegmentSum', unsortedSegmentSum);
-  for (const name of [
-    'DepthwiseConv2dNativeBackpropFilter',
-    'DepthwiseConv2dNativeBackpropInput',
-    'Einsum',
-  ])
+  for (const name of ['DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum'])
     register(name, (args) => onCpu(name, args));
   overrideGather();
   for (const name of ['BatchMatMul', '_FusedMatMul']) overrideTransposedMatMul(name);
@@ -121,7 +117,10 @@ function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   const { top, left } = info.padInfo;
   const rows = batchSize * outHeight * outWidth;
   const cols = kh * kw * inChannels;
-  const chunk = Math.max(1, Math.min(rows, Math.floor(wasmKernelOptions.im2colChunk / Math.max(cols, outChannels))));
+  const chunk = Math.max(
+    1,
+    Math.min(rows, Math.floor(wasmKernelOptions.im2colChunk / Math.max(cols, outChannels))),
+  );
   const matmul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
   const dW = new Float32Array(cols * outChannels);
   for (let r0 = 0; r0 < rows; r0 += chunk) {
@@ -282,7 +281,11 @@ function overrideTransposedMatMul(kernelName: string): void {
     for (let i = 0; i < batch; i++) {
       const ai = sliceOf(a, na === 1 ? 0 : i, sizeA, a.shape.at(-2)!, a.shape.at(-1)!);
       const bi = bShared ?? sliceOf(b, i, sizeB, b.shape.at(-2)!, b.shape.at(-1)!);
-      const oi = matmul({ inputs: { a: ai, b: bi }, backend, attrs: { transposeA: tA, transposeB: tB } } as never) as tf.TensorInfo;
+      const oi = matmul({
+        inputs: { a: ai, b: bi },
+        backend,
+        attrs: { transposeA: tA, transposeB: tB },
+      } as never) as tf.TensorInfo;
       backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(oi), i * m * n);
       backend.disposeData(ai.dataId);
       if (bi !== bShared) backend.disposeData(bi.dataId);
@@ -296,7 +299,8 @@ function overrideTransposedMatMul(kernelName: string): void {
       flag === true && x.shape.slice(-2).reduce((p, c) => p * c, 1) > wasmKernelOptions.transposeAbove;
     const flipA = flip(inputs['a']!, attrs['transposeA']);
     const flipB = flip(inputs['b']!, attrs['transposeB']);
-    if (!flipA && !flipB) return (kernelName === 'BatchMatMul' ? perBatch : matmul)(args as never) as tf.TensorInfo;
+    if (!flipA && !flipB)
+      return (kernelName === 'BatchMatMul' ? perBatch : matmul)(args as never) as tf.TensorInfo;
     const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
     const swapLast = (x: tf.TensorInfo) => {
       const perm = x.shape.map((_, i) => i);

@@ -16,7 +16,10 @@ test(`initBackend selects ${BACKEND}`, async () => {
 });
 
 test('unknown backend is an ArgumentError naming the choices', async () => {
-  await assert.rejects(() => initBackend('gpu' as never), /backend: expected cpu \| wasm \| webgpu \| tensorflow, got "gpu"/);
+  await assert.rejects(
+    () => initBackend('gpu' as never),
+    /backend: expected cpu \| wasm \| webgpu \| tensorflow, got "gpu"/,
+  );
 });
 
 test('tensorflow backend without tfjs-node names the package', async () => {
@@ -39,28 +42,57 @@ test('wasm: SIMD on, threads off in Node (tfjs#3830, documented in backend.ts)',
 test('describeAdapter reads each GPUAdapterInfo field (getters, blanks skipped)', () => {
   // Dawn's GPUAdapterInfo exposes prototype getters: the object spreads to {} but fields read fine
   class Info {
-    get vendor() { return 'google'; }
-    get architecture() { return 'swiftshader'; }
-    get device() { return 'swiftshader-device-subzero-'; }
-    get description() { return 'SwiftShader driver 5.0.0'; }
-    get isFallbackAdapter() { return true; }
+    get vendor() {
+      return 'google';
+    }
+    get architecture() {
+      return 'swiftshader';
+    }
+    get device() {
+      return 'swiftshader-device-subzero-';
+    }
+    get description() {
+      return 'SwiftShader driver 5.0.0';
+    }
+    get isFallbackAdapter() {
+      return true;
+    }
   }
   assert.deepEqual({ ...new Info() }, {});
-  assert.equal(describeAdapter(new Info()), 'google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0 (fallback adapter)');
-  assert.equal(describeAdapter({ vendor: 'nvidia', architecture: '', device: ' ', description: 'RTX 4090' }), 'nvidia RTX 4090');
+  assert.equal(
+    describeAdapter(new Info()),
+    'google swiftshader swiftshader-device-subzero- SwiftShader driver 5.0.0 (fallback adapter)',
+  );
+  assert.equal(
+    describeAdapter({ vendor: 'nvidia', architecture: '', device: ' ', description: 'RTX 4090' }),
+    'nvidia RTX 4090',
+  );
   assert.equal(describeAdapter({ vendor: '', architecture: '' }), 'unknown adapter');
   assert.equal(describeAdapter(undefined), 'unknown adapter');
 });
 
 test('noAdapterMessage says what to install or set in each situation', () => {
   const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  assert.match(noAdapterMessage({ node: false, swiftShaderInstalled: false }), /enable WebGPU in this browser, or use the wasm backend/);
+  assert.match(
+    noAdapterMessage({ node: false, swiftShaderInstalled: false }),
+    /enable WebGPU in this browser, or use the wasm backend/,
+  );
   const missing = noAdapterMessage({ node: true, swiftShaderInstalled: false });
   assert.match(missing, /apt-get install chromium/);
   assert.ok(missing.includes(icd));
-  assert.match(noAdapterMessage({ node: true, swiftShaderInstalled: false, vkIcdFilenames: '/x.json' }), /currently VK_ICD_FILENAMES=\/x\.json/);
-  const wrong = noAdapterMessage({ node: true, swiftShaderInstalled: true, vkIcdFilenames: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' });
+  assert.match(
+    noAdapterMessage({ node: true, swiftShaderInstalled: false, vkIcdFilenames: '/x.json' }),
+    /currently VK_ICD_FILENAMES=\/x\.json/,
+  );
+  const wrong = noAdapterMessage({
+    node: true,
+    swiftShaderInstalled: true,
+    vkIcdFilenames: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
+  });
   assert.match(wrong, /with VK_ICD_FILENAMES=\/usr\/share\/vulkan\/icd\.d\/lvp_icd\.x86_64\.json/);
   assert.ok(wrong.includes(`set VK_ICD_FILENAMES=${icd}`));
-  assert.match(noAdapterMessage({ node: true, swiftShaderInstalled: true, vkIcdFilenames: icd }), /apt-get install libvulkan1/);
+  assert.match(
+    noAdapterMessage({ node: true, swiftShaderInstalled: true, vkIcdFilenames: icd }),
+    /apt-get install libvulkan1/,
+  );
 });

@@ -19,13 +19,25 @@ test('ShapeError names argument, expected and actual shape', () => {
 });
 
 test('ArgumentError quotes the value received', () => {
-  assert.equal(new ArgumentError('blockSize', 'a divisor of d = 768', 100).message, 'blockSize: expected a divisor of d = 768, got 100');
-  assert.equal(new ArgumentError('strategy', "'context' | 'gated'", 'ctx').message, `strategy: expected 'context' | 'gated', got "ctx"`);
-  assert.equal(new ArgumentError('opts', 'an object', { topK: -1 }).message, 'opts: expected an object, got {"topK":-1}');
+  assert.equal(
+    new ArgumentError('blockSize', 'a divisor of d = 768', 100).message,
+    'blockSize: expected a divisor of d = 768, got 100',
+  );
+  assert.equal(
+    new ArgumentError('strategy', "'context' | 'gated'", 'ctx').message,
+    `strategy: expected 'context' | 'gated', got "ctx"`,
+  );
+  assert.equal(
+    new ArgumentError('opts', 'an object', { topK: -1 }).message,
+    'opts: expected an object, got {"topK":-1}',
+  );
   assert.equal(new ArgumentError('x', 'a number', undefined).message, 'x: expected a number, got undefined');
   const cyclic: Record<string, unknown> = {};
   cyclic['self'] = cyclic;
-  assert.match(new ArgumentError('c', 'acyclic', cyclic).message, /^c: expected acyclic, got \[object Object\]$/);
+  assert.match(
+    new ArgumentError('c', 'acyclic', cyclic).message,
+    /^c: expected acyclic, got \[object Object\]$/,
+  );
   assert.equal(new ArgumentError('a', 'b', 1).name, 'ArgumentError');
 });
 
@@ -41,8 +53,13 @@ test('checkShape: exact numbers, bound letters, wildcards, rank', () => {
   assert.throws(() => checkShape('kernel', [4, 6], [4, 5]), {
     message: 'kernel: expected shape [4, 5] (dim 1 = 5), got [4, 6]',
   });
-  assert.throws(() => checkShape('x', [1, 2, 3], ['b', 'n']), { message: 'x: expected shape [b, n], got [1, 2, 3]' });
+  assert.throws(() => checkShape('x', [1, 2, 3], ['b', 'n']), {
+    message: 'x: expected shape [b, n], got [1, 2, 3]',
+  });
   assert.throws(() => checkShape('x', [4], [null, null]), { message: 'x: expected shape [*, *], got [4]' });
   // the same letter twice in one pattern must agree
-  assert.throws(() => checkShape('pairMask', [1, 3, 4], ['b', 'e', 'e']), /pairMask: expected shape \[b, e, e\] with e = 3, got \[1, 3, 4\]/);
+  assert.throws(
+    () => checkShape('pairMask', [1, 3, 4], ['b', 'e', 'e']),
+    /pairMask: expected shape \[b, e, e\] with e = 3, got \[1, 3, 4\]/,
+  );
 });

@@ -28,13 +28,25 @@ test('all-ones mask equals tf.softmax / tf.logSoftmax; axis 0 works', async () =
   const ones = tf.ones([3, 5]);
   assertClose(await read(maskedSoftmax(x, ones)), await read(tf.softmax(x)), tol(1e-6));
   assertClose(await read(maskedLogSoftmax(x, ones)), await read(tf.logSoftmax(x)), tol(1e-5));
-  assertClose(await read(maskedSoftmax(x, ones, 0)), await read(tf.softmax(x.transpose()).transpose()), tol(1e-6));
+  assertClose(
+    await read(maskedSoftmax(x, ones, 0)),
+    await read(tf.softmax(x.transpose()).transpose()),
+    tol(1e-6),
+  );
   tf.dispose([x, ones]);
 });
 
 test('huge logits stay finite (no overflow, no NaN), on this backend', async () => {
-  const x = tf.tensor2d([[1e30, -1e30, 5e29], [3e38, 1, -3e38], [1e4, 1e4 + 1, -1e4]]);
-  const m = tf.tensor2d([[1, 1, 1], [0, 1, 1], [1, 1, 0]]);
+  const x = tf.tensor2d([
+    [1e30, -1e30, 5e29],
+    [3e38, 1, -3e38],
+    [1e4, 1e4 + 1, -1e4],
+  ]);
+  const m = tf.tensor2d([
+    [1, 1, 1],
+    [0, 1, 1],
+    [1, 1, 0],
+  ]);
   const p = await read(maskedSoftmax(x, m));
   const lp = await read(maskedLogSoftmax(x, m));
   assert.ok(p.every(Number.isFinite) && lp.every(Number.isFinite), `${p} / ${lp}`);
@@ -45,13 +57,26 @@ test('huge logits stay finite (no overflow, no NaN), on this backend', async () 
 });
 
 test('a row with no candidate is all zeros, with finite zero gradient', async () => {
-  const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
-  const m = tf.tensor2d([[0, 0, 0], [1, 1, 0]]);
+  const x = tf.tensor2d([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  const m = tf.tensor2d([
+    [0, 0, 0],
+    [1, 1, 0],
+  ]);
   const p = await read(maskedSoftmax(x, m));
   assertClose(p.slice(0, 3), [0, 0, 0], 0);
-  assertClose(p.slice(3), [Math.exp(4) / (Math.exp(4) + Math.exp(5)), Math.exp(5) / (Math.exp(4) + Math.exp(5)), 0], tol(1e-6));
+  assertClose(
+    p.slice(3),
+    [Math.exp(4) / (Math.exp(4) + Math.exp(5)), Math.exp(5) / (Math.exp(4) + Math.exp(5)), 0],
+    tol(1e-6),
+  );
   assertClose(await read(maskedLogSoftmax(x, m).slice([0], [1])), [0, 0, 0], 0);
-  const w = tf.tensor2d([[1, 2, 3], [1, -1, 5]]);
+  const w = tf.tensor2d([
+    [1, 2, 3],
+    [1, -1, 5],
+  ]);
   for (const f of [maskedSoftmax, maskedLogSoftmax]) {
     const g = await read(tf.grad((a: tf.Tensor) => f(a, m).mul(w).sum())(x));
     assert.ok(g.every(Number.isFinite));
@@ -63,7 +88,10 @@ test('a row with no candidate is all zeros, with finite zero gradient', async ()
 
 test('gradient equals the analytic softmax Jacobian: dL/dx_i = m_i·y_i·(w_i − Σ_j y_j w_j)', async () => {
   const x = seededTensor([2, 4], 2, 3);
-  const m = tf.tensor2d([[1, 0, 1, 1], [1, 1, 1, 0]]);
+  const m = tf.tensor2d([
+    [1, 0, 1, 1],
+    [1, 1, 1, 0],
+  ]);
   const w = seededTensor([2, 4], 3);
   const g = await read(tf.grad((a: tf.Tensor) => maskedSoftmax(a, m).mul(w).sum())(x));
   const y = tf.tidy(() => maskedSoftmax(x, m));
@@ -90,7 +118,10 @@ test('mask broadcasts: [1, r] against [b, r], and [b, 1, lk] against [b, lq, lk]
 
 test('no tensor leaks', () => {
   const x = seededTensor([2, 3], 6);
-  const m = tf.tensor2d([[1, 0, 1], [0, 0, 0]]);
+  const m = tf.tensor2d([
+    [1, 0, 1],
+    [0, 0, 0],
+  ]);
   assertNoLeak(() => maskedSoftmax(x, m), 'maskedSoftmax');
   assertNoLeak(() => maskedLogSoftmax(x, m), 'maskedLogSoftmax');
   assertNoLeak(() => tf.grad((a: tf.Tensor) => maskedSoftmax(a, m).sum())(x), 'gradient');

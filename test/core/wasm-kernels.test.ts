@@ -19,10 +19,24 @@ test('every kernel of WASM_KERNELS is registered for wasm', () => {
 });
 
 test('UnsortedSegmentSum: closed form, int32 values', async () => {
-  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ]);
   const y = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 1], 'int32'), 4);
   assert.deepEqual(y.shape, [4, 2]);
-  assertClose(await read(y), [[3, 4], [7, 8], [1 + 5, 2 + 6], [0, 0]], 0);
+  assertClose(
+    await read(y),
+    [
+      [3, 4],
+      [7, 8],
+      [1 + 5, 2 + 6],
+      [0, 0],
+    ],
+    0,
+  );
   // int32 x: values only (cpu returns float32, wasm keeps x's dtype as TensorFlow does). The webgpu
   // 4.22 kernel returns float bit patterns for int32 (3 → 1077936128); docre-kit never sums int32.
   if (BACKEND !== 'webgpu') {
@@ -34,37 +48,115 @@ test('UnsortedSegmentSum: closed form, int32 values', async () => {
 
 test('UnsortedSegmentSum drops out-of-range ids (cpu, wasm; webgpu 4.22 clamps them instead)', async () => {
   if (BACKEND === 'webgpu') return; // documented in src/core/wasm-kernels.ts; gather never emits them
-  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ]);
   const y = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 5], 'int32'), 3);
-  assertClose(await read(y), [[3, 4], [0, 0], [1 + 5, 2 + 6]], 0);
+  assertClose(
+    await read(y),
+    [
+      [3, 4],
+      [0, 0],
+      [1 + 5, 2 + 6],
+    ],
+    0,
+  );
   x.dispose();
 });
 
 test('gather gradient (UnsortedSegmentSum) matches the closed form: repeated rows accumulate', async () => {
-  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   const idx = tf.tensor1d([2, 0, 2], 'int32');
-  const g = tf.grad((a: tf.Tensor) => tf.gather(a, idx).mul(tf.tensor2d([[1, 1], [2, 2], [3, 3]])).sum())(x);
-  assertClose(await read(g), [[2, 2], [0, 0], [1 + 3, 1 + 3]], 0);
+  const g = tf.grad((a: tf.Tensor) =>
+    tf
+      .gather(a, idx)
+      .mul(
+        tf.tensor2d([
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ]),
+      )
+      .sum(),
+  )(x);
+  assertClose(
+    await read(g),
+    [
+      [2, 2],
+      [0, 0],
+      [1 + 3, 1 + 3],
+    ],
+    0,
+  );
   tf.dispose([x, idx]);
 });
 
 test('gather with batchDims = 1 (tfjs#8658: wrong on wasm when batch ≠ indices per batch)', async () => {
   const x = tf.tensor3d([...Array(24).keys()], [2, 4, 3]); // x[b, i, j] = 12b + 3i + j
-  const idx = tf.tensor2d([[0, 3, 3], [1, 1, 2]], [2, 3], 'int32'); // b = 2, k = 3
+  const idx = tf.tensor2d(
+    [
+      [0, 3, 3],
+      [1, 1, 2],
+    ],
+    [2, 3],
+    'int32',
+  ); // b = 2, k = 3
   // [b, k, :] = x[b, idx[b, k], :]
-  const want1 = [[[0, 1, 2], [9, 10, 11], [9, 10, 11]], [[15, 16, 17], [15, 16, 17], [18, 19, 20]]];
+  const want1 = [
+    [
+      [0, 1, 2],
+      [9, 10, 11],
+      [9, 10, 11],
+    ],
+    [
+      [15, 16, 17],
+      [15, 16, 17],
+      [18, 19, 20],
+    ],
+  ];
   assertClose(await read(tf.gather(x, idx, 1, 1)), want1, 0);
   // axis 2: [b, i, k] = x[b, i, idx2[b, k]]
-  const i2 = tf.tensor2d([[2, 0, 0], [1, 1, 2]], [2, 3], 'int32');
+  const i2 = tf.tensor2d(
+    [
+      [2, 0, 0],
+      [1, 1, 2],
+    ],
+    [2, 3],
+    'int32',
+  );
   const want2 = [0, 1, 2, 3].map((i) => [
     [2, 0, 0].map((j) => 3 * i + j),
     [1, 1, 2].map((j) => 12 + 3 * i + j),
   ]);
   const y2 = tf.gather(x, i2, 2, 1);
   assert.deepEqual(y2.shape, [2, 4, 3]);
-  assertClose(await read(y2), [0, 1].map((b) => want2.map((r) => r[b]!)), 0);
+  assertClose(
+    await read(y2),
+    [0, 1].map((b) => want2.map((r) => r[b]!)),
+    0,
+  );
   const g = tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x);
-  const expected = [[[1, 1, 1], [0, 0, 0], [0, 0, 0], [2, 2, 2]], [[0, 0, 0], [2, 2, 2], [1, 1, 1], [0, 0, 0]]];
+  const expected = [
+    [
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [2, 2, 2],
+    ],
+    [
+      [0, 0, 0],
+      [2, 2, 2],
+      [1, 1, 1],
+      [0, 0, 0],
+    ],
+  ];
   assertClose(await read(g), expected, 0);
   tf.dispose([x, idx, i2]);
 });
@@ -76,7 +168,12 @@ test('Conv2DBackpropFilter: 1×1 closed form dW = xᵀ·dy', async () => {
   const x = seeded([1, 2, 3, 4], 5) as tf.Tensor4D;
   const w = seeded([1, 1, 4, 2], 6) as tf.Tensor4D;
   const dy = seeded([1, 2, 3, 2], 7);
-  const dW = tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'valid').mul(dy).sum())(w);
+  const dW = tf.grad((f: tf.Tensor) =>
+    tf
+      .conv2d(x, f as tf.Tensor4D, 1, 'valid')
+      .mul(dy)
+      .sum(),
+  )(w);
   const expected = tf.matMul(x.reshape([6, 4]), dy.reshape([6, 2]), true, false).reshape([1, 1, 4, 2]);
   assert.deepEqual(dW.shape, [1, 1, 4, 2]);
   assertClose(await read(dW), await read(expected), tol(1e-5));
@@ -84,14 +181,22 @@ test('Conv2DBackpropFilter: 1×1 closed form dW = xᵀ·dy', async () => {
 });
 
 test('conv2d gradients (filter and input): same/valid padding, strides 1 and 2, match cpu', async () => {
-  for (const [pad, stride] of [['same', 1], ['valid', 1], ['same', 2], ['valid', 2]] as const) {
+  for (const [pad, stride] of [
+    ['same', 1],
+    ['valid', 1],
+    ['same', 2],
+    ['valid', 2],
+  ] as const) {
     const { here, cpu } = await bothBackends(() => {
       const x = seeded([2, 7, 6, 3], 1) as tf.Tensor4D;
       const w = seeded([3, 3, 3, 5], 2) as tf.Tensor4D;
       const outShape = tf.conv2d(x, w, stride, pad).shape;
       const dy = seeded(outShape, 3);
       return tf.grads((a: tf.Tensor, f: tf.Tensor) =>
-        tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, stride, pad).mul(dy).sum(),
+        tf
+          .conv2d(a as tf.Tensor4D, f as tf.Tensor4D, stride, pad)
+          .mul(dy)
+          .sum(),
       )([x, w]);
     });
     here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-4), tol(1e-4), `${pad}/${stride} grad ${i}`));
@@ -105,7 +210,14 @@ test('Conv2DBackpropFilter chunks rows without changing the result', async () =>
   const { here, cpu } = await bothBackends(() => {
     const x = seeded([1, 40, 15, 8], 11) as tf.Tensor4D;
     const w = seeded([3, 3, 8, 4], 12) as tf.Tensor4D;
-    return [tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').square().sum())(w)];
+    return [
+      tf.grad((f: tf.Tensor) =>
+        tf
+          .conv2d(x, f as tf.Tensor4D, 1, 'same')
+          .square()
+          .sum(),
+      )(w),
+    ];
   });
   wasmKernelOptions.im2colChunk = saved;
   assertClose(here[0]!, cpu[0]!, tol(1e-3), tol(1e-4));
@@ -116,7 +228,10 @@ test('depthwise conv2d gradients and einsum forward match cpu', async () => {
     const x = seeded([1, 5, 5, 3], 21) as tf.Tensor4D;
     const w = seeded([3, 3, 3, 2], 22) as tf.Tensor4D;
     const grads = tf.grads((a: tf.Tensor, f: tf.Tensor) =>
-      tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same').square().sum(),
+      tf
+        .depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')
+        .square()
+        .sum(),
     )([x, w]);
     return [...grads, tf.einsum('ij,jk->ik', seeded([3, 4], 23), seeded([4, 2], 24))];
   });
@@ -128,7 +243,12 @@ test('matmul overrides (explicit transpose, per-batch split): every transpose/ba
   // thresholds at 0 force the rewritten paths even on these tiny shapes
   Object.assign(wasmKernelOptions, { transposeAbove: 0, perBatchAbove: 0 });
   try {
-    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [tA, tB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const { here, cpu } = await bothBackends(() => {
         const a = seeded(tA ? [3, 4, 5] : [3, 5, 4], 51);
         const b = seeded(tB ? [3, 6, 4] : [3, 4, 6], 52);
@@ -139,7 +259,14 @@ test('matmul overrides (explicit transpose, per-batch split): every transpose/ba
           tf.matMul(a, b, tA, tB),
           tf.matMul(a, b2, tA, tB),
           tf.matMul(a1, b, tA, tB),
-          tf.fused.matMul({ a: a.slice([0], [1]).squeeze([0]) as tf.Tensor2D, b: b2 as tf.Tensor2D, transposeA: tA, transposeB: tB, bias, activation: 'relu' }),
+          tf.fused.matMul({
+            a: a.slice([0], [1]).squeeze([0]) as tf.Tensor2D,
+            b: b2 as tf.Tensor2D,
+            transposeA: tA,
+            transposeB: tB,
+            bias,
+            activation: 'relu',
+          }),
           ...tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, tA, tB).square().sum())([a, b]),
         ];
       });
@@ -166,7 +293,15 @@ function uNetStep(): tf.Tensor[] {
     seeded([3, 3, 4, 6], 37), // conv2 kernel
     seeded([1, 1, 10, 2], 38), // 1×1 head
   ];
-  const f = (input: tf.Tensor, k1: tf.Tensor, b1: tf.Tensor, g: tf.Tensor, beta: tf.Tensor, k2: tf.Tensor, k3: tf.Tensor) => {
+  const f = (
+    input: tf.Tensor,
+    k1: tf.Tensor,
+    b1: tf.Tensor,
+    g: tf.Tensor,
+    beta: tf.Tensor,
+    k2: tf.Tensor,
+    k3: tf.Tensor,
+  ) => {
     const c1 = tf.conv2d(input as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same').add(b1); // [2,6,6,4]
     const { mean, variance } = tf.moments(c1, [0, 1, 2]);
     const h1 = tf.relu(tf.batchNorm(c1, mean, variance, beta, g, 1e-3)) as tf.Tensor4D;
@@ -184,7 +319,10 @@ test('tiny U-Net training step: every gradient equals cpu (conv, batchNorm, maxP
   const { here, cpu } = await bothBackends(uNetStep);
   assert.equal(here.length, 7);
   here.forEach((h, i) => {
-    assert.ok(cpu[i]!.some((v) => v !== 0), `gradient ${i} is not trivially zero`);
+    assert.ok(
+      cpu[i]!.some((v) => v !== 0),
+      `gradient ${i} is not trivially zero`,
+    );
     assertClose(h, cpu[i]!, tol(1e-4), tol(1e-3), `gradient ${i}`);
   });
 });
@@ -194,7 +332,10 @@ test('registered kernels leak no tensors', () => {
   const w = seeded([3, 3, 2, 2], 42) as tf.Tensor4D;
   const idx = tf.tensor2d([[1, 0]], [1, 2], 'int32');
   const x3 = x.reshape([1, 4, 8]);
-  assertNoLeak(() => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').sum())(w), 'conv2d filter grad');
+  assertNoLeak(
+    () => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').sum())(w),
+    'conv2d filter grad',
+  );
   assertNoLeak(() => tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x3), 'gather batchDims grad');
   tf.dispose([x, x3, w, idx]);
 });
