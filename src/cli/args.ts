@@ -74,6 +74,7 @@ export const COMMANDS = {
       'max-grad-norm': { kind: 'number', arg: 'X', min: 0, default: 1, help: 'global-norm clipping (0: off)' },
       out: { kind: 'string', arg: 'DIR', default: 'runs/model', help: 'output: best/, last/, resume.ckpt, train-log.json' },
       seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
+      config: { kind: 'string', arg: 'JSON', help: `model config overrides as JSON, e.g. '{"embSize":256,"blockSize":32}'` },
       'max-docs': maxDocs,
       'checkpoint-every': { kind: 'int', arg: 'N', min: 0, default: 0, help: 'resume checkpoint every N steps (0: each epoch)' },
       resume: { kind: 'boolean', help: 'continue from DIR/resume.ckpt when it exists' },

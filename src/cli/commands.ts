@@ -15,7 +15,7 @@ import { AdamW } from '../train/adamw.js';
 import { Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import type { EvalMetrics } from '../train/types.js';
-import { CliError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
+import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './cli.js';
 import { createPresetModel, loadSavedModel, paperSchedule } from './models.js';
 import {
@@ -54,12 +54,26 @@ async function startBackend(name: string): Promise<void> {
   }
 }
 
+/** `--config JSON` → an object of model config overrides. */
+function parseConfig(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config expects a JSON object, got '${text}' (${(e as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`--config expects a JSON object, got '${text}'`);
+  return v as Record<string, unknown>;
+}
+
 /** Scores as the metrics the trainer records (fractions). */
 function metricsOf(s: DocREDScores): EvalMetrics {
   return { f1: s.f1, precision: s.precision, recall: s.recall, ignF1: s.ignF1, intraF1: s.intraF1, interF1: s.interF1 };
 }
 
 async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
+  const overrides = parseConfig(o.config);
   const trainDocs = await loadDocuments(o.train, '--train', o['max-docs']);
   const devDocs = o.dev ? await loadDocuments(o.dev, '--dev', o['max-docs']) : undefined;
   await startBackend(o.backend);
@@ -71,9 +85,10 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const trainFeatures = featurizeAll(featurizer, trainDocs);
   const devFeatures = devDocs ? featurizeAll(featurizer, devDocs) : undefined;
   const model = createPresetModel(o.model, {
+    seed: o.seed,
+    ...overrides,
     hiddenSize: enc.encoder.hiddenSize,
     numClasses: schema.size,
-    seed: o.seed,
     ...(frozen ? {} : { encoder: enc.encoder }),
   });
   const info: RunInfo = {

@@ -1,0 +1,137 @@
+/**
+ * The CLI end to end on real Re-DocRED documents (assets/) with a tiny random BERT written as a
+ * Hugging Face directory (bert-base-cased tokenizer, d = 16, one layer): train with dev
+ * evaluation, evaluate (table + JSON), predict (official JSON + readable triples), and the
+ * one-line errors for bad files. Runs `runCli` in-process; the CLI itself selects wasm.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BertEncoder, parseBertConfig } from '../../src/encoders/bert.js';
+import { runCli } from '../../src/cli/index.js';
+import { useTestBackend } from '../helpers.js';
+
+await useTestBackend();
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-cli-'));
+const file = (name: string) => path.join(dir, name);
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  return { code, out, err };
+}
+
+// a tiny BERT directory with the real bert-base-cased tokenizer
+const tokenizer = JSON.parse(await fs.readFile(path.join(root, 'assets/tokenizers/bert-base-cased/tokenizer.json'), 'utf8'));
+const config = parseBertConfig({
+  model_type: 'bert',
+  vocab_size: 28996,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 512,
+});
+const bert = BertEncoder.random(config, 1);
+await bert.save(file('bert'));
+bert.dispose();
+await fs.writeFile(file('bert/tokenizer.json'), JSON.stringify(tokenizer));
+
+// small splits of the bundled Re-DocRED file, cut to their first sentences to keep the test fast
+type Doc = {
+  title: string;
+  sents: string[][];
+  vertexSet: { sent_id: number }[][];
+  labels?: { h: number; t: number; r: string; evidence: number[] }[];
+};
+const all = JSON.parse(await fs.readFile(path.join(root, 'assets/re-docred/dev_revised.json'), 'utf8')) as Doc[];
+/** The first k sentences of a document: mentions, entities and labels outside them removed, entities renumbered. */
+function cut(d: Doc, k: number): Doc {
+  const keep = d.vertexSet.map((ms) => ms.filter((m) => m.sent_id < k));
+  const ids = new Map<number, number>();
+  keep.forEach((ms, i) => ms.length > 0 && ids.set(i, ids.size));
+  const labels = (d.labels ?? [])
+    .filter((l) => ids.has(l.h) && ids.has(l.t))
+    .map((l) => ({ ...l, h: ids.get(l.h)!, t: ids.get(l.t)!, evidence: l.evidence.filter((e) => e < k) }));
+  return { title: d.title, sents: d.sents.slice(0, k), vertexSet: keep.filter((ms) => ms.length > 0), labels };
+}
+const short = all.slice(0, 6).map((d) => cut(d, 3));
+await fs.writeFile(file('train.json'), JSON.stringify(short.slice(0, 4)));
+await fs.writeFile(file('dev.json'), JSON.stringify(short.slice(4, 6)));
+await fs.writeFile(file('test.json'), JSON.stringify(short.slice(4, 6).map(({ labels: _l, ...d }) => d)));
+
+test('train → evaluate → predict on real documents', { timeout: 300_000 }, async () => {
+  const t = await cli('train', '--model', 'atlop', '--train', file('train.json'), '--dev', file('dev.json'), '--encoder', file('bert'),
+    '--backend', 'wasm', '--epochs', '2', '--batch-size', '2', '--lr', '1e-3', '--out', file('run'), '--seed', '3',
+    '--config', '{"embSize":16,"blockSize":4}');
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /^atlop: 4 steps in [\d.]+ s; best dev F1 [\d.]+ at epoch [12] → .*run\/best\n$/);
+  assert.match(t.err, /^training atlop on 4 documents \(97 classes, encoder .*bert, backend wasm\)/);
+  assert.match(t.err, /epoch 2\/2 {2}loss \d\.\d{4} {2}f1 [\d.]+ {2}precision/);
+  for (const f of ['best/model.json', 'best/weights.bin', 'best/docre-kit.json', 'best/encoder/model.safetensors', 'last/model.json', 'resume.ckpt', 'train-log.json'])
+    await fs.access(file(`run/${f}`));
+  const log = JSON.parse(await fs.readFile(file('run/train-log.json'), 'utf8'));
+  assert.equal(log.history.length, 2);
+  assert.equal(log.steps, 4);
+
+  const e = await cli('evaluate', '--model-dir', file('run/best'), '--data', file('dev.json'), '--train', file('train.json'),
+    '--backend', 'wasm', '--json', file('scores.json'));
+  assert.equal(e.code, 0, e.err);
+  assert.match(e.out, /^ +P +R +F1 +Ign F1 +intra F1 +inter F1\n( +\d+\.\d\d){6}\n\d+ predicted, \d+ gold, \d+ correct facts over 2 documents\n$/);
+  const scores = JSON.parse(await fs.readFile(file('scores.json'), 'utf8'));
+  for (const k of ['precision', 'recall', 'f1', 'ignF1', 'intraF1', 'interF1']) assert.ok(scores[k] >= 0 && scores[k] <= 1, k);
+  assert.equal(scores.documents, 2);
+  // the dev F1 the trainer recorded for the best epoch is what evaluate computes
+  assert.ok(Math.abs(scores.f1 - log.bestF1) < 1e-9, `${scores.f1} vs ${log.bestF1}`);
+
+  const p = await cli('predict', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'wasm', '--out', file('result.json'));
+  assert.equal(p.code, 0, p.err);
+  const result = JSON.parse(await fs.readFile(file('result.json'), 'utf8')) as { title: string; h_idx: number; t_idx: number; r: string; evidence: number[] }[];
+  assert.equal(result.length, scores.counts.predicted);
+  const lines = p.out.split('\n').filter(Boolean);
+  assert.equal(lines.length, result.length);
+  assert.match(p.err, new RegExp(`^${result.length} relations in 2 documents → `));
+  assert.ok(result.length > 0, 'an untrained model predicts many relations'); // hundreds: random logits over 97 classes
+  assert.deepEqual(Object.keys(result[0]!), ['title', 'h_idx', 't_idx', 'r', 'evidence']);
+  const docs = JSON.parse(await fs.readFile(file('test.json'), 'utf8')) as Doc[];
+  const first = result[0]!;
+  const doc = docs.find((d) => d.title === first.title)!;
+  const name = (k: number) => (doc.vertexSet[k]![0] as unknown as { name: string }).name;
+  assert.ok(lines[0]!.startsWith(`${first.title}: ${name(first.h_idx)} —`), lines[0]);
+  assert.ok(lines[0]!.endsWith(` (${first.r})→ ${name(first.t_idx)}`), lines[0]);
+});
+
+test('bad files: one line on stderr, exit code 1', async () => {
+  await fs.writeFile(file('broken.json'), '[{"title": "x", "sents": [["a"]], "vertexSet": [[{"name": "a", "pos": [0, 9], "sent_id": 0, "type": "PER"}]]}');
+  await fs.writeFile(file('bad-doc.json'), '[{"title": 7, "sents": [], "vertexSet": []}]');
+  const cases: [string[], RegExp][] = [
+    [['train', '--model', 'atlop', '--train', file('missing.json')], /^docre-kit train: cannot read --train '.*missing\.json': no such file$/],
+    [['train', '--model', 'atlop', '--train', dir], /^docre-kit train: cannot read --train '.*': not a file$/],
+    [['train', '--model', 'atlop', '--train', file('broken.json')], /^docre-kit train: .*broken\.json.*JSON/i],
+    [['train', '--model', 'atlop', '--train', file('bad-doc.json')], /^docre-kit train: .*bad-doc\.json: \d+ problems?: .*title/],
+    [['train', '--model', 'atlop', '--train', file('train.json'), '--dev', file('nope.json')], /cannot read --dev '.*nope\.json': no such file$/],
+    [['train', '--model', 'atlop', '--train', file('train.json'), '--encoder', file('nodir'), '--backend', 'cpu'], /cannot read --encoder '.*nodir': no such directory$/],
+    [['evaluate', '--model-dir', file('bert'), '--data', file('dev.json')], /^docre-kit evaluate: --model-dir '.*bert' is not a docre-kit model directory/],
+    [['evaluate', '--model-dir', file('nodir'), '--data', file('dev.json')], /cannot read --model-dir '.*nodir': no such directory$/],
+    [['predict', '--model-dir', file('run/best'), '--data', file('missing.json')], /^docre-kit predict: cannot read --data '.*missing\.json': no such file$/],
+    [['evaluate', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'cpu'], /has no labels to score against \(use predict\)$/],
+  ];
+  for (const [argv, re] of cases) {
+    const { code, out, err } = await cli(...argv);
+    assert.equal(code, 1, `${argv.join(' ')}: ${err}`);
+    assert.equal(out, '');
+    const lines = err.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, err);
+    assert.match(lines[0]!, re);
+  }
+  const badConfig = await cli('train', '--model', 'atlop', '--train', file('train.json'), '--config', '{oops');
+  assert.equal(badConfig.code, 2);
+  assert.match(badConfig.err, /^docre-kit train: --config expects a JSON object, got '\{oops'/);
+});
+
+test.after(() => fs.rm(dir, { recursive: true, force: true }));
