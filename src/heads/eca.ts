@@ -30,17 +30,18 @@ import {
   addNorm,
   dense,
   feedForward,
-  headSlice,
+  flatHeads,
+  headMask,
+  headSources,
+  mergeHeads,
+  splitHeads,
   layerNorm,
-  pathMask,
   pathScores,
   pathSum,
   readVars,
-  refSource,
   choosePairs,
   seededUniform,
   softmaxWithSelf,
-  swapPairs,
   type DenseParams,
   type FFNParams,
   type LayerArgs,
@@ -87,29 +88,47 @@ export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, pa
     checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
-  const dh = d / ECA_HEADS;
+  const b = dims['b']!;
   return tf.tidy(() => {
-    const q = dense(query, params.query); // [b,e,e,d]
-    const k = dense(memory, params.key); // [b,e,e,d]
-    const v = dense(memory, params.value);
+    const q5 = splitHeads(dense(query, params.query), ECA_HEADS); // [b,h,e,e,dh]
+    const k5 = splitHeads(dense(memory, params.key), ECA_HEADS);
+    const v5 = splitHeads(dense(memory, params.value), ECA_HEADS);
     const pm = pairMask.toFloat();
-    const pmT = swapPairs(pm);
-    const notEye = tf.sub(1, tf.eye(e)); // [e,e]
-    const scale = 1 / Math.sqrt(dh);
-    const heads = ECA_HEAD_CANDIDATES.map(({ ref, exclude }, h) => {
-      const qh = headSlice(q, h, dh);
-      const kh = headSlice(k, h, dh);
-      const vh = headSlice(v, h, dh);
-      const logits = pathScores(qh, refSource(kh, swapPairs(kh), ref), ref.anchor); // [b,e,e,e]
-      let mask = pathMask(pm, pmT, ref);
-      // k ≠ o depends on (B,k): [1,1,e,e]; k ≠ s on (A,k): [1,e,1,e]
-      if (exclude) mask = mask.mul(exclude === 'B' ? notEye.reshape([1, 1, e, e]) : notEye.reshape([1, e, 1, e]));
-      const a = softmaxWithSelf(logits.mul(scale), tf.sum(qh.mul(kh), -1, true).mul(scale), mask);
-      return pathSum(a.path, refSource(vh, swapPairs(vh), ref), ref.anchor).add(a.self.mul(vh));
+    const scale = 1 / Math.sqrt(d / ECA_HEADS);
+    // heads grouped by anchor (rows/columns of s, or of o), each group one batched matmul
+    const outs = ECA_GROUPS.map(({ heads, anchor, sides, exclude }) => {
+      const g = heads.length;
+      const idx = tf.tensor1d(heads, 'int32');
+      const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
+      const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
+      const mask = flatHeads(tf.broadcastTo(headMask(pm, sides, anchor).mul(exclude(e)), [b, g, e, e, e]));
+      const a = softmaxWithSelf(logits.mul(scale), flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale), mask);
+      const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
+      return out.reshape([b, g, e, e, d / ECA_HEADS]);
     });
-    return dense(tf.concat(heads, -1), params.output) as tf.Tensor4D;
+    // back to head order 0..3
+    const order = tf.tensor1d(HEAD_ORDER, 'int32');
+    return dense(mergeHeads(tf.gather(tf.concat(outs, 1), order, 1)), params.output) as tf.Tensor4D;
   });
 }
+
+/** Heads grouped by anchor; `exclude(e)` is the k ≠ o / k ≠ s mask [1,g,A|1,B|1,k] of the group. */
+const ECA_GROUPS = (['A', 'B'] as const).map((anchor) => {
+  const heads = ECA_HEAD_CANDIDATES.flatMap((c, h) => (c.ref.anchor === anchor ? [h] : []));
+  const sides = heads.map((h) => ECA_HEAD_CANDIDATES[h]!.ref.side);
+  const exclude = (e: number) =>
+    tf.stack(
+      heads.map((h) => {
+        const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
+        const notEye = tf.sub(1, tf.eye(e)); // [e,e]
+        // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
+        return ex === 'B' ? notEye.reshape([1, e, e]) : ex === 'A' ? notEye.reshape([e, 1, e]) : tf.ones([1, 1, e]);
+      }).map((t) => tf.broadcastTo(t, [e, e, e])),
+    ).expandDims(0); // [1,g,e,e,e]
+  return { heads, anchor, sides, exclude };
+});
+/** Position of head h in the concatenation of the groups. */
+const HEAD_ORDER = ECA_HEAD_CANDIDATES.map((_, h) => ECA_GROUPS.flatMap((g) => g.heads).indexOf(h));
 
 /**
  * DocRE-II fusion sub-layer (eqs. 8–9): `s = σ([F̃ ; R̃]·W_g + b_g)`, `M̃ = s∘F̃ + (1−s)∘R̃`.

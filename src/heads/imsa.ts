@@ -27,16 +27,18 @@ import {
   addNorm,
   dense,
   feedForward,
-  headSlice,
+  flatHeads,
+  headMask,
+  headProject,
+  headSources,
+  mergeHeads,
+  splitHeads,
   layerNorm,
-  pathMask,
   pathScores,
   pathSum,
   readVars,
-  refSource,
   choosePairs,
   softmaxWithSelf,
-  swapPairs,
   type DenseParams,
   type LayerArgs,
   type FFNParams,
@@ -89,21 +91,10 @@ function checkIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): { b: numbe
   return { b: dims['b']!, e: dims['e']!, d };
 }
 
-/** The head-h halves of a path projection: W1, W2 [dh,dh] and bias [dh]. */
-function pathHalves(p: PathProjection, h: number, dh: number): { w1: tf.Tensor2D; w2: tf.Tensor2D; bias: tf.Tensor } {
-  const w = tf.slice(p.kernel, [h, 0, 0], [1, 2 * dh, dh]).reshape([2 * dh, dh]);
-  return {
-    w1: tf.slice(w, [0, 0], [dh, dh]) as tf.Tensor2D,
-    w2: tf.slice(w, [dh, 0], [dh, dh]) as tf.Tensor2D,
-    bias: tf.slice(p.bias, [h, 0], [1, dh]).reshape([dh]),
-  };
-}
-
-/** x [.., c] · w (or wᵀ) [c,c] → [.., c]. */
-function project(x: tf.Tensor, w: tf.Tensor2D, transpose = false): tf.Tensor {
-  const c = x.shape[x.rank - 1]!;
-  return tf.matMul(x.reshape([-1, c]), w, false, transpose).reshape(x.shape);
-}
+// By construction of the four inference modes, p1 is always anchored at A and p2 at B; only the
+// side (subject or object of the candidate) varies per head.
+const SIDES_1 = IMSA_HEAD_PATHS.map(([p1]) => p1.side);
+const SIDES_2 = IMSA_HEAD_PATHS.map(([, p2]) => p2.side);
 
 /**
  * DRE-MIR I-MSA (§2.2, Figure 3a), memory-efficient form (see the module comment).
@@ -116,37 +107,32 @@ function project(x: tf.Tensor, w: tf.Tensor2D, transpose = false): tf.Tensor {
  * const y = imsa(x, pairMask, layer.params()); // [b,e,e,d]
  */
 export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
-  const { d } = checkIMSA(x, pairMask, params);
+  const { b, e, d } = checkIMSA(x, pairMask, params);
   const dh = d / IMSA_HEADS;
   return tf.tidy(() => {
-    const q = dense(x, params.query); // [b,e,e,d]
-    const k = dense(x, params.key);
-    const v = dense(x, params.value);
-    const pm = pairMask.toFloat();
-    const pmT = swapPairs(pm);
+    const h = IMSA_HEADS;
+    const q5 = splitHeads(dense(x, params.query), h); // [b,h,e,e,dh]
+    const k5 = splitHeads(dense(x, params.key), h);
+    const v5 = splitHeads(dense(x, params.value), h);
+    const [wk1, wk2] = [tf.slice(params.pathKey.kernel, [0, 0, 0], [h, dh, dh]), tf.slice(params.pathKey.kernel, [0, dh, 0], [h, dh, dh])];
+    const [wv1, wv2] = [tf.slice(params.pathValue.kernel, [0, 0, 0], [h, dh, dh]), tf.slice(params.pathValue.kernel, [0, dh, 0], [h, dh, dh])];
+    const perHead = (bias: tf.Tensor) => bias.reshape([1, h, 1, 1, dh]);
     const scale = 1 / Math.sqrt(dh);
-    const heads = IMSA_HEAD_PATHS.map(([r1, r2], h) => {
-      const qh = headSlice(q, h, dh); // [b,e,e,dh]
-      const kh = headSlice(k, h, dh);
-      const vh = headSlice(v, h, dh);
-      const khT = swapPairs(kh);
-      const vhT = swapPairs(vh);
-      const pk = pathHalves(params.pathKey, h, dh);
-      const pv = pathHalves(params.pathValue, h, dh);
-      // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b,e,e,e] (A,B,k)
-      const logits = pathScores(project(qh, pk.w1, true), refSource(kh, khT, r1), r1.anchor)
-        .add(pathScores(project(qh, pk.w2, true), refSource(kh, khT, r2), r2.anchor))
-        .add(tf.sum(qh.mul(pk.bias), -1, true));
-      const selfLogit = tf.sum(qh.mul(kh), -1, true); // [b,e,e,1]
-      const mask = pathMask(pm, pmT, r1).mul(pathMask(pm, pmT, r2));
-      const a = softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
-      // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
-      return project(pathSum(a.path, refSource(vh, vhT, r1), r1.anchor), pv.w1)
-        .add(project(pathSum(a.path, refSource(vh, vhT, r2), r2.anchor), pv.w2))
-        .add(tf.sum(a.path, -1, true).mul(pv.bias))
-        .add(a.self.mul(vh));
-    });
-    return dense(tf.concat(heads, -1), params.output) as tf.Tensor4D;
+    // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b·h,e,e,e] (A,B,k)
+    const logits = pathScores(flatHeads(headProject(q5, wk1, true)), headSources(k5, SIDES_1), 'A')
+      .add(pathScores(flatHeads(headProject(q5, wk2, true)), headSources(k5, SIDES_2), 'B'))
+      .add(flatHeads(tf.sum(q5.mul(perHead(params.pathKey.bias)), -1, true)));
+    const selfLogit = flatHeads(tf.sum(q5.mul(k5), -1, true)); // [b·h,e,e,1]
+    const pm = pairMask.toFloat();
+    const mask = flatHeads(tf.broadcastTo(headMask(pm, SIDES_1, 'A').mul(headMask(pm, SIDES_2, 'B')), [b, h, e, e, e]));
+    const a = softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
+    // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
+    const unflat = (t: tf.Tensor) => t.reshape([b, h, e, e, t.shape[3]!]);
+    const out5 = headProject(unflat(pathSum(a.path, headSources(v5, SIDES_1), 'A')), wv1)
+      .add(headProject(unflat(pathSum(a.path, headSources(v5, SIDES_2), 'B')), wv2))
+      .add(unflat(tf.sum(a.path, -1, true)).mul(perHead(params.pathValue.bias)))
+      .add(unflat(a.self).mul(v5));
+    return dense(mergeHeads(out5), params.output) as tf.Tensor4D;
   });
 }
 

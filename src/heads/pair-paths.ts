@@ -61,11 +61,6 @@ export function feedForward(x: tf.Tensor, p: FFNParams): tf.Tensor {
   return dense(tf.relu(dense(x, p.inner)), p.outer);
 }
 
-/** The matrix whose entry [anchor, k] is the candidate pair: `x` itself (row) or its transpose (col). */
-export function refSource(x: tf.Tensor, xT: tf.Tensor, ref: PairRef): tf.Tensor {
-  return ref.side === 'row' ? x : xT;
-}
-
 /** [b,e,e,c] → [b,e,e,c] with the two entity axes swapped: xT[i,j] = x[j,i]. */
 export function swapPairs(x: tf.Tensor): tf.Tensor {
   return x.rank === 3 ? tf.transpose(x, [0, 2, 1]) : tf.transpose(x, [0, 2, 1, 3]);
@@ -106,24 +101,57 @@ export function pathSum(a: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor'])
   return swapPairs(tf.matMul(aT, src.reshape([b * e, e, c])).reshape([b, e, e, c]));
 }
 
-/**
- * Candidate mask of a path reference, broadcastable to [b,e,e,e] (A, B, k):
- * `pairMask` of the candidate pair.
- * @param pairMask [b,e,e]; pairMaskT its transpose
- */
-export function pathMask(pairMask: tf.Tensor, pairMaskT: tf.Tensor, ref: PairRef): tf.Tensor {
-  const [b, e] = pairMask.shape as [number, number, number];
-  const m = ref.side === 'row' ? pairMask : pairMaskT; // m[anchor, k]
-  return ref.anchor === 'A' ? m.reshape([b, e, 1, e]) : m.reshape([b, 1, e, e]);
+/** [b,e,e,d] → [b,h,e,e,dh]: head h holds channels [h·dh, (h+1)·dh). */
+export function splitHeads(x: tf.Tensor, h: number): tf.Tensor {
+  const [b, e, , d] = x.shape as [number, number, number, number];
+  return tf.transpose(x.reshape([b, e, e, h, d / h]), [0, 3, 1, 2, 4]);
 }
 
-/** Channels [h·dh, (h+1)·dh) of x [.., d]. */
-export function headSlice(x: tf.Tensor, h: number, dh: number): tf.Tensor {
-  const begin = new Array<number>(x.rank).fill(0);
-  const size = new Array<number>(x.rank).fill(-1);
-  begin[x.rank - 1] = h * dh;
-  size[x.rank - 1] = dh;
-  return tf.slice(x, begin, size);
+/** [b,h,e,e,dh] → [b,e,e,h·dh] (heads concatenated). */
+export function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, e, , dh] = x.shape as [number, number, number, number, number];
+  return tf.transpose(x, [0, 2, 3, 1, 4]).reshape([b, e, e, h * dh]);
+}
+
+/** [b,h,e,e,c] → [b·h,e,e,c]: heads become extra documents for the batched matmuls. */
+export function flatHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, ...rest] = x.shape;
+  return x.reshape([b! * h!, ...rest]);
+}
+
+/** 1 for heads whose candidate pair has `side` 'row', 0 for 'col': [1,h,1,1,1]. */
+function rowSelector(sides: readonly PairRef['side'][], rank: number): tf.Tensor {
+  return tf.tensor(sides.map((s) => (s === 'row' ? 1 : 0)), [1, sides.length, ...new Array<number>(rank - 2).fill(1)]);
+}
+
+/**
+ * Per-head source matrix, heads flattened: head i takes x5 (side 'row': src[anchor,k] = x[anchor,k])
+ * or its transpose (side 'col': src[anchor,k] = x[k,anchor]).
+ * @param x5 [b,h,e,e,c] @returns [b·h,e,e,c]
+ */
+export function headSources(x5: tf.Tensor, sides: readonly PairRef['side'][]): tf.Tensor {
+  const s = rowSelector(sides, 5);
+  const xT5 = tf.transpose(x5, [0, 1, 3, 2, 4]);
+  return flatHeads(x5.mul(s).add(xT5.mul(tf.sub(1, s))));
+}
+
+/**
+ * Per-head candidate mask `pairMask` of the candidate pair, broadcastable to [b,h,e,e,e] (A,B,k).
+ * @param pairMask [b,e,e]
+ */
+export function headMask(pairMask: tf.Tensor, sides: readonly PairRef['side'][], anchor: PairRef['anchor']): tf.Tensor {
+  const [b, e] = pairMask.shape as [number, number, number];
+  const s = rowSelector(sides, 4); // [1,h,1,1]
+  const m = pairMask.expandDims(1).mul(s).add(swapPairs(pairMask).expandDims(1).mul(tf.sub(1, s))); // [b,h,anchor,k]
+  return anchor === 'A' ? m.reshape([b, sides.length, e, 1, e]) : m.reshape([b, sides.length, 1, e, e]);
+}
+
+/** Per-head x5 [b,h,e,e,c] · w[h] (or w[h]ᵀ), w [h,c,c] → [b,h,e,e,c]. */
+export function headProject(x5: tf.Tensor, w: tf.Tensor, transpose = false): tf.Tensor {
+  const [b, h, e, , c] = x5.shape as [number, number, number, number, number];
+  const byHead = tf.transpose(x5, [1, 0, 2, 3, 4]).reshape([h, b * e * e, c]); // [h, b·e·e, c]
+  const y = tf.matMul(byHead, w as tf.Tensor3D, false, transpose); // [h, b·e·e, c]
+  return tf.transpose(y.reshape([h, b, e, e, c]), [1, 0, 2, 3, 4]);
 }
 
 /**
