@@ -105,6 +105,7 @@ export function groupBilinear(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [s2, o2, kernel2] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const g = d / k;
+        const kernelT = kernel2.transpose(); // [r, d·k]: a plain matmul is faster than transposeB on wasm
         let dKernel: tf.Tensor = tf.zeros([d * k, r]);
         const dS: tf.Tensor[] = [];
         const dO: tf.Tensor[] = [];
@@ -113,11 +114,11 @@ export function groupBilinear(
             const sc = s2.slice([start, 0], [size, d]);
             const oc = o2.slice([start, 0], [size, d]);
             const dyc = (dy as tf.Tensor2D).slice([start, 0], [size, r]);
-            const feats = groupFeatures(sc, oc, k); // [Pc, d·k]
-            const dk = dKernel.add(tf.matMul(feats, dyc, true, false)); // [d·k, r]
-            const dF = tf.matMul(dyc, kernel2, false, true).reshape([size * g, k, k]); // [Pc·g, k(i), k(j)]
-            const ds = tf.matMul(dF, oc.reshape([size * g, k, 1])).reshape([size, d]); // Σ_j dF_ij zo_j
-            const dob = tf.matMul(dF, sc.reshape([size * g, k, 1]), true, false).reshape([size, d]); // Σ_i dF_ij zs_i
+            const dk = dKernel.add(tf.matMul(groupFeatures(sc, oc, k), dyc, true, false)); // [d·k, r]
+            const dF = tf.matMul(dyc, kernelT).reshape([size, g, k, k]); // [Pc, g, k(i), k(j)]
+            // elementwise products + sums: faster than Pc·g tiny matrix-vector products on wasm
+            const ds = dF.mul(oc.reshape([size, g, 1, k])).sum(3).reshape([size, d]); // Σ_j dF_ij zo_j
+            const dob = dF.mul(sc.reshape([size, g, k, 1])).sum(2).reshape([size, d]); // Σ_i dF_ij zs_i
             return [dk, ds, dob];
           });
           dKernel.dispose();
@@ -125,6 +126,7 @@ export function groupBilinear(
           dS.push(ds);
           dO.push(dob);
         }
+        kernelT.dispose();
         const cat = (xs: tf.Tensor[]) => (xs.length === 0 ? tf.zeros([0, d]) : xs.length === 1 ? xs[0]! : tf.concat(xs, 0));
         return [cat(dS), cat(dO), dKernel];
       },
