@@ -51,36 +51,56 @@ const all = JSON.parse(readFileSync(bundledAssetPath('re-docred/dev_revised.json
 const text = JSON.stringify(all.slice(0, nDocs));
 const docs = orThrow(readDocRED(text, { schema }));
 const rows: [string, string, number][] = [];
-const tokens = (f: Featurizer): number => orThrow(f.featurizeAll(docs)).reduce((a, x) => a + x.inputIds.length, 0);
+const tokens = (f: Featurizer): number =>
+  orThrow(f.featurizeAll(docs)).reduce((a, x) => a + x.inputIds.length, 0);
 
 rows.push(['read (parse + validate)', '-', time(() => orThrow(readDocRED(text, { schema })))]);
-rows.push(['validate only', '-', time(() => orThrow(validateDocuments(JSON.parse(text), 'bench', { schema })))]);
+rows.push([
+  'validate only',
+  '-',
+  time(() => orThrow(validateDocuments(JSON.parse(text), 'bench', { schema }))),
+]);
 const tokenCounts: string[] = [];
 for (const name of ['bert-base-cased', 'scibert_scivocab_cased', 'roberta-base'] as BundledTokenizer[]) {
   const tk = orThrow(await loadBundledTokenizer(name)());
-  for (const markers of (name === 'bert-base-cased' ? ['star', 'typed', 'entity-id'] : ['star']) as MarkerStyle[]) {
-    rows.push([`featurize cold, ${markers}`, name, time(() => orThrow(new Featurizer(tk, { markers }).featurizeAll(docs)))]);
+  for (const markers of (name === 'bert-base-cased'
+    ? ['star', 'typed', 'entity-id']
+    : ['star']) as MarkerStyle[]) {
+    rows.push([
+      `featurize cold, ${markers}`,
+      name,
+      time(() => orThrow(new Featurizer(tk, { markers }).featurizeAll(docs))),
+    ]);
     const warm = new Featurizer(tk, { markers });
     orThrow(warm.featurizeAll(docs));
     rows.push([`featurize warm, ${markers}`, name, time(() => orThrow(warm.featurizeAll(docs)))]);
-    if (markers === 'star') tokenCounts.push(`${name}: ${(tokens(warm) / docs.length).toFixed(0)} tokens/doc`);
+    if (markers === 'star')
+      tokenCounts.push(`${name}: ${(tokens(warm) / docs.length).toFixed(0)} tokens/doc`);
   }
   if (name === 'bert-base-cased') {
-    rows.push(['read + featurize cold, star', name, time(() => orThrow(new Featurizer(tk).featurizeAll(orThrow(readDocRED(text, { schema })))))]);
+    rows.push([
+      'read + featurize cold, star',
+      name,
+      time(() => orThrow(new Featurizer(tk).featurizeAll(orThrow(readDocRED(text, { schema }))))),
+    ]);
     const features = orThrow(new Featurizer(tk).featurizeAll(docs));
     for (const graph of [false, true])
       rows.push([
         `collate b=4${graph ? ' + graph' : ''} (cpu tensors)`,
         name,
         time(() => {
-          for (let i = 0; i < features.length; i += 4) disposeBatch(orThrow(collate(features.slice(i, i + 4), schema, { graph })));
+          for (let i = 0; i < features.length; i += 4)
+            disposeBatch(orThrow(collate(features.slice(i, i + 4), schema, { graph })));
         }),
       ]);
   }
 }
 
-console.log(`\nData pipeline, ${docs.length} Re-DocRED documents, median of ${reps} (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`);
+console.log(
+  `\nData pipeline, ${docs.length} Re-DocRED documents, median of ${reps} (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`,
+);
 console.log('| step | tokenizer | ms | documents/s |');
 console.log('|---|---|---:|---:|');
-for (const [step, tk, ms] of rows) console.log(`| ${step} | ${tk} | ${ms.toFixed(0)} | ${((docs.length / ms) * 1000).toFixed(0)} |`);
+for (const [step, tk, ms] of rows)
+  console.log(`| ${step} | ${tk} | ${ms.toFixed(0)} | ${((docs.length / ms) * 1000).toFixed(0)} |`);
 console.log(`\n${tokenCounts.join('; ')}`);

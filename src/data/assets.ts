@@ -31,6 +31,8 @@ export function loadBundledReDocRED(): TE.TaskEither<DataError, DocREDDataset> {
 }
 
 /** A bundled tokenizer. */
-export function loadBundledTokenizer(name: BundledTokenizer = 'bert-base-cased'): TE.TaskEither<DataError, HFTokenizer> {
+export function loadBundledTokenizer(
+  name: BundledTokenizer = 'bert-base-cased',
+): TE.TaskEither<DataError, HFTokenizer> {
   return HFTokenizer.fromDirectory(bundledAssetPath(`tokenizers/${name}`));
 }

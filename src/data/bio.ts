@@ -25,7 +25,10 @@ import { type DocREDDataset, type ReadDocREDOptions, readTextFile, validateDocum
 const PAIR_FIELDS = 17;
 
 /** Parses a `.data` text into documents (strict or lenient, like `readDocRED`). */
-export function readBioData(text: string, options: ReadDocREDOptions = {}): E.Either<DataError, DocREDDataset> {
+export function readBioData(
+  text: string,
+  options: ReadDocREDOptions = {},
+): E.Either<DataError, DocREDDataset> {
   const file = options.file ?? '<input>';
   const raw: unknown[] = [];
   const lines = text.split('\n');
@@ -34,7 +37,13 @@ export function readBioData(text: string, options: ReadDocREDOptions = {}): E.Ei
     if (line === '') continue;
     const x = line.split('\t');
     if (x.length < 2 || (x.length - 2) % PAIR_FIELDS !== 0)
-      return E.left(parseError(file, `expected PMID, text and ${PAIR_FIELDS} fields per pair, got ${x.length} tab-separated fields`, i + 1));
+      return E.left(
+        parseError(
+          file,
+          `expected PMID, text and ${PAIR_FIELDS} fields per pair, got ${x.length} tab-separated fields`,
+          i + 1,
+        ),
+      );
     const doc = convertLine(x);
     if (typeof doc === 'string') return E.left(parseError(file, doc, i + 1));
     raw.push(doc);
@@ -43,7 +52,10 @@ export function readBioData(text: string, options: ReadDocREDOptions = {}): E.Ei
 }
 
 /** Reads a `.data` file (Node) with `readBioData`. */
-export function readBioDataFile(path: string, options: Omit<ReadDocREDOptions, 'file'> = {}): TE.TaskEither<DataError, DocREDDataset> {
+export function readBioDataFile(
+  path: string,
+  options: Omit<ReadDocREDOptions, 'file'> = {},
+): TE.TaskEither<DataError, DocREDDataset> {
   return TE.flatMapEither(readTextFile(path), (text) => readBioData(text, { ...options, file: path }));
 }
 
@@ -60,7 +72,9 @@ function convertLine(x: string[]): object | string {
   };
   const ints = (field: string, what: string): number[] | string => {
     const v = field.split(':').map(Number);
-    return v.every((n) => Number.isInteger(n)) ? v : `${what}: expected integers joined by ":", got ${JSON.stringify(field)}`;
+    return v.every((n) => Number.isInteger(n))
+      ? v
+      : `${what}: expected integers joined by ":", got ${JSON.stringify(field)}`;
   };
   const entityIndex = new Map<string, number>();
   const vertexSet: object[][] = [];
@@ -77,13 +91,19 @@ function convertLine(x: string[]): object | string {
         if (typeof starts === 'string') return starts;
         if (typeof ends === 'string') return ends;
         const names = p[a + 1]!.split('|');
-        if (ends.length !== starts.length) return `pair ${pair}: ${starts.length} mention starts but ${ends.length} ends`;
+        if (ends.length !== starts.length)
+          return `pair ${pair}: ${starts.length} mention starts but ${ends.length} ends`;
         entityIndex.set(id, vertexSet.length);
         vertexSet.push(
           starts.map((st, j) => {
             const s = sentenceOf(st);
             // a span crossing its sentence end stays as is, so validation reports it as a `span` issue
-            return { name: names[j] ?? names[0] ?? '', pos: [st - offsets[s]!, ends[j]! - offsets[s]!], sent_id: s, type: p[a + 2]! };
+            return {
+              name: names[j] ?? names[0] ?? '',
+              pos: [st - offsets[s]!, ends[j]! - offsets[s]!],
+              sent_id: s,
+              type: p[a + 2]!,
+            };
           }),
         );
       }
@@ -91,8 +111,10 @@ function convertLine(x: string[]): object | string {
     }
     if (p[0] === 'not_include') continue;
     const r = /^\d+:(.+):\d+$/.exec(p[0]!)?.[1];
-    if (r === undefined) return `pair ${pair}: expected a relation like "1:CID:2" or "not_include", got ${JSON.stringify(p[0])}`;
-    if (p[1] !== 'L2R' && p[1] !== 'R2L') return `pair ${pair}: expected direction L2R or R2L, got ${JSON.stringify(p[1])}`;
+    if (r === undefined)
+      return `pair ${pair}: expected a relation like "1:CID:2" or "not_include", got ${JSON.stringify(p[0])}`;
+    if (p[1] !== 'L2R' && p[1] !== 'R2L')
+      return `pair ${pair}: expected direction L2R or R2L, got ${JSON.stringify(p[1])}`;
     const [h, t] = p[1] === 'L2R' ? ids : [ids[1]!, ids[0]!];
     labels.push({ h, t, r, evidence: [] });
   }

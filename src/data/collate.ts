@@ -72,38 +72,54 @@ export interface BatchDims {
  * Checks every feature against the schema and options; returns the padded dimensions.
  * Exported so graph collation and tests can share it.
  */
-export function validateBatch(features: readonly Feature[], schema: RelationSchema, options: CollateOptions = {}): E.Either<DataError, BatchDims> {
-  if (features.length === 0) return E.left(batchError(-1, 'features', 'expected at least one feature, got an empty list'));
+export function validateBatch(
+  features: readonly Feature[],
+  schema: RelationSchema,
+  options: CollateOptions = {},
+): E.Either<DataError, BatchDims> {
+  if (features.length === 0)
+    return E.left(batchError(-1, 'features', 'expected at least one feature, got an empty list'));
   const labelled = features.map((f) => f.labels !== undefined);
   if (labelled.some((x) => x) && !labelled.every((x) => x))
-    return E.left(batchError(labelled.indexOf(false), 'labels', 'missing, while other features of the batch have labels'));
+    return E.left(
+      batchError(labelled.indexOf(false), 'labels', 'missing, while other features of the batch have labels'),
+    );
   let n = 0;
   let e = 0;
   let m = 0;
   for (let i = 0; i < features.length; i++) {
     const f = features[i]!;
     const len = f.inputIds.length;
-    const fail = (field: string, detail: string): E.Either<DataError, BatchDims> => E.left(batchError(i, field, `${detail} (document ${JSON.stringify(f.title)})`));
+    const fail = (field: string, detail: string): E.Either<DataError, BatchDims> =>
+      E.left(batchError(i, field, `${detail} (document ${JSON.stringify(f.title)})`));
     if (len === 0) return fail('inputIds', 'expected at least one token, got 0');
     const badId = f.inputIds.findIndex((id) => !Number.isInteger(id) || id < 0);
-    if (badId >= 0) return fail(`inputIds[${badId}]`, `expected a non-negative integer id, got ${f.inputIds[badId]}`);
+    if (badId >= 0)
+      return fail(`inputIds[${badId}]`, `expected a non-negative integer id, got ${f.inputIds[badId]}`);
     if (f.mentionStart.length !== f.entityTypes.length || f.mentionEnd.length !== f.mentionStart.length)
       return fail('mentionStart', `expected ${f.entityTypes.length} entities, got ${f.mentionStart.length}`);
     for (let k = 0; k < f.mentionStart.length; k++) {
       const ms = f.mentionStart[k]!;
       if (ms.length === 0) return fail(`mentionStart[${k}]`, `entity ${k} has no mentions`);
       const bad = ms.findIndex((p) => !Number.isInteger(p) || p < -1 || p >= len);
-      if (bad >= 0) return fail(`mentionStart[${k}][${bad}]`, `expected a token index in [0, ${len}) or -1 (cut), got ${ms[bad]}`);
+      if (bad >= 0)
+        return fail(
+          `mentionStart[${k}][${bad}]`,
+          `expected a token index in [0, ${len}) or -1 (cut), got ${ms[bad]}`,
+        );
       m = Math.max(m, ms.length);
     }
     n = Math.max(n, len);
     e = Math.max(e, f.mentionStart.length);
     for (const [j, l] of (f.labels ?? []).entries()) {
       const E_ = f.mentionStart.length;
-      if (!(Number.isInteger(l.h) && l.h >= 0 && l.h < E_)) return fail(`labels[${j}].h`, `entity ${l.h} does not exist (${E_} entities)`);
-      if (!(Number.isInteger(l.t) && l.t >= 0 && l.t < E_)) return fail(`labels[${j}].t`, `entity ${l.t} does not exist (${E_} entities)`);
+      if (!(Number.isInteger(l.h) && l.h >= 0 && l.h < E_))
+        return fail(`labels[${j}].h`, `entity ${l.h} does not exist (${E_} entities)`);
+      if (!(Number.isInteger(l.t) && l.t >= 0 && l.t < E_))
+        return fail(`labels[${j}].t`, `entity ${l.t} does not exist (${E_} entities)`);
       if (l.h === l.t) return fail(`labels[${j}]`, `head and tail are the same entity ${l.h}`);
-      if (schema.classOf(l.r) === undefined) return fail(`labels[${j}].r`, `unknown relation ${JSON.stringify(l.r)}`);
+      if (schema.classOf(l.r) === undefined)
+        return fail(`labels[${j}].r`, `unknown relation ${JSON.stringify(l.r)}`);
     }
   }
   if (e === 0) return E.left(batchError(-1, 'mentionStart', 'no document of the batch has an entity'));
@@ -113,15 +129,25 @@ export function validateBatch(features: readonly Feature[], schema: RelationSche
     ['maxLength', options.maxLength, n],
   ] as const) {
     if (fixed === undefined) continue;
-    if (!Number.isInteger(fixed) || fixed < 1) return E.left(batchError(-1, name, `expected a positive integer, got ${fixed}`));
+    if (!Number.isInteger(fixed) || fixed < 1)
+      return E.left(batchError(-1, name, `expected a positive integer, got ${fixed}`));
     if (actual > fixed) {
       const i = features.findIndex((f) =>
-        name === 'maxEntities' ? f.mentionStart.length > fixed : name === 'maxMentions' ? f.mentionStart.some((ms) => ms.length > fixed) : f.inputIds.length > fixed,
+        name === 'maxEntities'
+          ? f.mentionStart.length > fixed
+          : name === 'maxMentions'
+            ? f.mentionStart.some((ms) => ms.length > fixed)
+            : f.inputIds.length > fixed,
       );
       return E.left(batchError(i, name, `the batch needs ${actual}, more than ${name} = ${fixed}`));
     }
   }
-  return E.right({ b: features.length, n: options.maxLength ?? n, e: options.maxEntities ?? e, m: options.maxMentions ?? m });
+  return E.right({
+    b: features.length,
+    n: options.maxLength ?? n,
+    e: options.maxEntities ?? e,
+    m: options.maxMentions ?? m,
+  });
 }
 
 /** Disposes every tensor of a batch (graph included). */
@@ -136,7 +162,11 @@ export function disposeBatch(batch: Batch): void {
  * @param features from `Featurizer.featurize`
  * @param schema maps each label's relation id to its class column
  */
-export function collate(features: readonly Feature[], schema: RelationSchema, options: CollateOptions = {}): E.Either<DataError, Batch> {
+export function collate(
+  features: readonly Feature[],
+  schema: RelationSchema,
+  options: CollateOptions = {},
+): E.Either<DataError, Batch> {
   return E.map(({ b, n, e, m }: BatchDims): Batch => {
     const r = schema.size;
     const inputIds = new Int32Array(b * n);
@@ -188,7 +218,15 @@ export function collate(features: readonly Feature[], schema: RelationSchema, op
       entityMask: tf.tensor2d(entityMask, [b, e], 'float32'),
       pairMask: tf.tensor3d(pairMask, [b, e, e], 'float32'),
       ...(labels ? { labels: tf.tensor4d(labels, [b, e, e, r], 'float32') } : {}),
-      ...(options.graph ? { graph: graphTensors(features.map((f) => buildDocumentGraph(f)), { n, e, m }, features) } : {}),
+      ...(options.graph
+        ? {
+            graph: graphTensors(
+              features.map((f) => buildDocumentGraph(f)),
+              { n, e, m },
+              features,
+            ),
+          }
+        : {}),
       titles: features.map((f) => f.title),
       entityCounts: features.map((f) => f.mentionStart.length),
     };

@@ -78,7 +78,10 @@ const int = new t.Type<number, number, unknown>(
 const span = new t.Type<[number, number], [number, number], unknown>(
   '[integer, integer]',
   (u): u is [number, number] => Array.isArray(u) && u.length === 2 && u.every((x) => int.is(x)),
-  (u, c) => (Array.isArray(u) && u.length === 2 && u.every((x) => int.is(x)) ? t.success(u as [number, number]) : t.failure(u, c)),
+  (u, c) =>
+    Array.isArray(u) && u.length === 2 && u.every((x) => int.is(x))
+      ? t.success(u as [number, number])
+      : t.failure(u, c),
   t.identity,
 );
 const MentionCodec = t.type({ name: t.string, pos: span, sent_id: int, type: t.string });
@@ -108,7 +111,11 @@ function contextPath(context: t.Context): string {
 }
 
 /** io-ts errors → one issue per JSON path ("expected X, got Y"). */
-function typeIssues(errors: t.Errors, base: string, make: (path: string, message: string) => DataIssue): DataIssue[] {
+function typeIssues(
+  errors: t.Errors,
+  base: string,
+  make: (path: string, message: string) => DataIssue,
+): DataIssue[] {
   const seen = new Map<string, DataIssue>();
   for (const err of errors) {
     const path = base + contextPath(err.context);
@@ -129,13 +136,19 @@ const truncate = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` 
  * Parses and validates a DocRED-schema JSON text.
  * @returns every document (strict mode: only when there is no problem at all)
  */
-export function readDocRED(text: string, options: ReadDocREDOptions = {}): E.Either<DataError, DocREDDataset> {
+export function readDocRED(
+  text: string,
+  options: ReadDocREDOptions = {},
+): E.Either<DataError, DocREDDataset> {
   const file = options.file ?? '<input>';
   return E.flatMap(parseJSON(text, file), (root) => validateDocuments(root, file, options));
 }
 
 /** Reads a file (Node) and validates it with `readDocRED`. */
-export function readDocREDFile(path: string, options: Omit<ReadDocREDOptions, 'file'> = {}): TE.TaskEither<DataError, DocREDDataset> {
+export function readDocREDFile(
+  path: string,
+  options: Omit<ReadDocREDOptions, 'file'> = {},
+): TE.TaskEither<DataError, DocREDDataset> {
   return TE.flatMapEither(readTextFile(path), (text) => readDocRED(text, { ...options, file: path }));
 }
 
@@ -151,11 +164,22 @@ export function readTextFile(path: string): TE.TaskEither<DataError, string> {
 }
 
 /** Validates an already-parsed JSON value (the array of documents). */
-export function validateDocuments(root: unknown, file: string, options: ReadDocREDOptions = {}): E.Either<DataError, DocREDDataset> {
+export function validateDocuments(
+  root: unknown,
+  file: string,
+  options: ReadDocREDOptions = {},
+): E.Either<DataError, DocREDDataset> {
   if (!Array.isArray(root))
     return E.left(
       invalidData(file, [
-        { kind: 'type', file, document: -1, title: undefined, path: '$', message: `expected an array of documents, got ${truncate(JSON.stringify(root) ?? String(root))}` },
+        {
+          kind: 'type',
+          file,
+          document: -1,
+          title: undefined,
+          path: '$',
+          message: `expected an array of documents, got ${truncate(JSON.stringify(root) ?? String(root))}`,
+        },
       ]),
     );
   const errors: DataIssue[] = [];
@@ -180,7 +204,9 @@ function validateDocument(
   const rawTitle = typeof raw === 'object' && raw !== null ? (raw as { title?: unknown }).title : undefined;
   const title = typeof rawTitle === 'string' ? rawTitle : undefined;
   const base = `$[${i}]`;
-  const make = (kind: IssueKind) => (path: string, message: string): DataIssue => ({ kind, file, document: i, title, path, message });
+  const make =
+    (kind: IssueKind) =>
+    (path: string, message: string): DataIssue => ({ kind, file, document: i, title, path, message });
   const shell = DocumentShellCodec.decode(raw);
   if (E.isLeft(shell)) {
     errors.push(...typeIssues(shell.left, base, make('type')));
@@ -189,7 +215,9 @@ function validateDocument(
   const { sents, vertexSet, labels: rawLabels } = shell.right;
   // A droppable problem: an error in strict mode, a warning (the item is dropped) in lenient mode.
   const drop = (issue: DataIssue): void => {
-    (options.lenient ? warnings : errors).push(options.lenient ? { ...issue, message: `${issue.message} (dropped)` } : issue);
+    (options.lenient ? warnings : errors).push(
+      options.lenient ? { ...issue, message: `${issue.message} (dropped)` } : issue,
+    );
   };
 
   // mentions
@@ -201,10 +229,20 @@ function validateDocument(
       if (E.isLeft(m)) return typeIssues(m.left, path, make('type')).forEach(drop);
       const { name, pos, sent_id, type } = m.right;
       if (sent_id < 0 || sent_id >= sents.length)
-        return drop(make('span')(`${path}.sent_id`, `sentence ${sent_id} does not exist (document has ${sents.length} sentences)`));
+        return drop(
+          make('span')(
+            `${path}.sent_id`,
+            `sentence ${sent_id} does not exist (document has ${sents.length} sentences)`,
+          ),
+        );
       const len = sents[sent_id]!.length;
       if (!(pos[0] >= 0 && pos[0] < pos[1] && pos[1] <= len))
-        return drop(make('span')(`${path}.pos`, `span [${pos[0]}, ${pos[1]}) is outside sentence ${sent_id} (${len} words)`));
+        return drop(
+          make('span')(
+            `${path}.pos`,
+            `span [${pos[0]}, ${pos[1]}) is outside sentence ${sent_id} (${len} words)`,
+          ),
+        );
       kept.push({ name, pos: [pos[0], pos[1]], sent_id, type });
     });
     return kept;
@@ -234,16 +272,27 @@ function validateDocument(
       const l = LabelCodec.decode(rl);
       if (E.isLeft(l)) return typeIssues(l.left, path, make('type')).forEach(drop);
       const { h, t: tail, r, evidence } = l.right;
-      for (const [field, e] of [['h', h], ['t', tail]] as const) {
+      for (const [field, e] of [
+        ['h', h],
+        ['t', tail],
+      ] as const) {
         if (e < 0 || e >= entities.length)
-          return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} does not exist (document has ${entities.length} entities)`));
-        if (newIndex[e] === -1 && options.lenient) return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} has no mentions`));
+          return drop(
+            make('missing-entity')(
+              `${path}.${field}`,
+              `entity ${e} does not exist (document has ${entities.length} entities)`,
+            ),
+          );
+        if (newIndex[e] === -1 && options.lenient)
+          return drop(make('missing-entity')(`${path}.${field}`, `entity ${e} has no mentions`));
       }
-      if (h === tail) return drop(make('missing-entity')(`${path}.t`, `head and tail are the same entity ${h}`));
+      if (h === tail)
+        return drop(make('missing-entity')(`${path}.t`, `head and tail are the same entity ${h}`));
       if (options.schema && !options.schema.has(r))
         return drop(make('unknown-relation')(`${path}.r`, `unknown relation ${JSON.stringify(r)}`));
       const key = `${h}\u0000${tail}\u0000${r}`;
-      if (seen.has(key)) return drop(make('duplicate-label')(path, `duplicate label (h ${h}, t ${tail}, r ${r})`));
+      if (seen.has(key))
+        return drop(make('duplicate-label')(path, `duplicate label (h ${h}, t ${tail}, r ${r})`));
       seen.add(key);
       labels!.push({ h: newIndex[h]!, t: newIndex[tail]!, r, evidence: evidence ?? [] });
     });
@@ -266,7 +315,10 @@ export const REDOCRED_VALIDATION_SIZE = 100;
  * @example
  * const { train, validation } = reDocREDSplit(docs); // 400 / 100 for the 500 documents
  */
-export function reDocREDSplit<D>(docs: readonly D[], validationSize = REDOCRED_VALIDATION_SIZE): { train: D[]; validation: D[] } {
+export function reDocREDSplit<D>(
+  docs: readonly D[],
+  validationSize = REDOCRED_VALIDATION_SIZE,
+): { train: D[]; validation: D[] } {
   const cut = Math.max(0, docs.length - validationSize);
   return { train: docs.slice(0, cut), validation: docs.slice(cut) };
 }

@@ -115,7 +115,10 @@ export const batchError = (document: number, field: string, detail: string): Dat
 
 /** One issue as a line: `file: document 3 "Title" at $[3].labels[0].h: …`. */
 export function formatIssue(i: DataIssue): string {
-  const doc = i.document < 0 ? '' : ` document ${i.document}${i.title === undefined ? '' : ` ${JSON.stringify(i.title)}`}`;
+  const doc =
+    i.document < 0
+      ? ''
+      : ` document ${i.document}${i.title === undefined ? '' : ` ${JSON.stringify(i.title)}`}`;
   return `${i.file}:${doc} at ${i.path}: ${i.message}`;
 }
 

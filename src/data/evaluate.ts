@@ -73,7 +73,8 @@ export function trainFacts(train: readonly DocREDDocument[]): Set<string> {
   const facts = new Set<string>();
   for (const doc of train)
     for (const l of doc.labels ?? [])
-      for (const n1 of doc.vertexSet[l.h] ?? []) for (const n2 of doc.vertexSet[l.t] ?? []) facts.add(factKey(n1.name, n2.name, l.r));
+      for (const n1 of doc.vertexSet[l.h] ?? [])
+        for (const n2 of doc.vertexSet[l.t] ?? []) facts.add(factKey(n1.name, n2.name, l.r));
   return facts;
 }
 
@@ -88,8 +89,15 @@ export function isIntraPair(doc: DocREDDocument, h: number, t: number): boolean 
 /** Sorts and deduplicates predictions on (title, h_idx, t_idx, r), like the official script. */
 export function dedupePredictions(predictions: readonly OfficialTriple[]): OfficialTriple[] {
   const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
-  const sorted = [...predictions].sort((x, y) => cmp(x.title, y.title) || cmp(x.h_idx, y.h_idx) || cmp(x.t_idx, y.t_idx) || cmp(x.r, y.r));
-  return sorted.filter((x, i) => i === 0 || factKey(x.title, x.h_idx, x.t_idx, x.r) !== factKey(sorted[i - 1]!.title, sorted[i - 1]!.h_idx, sorted[i - 1]!.t_idx, sorted[i - 1]!.r));
+  const sorted = [...predictions].sort(
+    (x, y) => cmp(x.title, y.title) || cmp(x.h_idx, y.h_idx) || cmp(x.t_idx, y.t_idx) || cmp(x.r, y.r),
+  );
+  return sorted.filter(
+    (x, i) =>
+      i === 0 ||
+      factKey(x.title, x.h_idx, x.t_idx, x.r) !==
+        factKey(sorted[i - 1]!.title, sorted[i - 1]!.h_idx, sorted[i - 1]!.t_idx, sorted[i - 1]!.r),
+  );
 }
 
 /**
@@ -136,7 +144,8 @@ export function evaluateDocRED(
     if (doc === undefined) continue;
     const evidence = new Set(x.evidence ?? []);
     predEvidence += evidence.size;
-    const inDoc = x.h_idx >= 0 && x.h_idx < doc.vertexSet.length && x.t_idx >= 0 && x.t_idx < doc.vertexSet.length;
+    const inDoc =
+      x.h_idx >= 0 && x.h_idx < doc.vertexSet.length && x.t_idx >= 0 && x.t_idx < doc.vertexSet.length;
     const intra = inDoc && isIntraPair(doc, x.h_idx, x.t_idx);
     if (inDoc) {
       if (intra) predictedIntra++;
@@ -149,7 +158,8 @@ export function evaluateDocRED(
     else correctInter++;
     for (const ev of evidence) if (stdEvidence.has(ev)) correctEvidence++;
     let inTrain = false;
-    for (const n1 of doc.vertexSet[x.h_idx]!) for (const n2 of doc.vertexSet[x.t_idx]!) if (facts.has(factKey(n1.name, n2.name, x.r))) inTrain = true;
+    for (const n1 of doc.vertexSet[x.h_idx]!)
+      for (const n2 of doc.vertexSet[x.t_idx]!) if (facts.has(factKey(n1.name, n2.name, x.r))) inTrain = true;
     if (inTrain) correctInTrain++;
   }
   const precision = ratio(correct, answers.length);
@@ -204,18 +214,34 @@ export function evaluateBinary(
 ): BinaryScores {
   const negatives = new Set(options.negatives ?? ['Na', 'NR']);
   const goldSet = new Set<string>();
-  for (const doc of gold) for (const l of doc.labels ?? []) if (!negatives.has(l.r)) goldSet.add(factKey(doc.title, l.h, l.t, l.r));
-  const predSet = new Set(predictions.filter((p) => !negatives.has(p.r)).map((p) => factKey(p.title, p.h_idx, p.t_idx, p.r)));
+  for (const doc of gold)
+    for (const l of doc.labels ?? []) if (!negatives.has(l.r)) goldSet.add(factKey(doc.title, l.h, l.t, l.r));
+  const predSet = new Set(
+    predictions.filter((p) => !negatives.has(p.r)).map((p) => factKey(p.title, p.h_idx, p.t_idx, p.r)),
+  );
   let correct = 0;
   for (const p of predSet) if (goldSet.has(p)) correct++;
   const precision = ratio(correct, predSet.size);
   const recall = ratio(correct, goldSet.size);
-  return { precision, recall, f1: harmonic(precision, recall), counts: { predicted: predSet.size, gold: goldSet.size, correct } };
+  return {
+    precision,
+    recall,
+    f1: harmonic(precision, recall),
+    counts: { predicted: predSet.size, gold: goldSet.size, correct },
+  };
 }
 
 /** The CodaLab `result.json` text: a JSON array of `{title, h_idx, t_idx, r, evidence}`. */
 export function toOfficialJSON(predictions: readonly OfficialTriple[]): string {
-  return JSON.stringify(predictions.map((p) => ({ title: p.title, h_idx: p.h_idx, t_idx: p.t_idx, r: p.r, evidence: p.evidence ?? [] })));
+  return JSON.stringify(
+    predictions.map((p) => ({
+      title: p.title,
+      h_idx: p.h_idx,
+      t_idx: p.t_idx,
+      r: p.r,
+      evidence: p.evidence ?? [],
+    })),
+  );
 }
 
 /**
@@ -232,14 +258,33 @@ export function triplesFromPredictions(
   schema: RelationSchema,
   entityCounts: readonly number[],
 ): E.Either<DataError, OfficialTriple[]> {
-  const shape = multiHot instanceof tf.Tensor ? multiHot.shape : [multiHot.length, multiHot[0]?.length ?? 0, multiHot[0]?.[0]?.length ?? 0, multiHot[0]?.[0]?.[0]?.length ?? 0];
-  if (shape.length !== 4 || shape[1] !== shape[2]) return E.left(batchError(-1, 'multiHot', `expected shape [b, e, e, r], got [${shape.join(', ')}]`));
+  const shape =
+    multiHot instanceof tf.Tensor
+      ? multiHot.shape
+      : [
+          multiHot.length,
+          multiHot[0]?.length ?? 0,
+          multiHot[0]?.[0]?.length ?? 0,
+          multiHot[0]?.[0]?.[0]?.length ?? 0,
+        ];
+  if (shape.length !== 4 || shape[1] !== shape[2])
+    return E.left(batchError(-1, 'multiHot', `expected shape [b, e, e, r], got [${shape.join(', ')}]`));
   const [b, e, , r] = shape as [number, number, number, number];
-  if (r !== schema.size) return E.left(batchError(-1, 'multiHot', `expected r = ${schema.size} classes, got ${r}`));
+  if (r !== schema.size)
+    return E.left(batchError(-1, 'multiHot', `expected r = ${schema.size} classes, got ${r}`));
   if (titles.length !== b || entityCounts.length !== b)
-    return E.left(batchError(-1, 'titles', `expected ${b} titles and entity counts, got ${titles.length} and ${entityCounts.length}`));
+    return E.left(
+      batchError(
+        -1,
+        'titles',
+        `expected ${b} titles and entity counts, got ${titles.length} and ${entityCounts.length}`,
+      ),
+    );
   const bad = entityCounts.findIndex((c) => !Number.isInteger(c) || c < 0 || c > e);
-  if (bad >= 0) return E.left(batchError(bad, 'entityCounts', `expected an integer in [0, ${e}], got ${entityCounts[bad]}`));
+  if (bad >= 0)
+    return E.left(
+      batchError(bad, 'entityCounts', `expected an integer in [0, ${e}], got ${entityCounts[bad]}`),
+    );
   const values = multiHot instanceof tf.Tensor ? multiHot.dataSync() : (multiHot as number[][][][]).flat(3);
   const out: OfficialTriple[] = [];
   for (let i = 0; i < b; i++)
@@ -247,7 +292,8 @@ export function triplesFromPredictions(
       for (let o = 0; o < entityCounts[i]!; o++) {
         if (s === o) continue;
         const base = ((i * e + s) * e + o) * r; // [b, e, e, r]
-        for (let c = 1; c < r; c++) if (values[base + c]! > 0.5) out.push({ title: titles[i]!, h_idx: s, t_idx: o, r: schema.idOf(c) });
+        for (let c = 1; c < r; c++)
+          if (values[base + c]! > 0.5) out.push({ title: titles[i]!, h_idx: s, t_idx: o, r: schema.idOf(c) });
       }
   return E.right(out);
 }

@@ -78,10 +78,26 @@ export interface Feature {
 /** Stride of the word-position key (more words than any sentence has). */
 const WORDS = 1 << 20;
 
-const DEFAULT_TYPES = ['ORG', 'LOC', 'TIME', 'PER', 'MISC', 'NUM', 'Chemical', 'Disease', 'Gene', 'CHEM', 'DISE'];
+const DEFAULT_TYPES = [
+  'ORG',
+  'LOC',
+  'TIME',
+  'PER',
+  'MISC',
+  'NUM',
+  'Chemical',
+  'Disease',
+  'Gene',
+  'CHEM',
+  'DISE',
+];
 
 /** The marker strings of one mention. */
-export function markerStrings(style: MarkerStyle, entity: number, type: string): { start: string; end: string } {
+export function markerStrings(
+  style: MarkerStyle,
+  entity: number,
+  type: string,
+): { start: string; end: string } {
   switch (style) {
     case 'star':
       return { start: '*', end: '*' };
@@ -120,9 +136,14 @@ export class Featurizer {
         this.markers === 'star'
           ? ['*']
           : this.markers === 'typed'
-            ? (options.entityTypes ?? DEFAULT_TYPES).flatMap((t) => Object.values(markerStrings('typed', 0, t)))
-            : Array.from({ length: options.maxEntityIds ?? 42 }, (_, k) => Object.values(markerStrings('entity-id', k, ''))).flat();
-      for (const c of candidates) if (tokenizer.tokenToId(c) === undefined && !added.includes(c)) added.push(c);
+            ? (options.entityTypes ?? DEFAULT_TYPES).flatMap((t) =>
+                Object.values(markerStrings('typed', 0, t)),
+              )
+            : Array.from({ length: options.maxEntityIds ?? 42 }, (_, k) =>
+                Object.values(markerStrings('entity-id', k, '')),
+              ).flat();
+      for (const c of candidates)
+        if (tokenizer.tokenToId(c) === undefined && !added.includes(c)) added.push(c);
     }
     this.addedTokens = added;
     this.addedIds = new Map(added.map((t, k) => [t, tokenizer.vocabSize + k]));
@@ -161,7 +182,8 @@ export class Featurizer {
    * @param index the document's index, used in error messages
    */
   featurize(doc: DocREDDocument, index = 0): E.Either<DataError, Feature> {
-    const fail = (path: string, detail: string): E.Either<DataError, Feature> => E.left(featurizeError(index, doc.title, path, detail));
+    const fail = (path: string, detail: string): E.Either<DataError, Feature> =>
+      E.left(featurizeError(index, doc.title, path, detail));
     // markers to insert before / after each word, keyed by word: sentence · WORDS + word
     type Slot = { entity: number; mention: number; marker: string };
     const before = new Map<number, Slot[]>();
@@ -178,7 +200,10 @@ export class Featurizer {
         const m = mentions[j]!;
         const sent = doc.sents[m.sent_id];
         if (sent === undefined || !(m.pos[0] >= 0 && m.pos[0] < m.pos[1] && m.pos[1] <= sent.length))
-          return fail(`vertexSet[${e}][${j}].pos`, `span [${m.pos[0]}, ${m.pos[1]}) is outside sentence ${m.sent_id}`);
+          return fail(
+            `vertexSet[${e}][${j}].pos`,
+            `span [${m.pos[0]}, ${m.pos[1]}) is outside sentence ${m.sent_id}`,
+          );
         const { start, end } = markerStrings(this.markers, e, m.type);
         push(before, m.sent_id * WORDS + m.pos[0], { entity: e, mention: j, marker: start });
         push(after, m.sent_id * WORDS + m.pos[1] - 1, { entity: e, mention: j, marker: end });
@@ -205,11 +230,19 @@ export class Featurizer {
       for (let w = 0; w < words.length; w++) {
         const starts = before.get(s * WORDS + w);
         const badStart = starts && this.place(starts, mentionStart, false, ids.length, (p) => emit(p, s));
-        if (badStart) return fail(`vertexSet[${badStart.entity}][${badStart.mention}]`, `marker ${JSON.stringify(badStart.marker)} has no token id`);
+        if (badStart)
+          return fail(
+            `vertexSet[${badStart.entity}][${badStart.mention}]`,
+            `marker ${JSON.stringify(badStart.marker)} has no token id`,
+          );
         emit(this.pieces(words[w]!), s);
         const ends = after.get(s * WORDS + w);
         const badEnd = ends && this.place(ends, mentionEnd, true, ids.length, (p) => emit(p, s));
-        if (badEnd) return fail(`vertexSet[${badEnd.entity}][${badEnd.mention}]`, `marker ${JSON.stringify(badEnd.marker)} has no token id`);
+        if (badEnd)
+          return fail(
+            `vertexSet[${badEnd.entity}][${badEnd.mention}]`,
+            `marker ${JSON.stringify(badEnd.marker)} has no token id`,
+          );
       }
       sentenceSpans.push([begin, ids.length]);
     }
@@ -227,7 +260,11 @@ export class Featurizer {
       ...(doc.labels ? { labels: doc.labels } : {}),
       padId: special.pad.id,
     };
-    return E.right(this.maxLength !== undefined && ids.length > this.maxLength ? truncate(feature, this.maxLength, special) : feature);
+    return E.right(
+      this.maxLength !== undefined && ids.length > this.maxLength
+        ? truncate(feature, this.maxLength, special)
+        : feature,
+    );
   }
 
   /**
@@ -288,7 +325,9 @@ function truncate(f: Feature, maxLength: number, special: SpecialTokens): Featur
       return -1;
     }),
   );
-  const mentionEnd = f.mentionEnd.map((ms, e) => ms.map((p, j) => (mentionStart[e]![j]! < 0 ? -1 : Math.min(p, keep - 1))));
+  const mentionEnd = f.mentionEnd.map((ms, e) =>
+    ms.map((p, j) => (mentionStart[e]![j]! < 0 ? -1 : Math.min(p, keep - 1))),
+  );
   return {
     ...f,
     inputIds: cutIds,

@@ -111,7 +111,16 @@ export function buildDocumentGraph(feature: Feature): DocumentGraph {
       }
     return row;
   });
-  return { numNodes: v, nodeKind: kind, nodeEntity: entity, nodeSentence: sentence, nodeMention: mention, adjacency, nodeTokenMask, entityNode };
+  return {
+    numNodes: v,
+    nodeKind: kind,
+    nodeEntity: entity,
+    nodeSentence: sentence,
+    nodeMention: mention,
+    adjacency,
+    nodeTokenMask,
+    entityNode,
+  };
 }
 
 /** GTN inputs of a batch (`collate(…, {graph: true}).graph` or `collateGraphs`). */
@@ -137,7 +146,11 @@ export interface GraphBatch {
 }
 
 /** Stacks per-document graphs into tensors for a batch of padded sizes n, e, m. */
-export function graphTensors(graphs: readonly DocumentGraph[], dims: { n: number; e: number; m: number }, features?: readonly Feature[]): GraphBatch {
+export function graphTensors(
+  graphs: readonly DocumentGraph[],
+  dims: { n: number; e: number; m: number },
+  features?: readonly Feature[],
+): GraphBatch {
   const { n, e, m } = dims;
   const b = graphs.length;
   const v = Math.max(...graphs.map((g) => g.numNodes));
@@ -158,13 +171,21 @@ export function graphTensors(graphs: readonly DocumentGraph[], dims: { n: number
       nodeEntityId[at] = g.nodeEntity[a]! + 1;
       nodeSentenceId[at] = g.nodeSentence[a]! + 1;
       const k = g.nodeEntity[a]!;
-      nodeSource[at] = g.nodeKind[a] === NODE_MENTION ? 1 + k * m + g.nodeMention[a]! : g.nodeKind[a] === NODE_ENTITY ? 1 + e * m + k : 0;
+      nodeSource[at] =
+        g.nodeKind[a] === NODE_MENTION
+          ? 1 + k * m + g.nodeMention[a]!
+          : g.nodeKind[a] === NODE_ENTITY
+            ? 1 + e * m + k
+            : 0;
       for (let ch = 0; ch < 3; ch++)
-        for (let c = 0; c < g.numNodes; c++) adjacency[((i * 3 + ch) * v + a) * v + c] = g.adjacency[ch]![a]![c]!; // [b, 3, v, v]
+        for (let c = 0; c < g.numNodes; c++)
+          adjacency[((i * 3 + ch) * v + a) * v + c] = g.adjacency[ch]![a]![c]!; // [b, 3, v, v]
       g.nodeTokenMask[a]!.forEach((x, t) => (nodeTokenMask[at * n + t] = x)); // [b, v, n]
     }
     g.entityNode.forEach((node, k) => (entityNode[i * e + k] = node));
-    features?.[i]?.mentionEnd.forEach((ms, k) => ms.forEach((p, j) => (mentionEndIndex[(i * e + k) * m + j] = Math.max(p, 0))));
+    features?.[i]?.mentionEnd.forEach((ms, k) =>
+      ms.forEach((p, j) => (mentionEndIndex[(i * e + k) * m + j] = Math.max(p, 0))),
+    );
   });
   return {
     nodeMask: tf.tensor2d(nodeMask, [b, v]),
@@ -180,6 +201,12 @@ export function graphTensors(graphs: readonly DocumentGraph[], dims: { n: number
 }
 
 /** Validates (as `collate` does) and builds the graph batch on its own. */
-export function collateGraphs(features: readonly Feature[], schema: RelationSchema, options: CollateOptions = {}): E.Either<DataError, GraphBatch> {
-  return E.map((dims: { n: number; e: number; m: number }) => graphTensors(features.map(buildDocumentGraph), dims, features))(validateBatch(features, schema, options));
+export function collateGraphs(
+  features: readonly Feature[],
+  schema: RelationSchema,
+  options: CollateOptions = {},
+): E.Either<DataError, GraphBatch> {
+  return E.map((dims: { n: number; e: number; m: number }) =>
+    graphTensors(features.map(buildDocumentGraph), dims, features),
+  )(validateBatch(features, schema, options));
 }

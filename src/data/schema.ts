@@ -85,21 +85,30 @@ export class RelationSchema {
       message,
     });
     if (typeof rel2id !== 'object' || rel2id === null || Array.isArray(rel2id))
-      return E.left(invalidData(file, [issue('$', `expected an object {relation id: class}, got ${JSON.stringify(rel2id)}`)]));
+      return E.left(
+        invalidData(file, [
+          issue('$', `expected an object {relation id: class}, got ${JSON.stringify(rel2id)}`),
+        ]),
+      );
     const entries = Object.entries(rel2id as Record<string, unknown>);
     const issues: DataIssue[] = [];
     const byClass: (string | undefined)[] = new Array(entries.length).fill(undefined);
     for (const [id, k] of entries) {
       if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= entries.length)
-        issues.push(issue(`$.${id}`, `expected a class in 0…${entries.length - 1}, got ${JSON.stringify(k)}`));
-      else if (byClass[k] !== undefined) issues.push(issue(`$.${id}`, `class ${k} already used by ${byClass[k]}`));
+        issues.push(
+          issue(`$.${id}`, `expected a class in 0…${entries.length - 1}, got ${JSON.stringify(k)}`),
+        );
+      else if (byClass[k] !== undefined)
+        issues.push(issue(`$.${id}`, `class ${k} already used by ${byClass[k]}`));
       else byClass[k] = id;
     }
     if (issues.length > 0) return E.left(invalidData(file, issues));
     const aliases = options.naAliases ?? [];
     const ids = (byClass as string[]).filter((id, k) => k === 0 || !aliases.includes(id));
     const info = (typeof relInfo === 'object' && relInfo !== null ? relInfo : {}) as Record<string, unknown>;
-    const names = ids.map((id, k) => (k === 0 ? 'no relation' : typeof info[id] === 'string' ? (info[id] as string) : id));
+    const names = ids.map((id, k) =>
+      k === 0 ? 'no relation' : typeof info[id] === 'string' ? (info[id] as string) : id,
+    );
     return E.right(new RelationSchema(ids, names, aliases));
   }
 
@@ -151,7 +160,9 @@ export class EntityTypes {
   }
   /** From a parsed ner2id.json (`{type: id}`, ids 0…k−1). */
   static fromNer2Id(ner2id: unknown, file = 'ner2id.json'): E.Either<DataError, EntityTypes> {
-    return E.map((s: RelationSchema) => new EntityTypes(s.ids))(RelationSchema.fromRel2Id(ner2id, {}, { file }));
+    return E.map((s: RelationSchema) => new EntityTypes(s.ids))(
+      RelationSchema.fromRel2Id(ner2id, {}, { file }),
+    );
   }
   /** DocRED's seven types: BLANK, ORG, LOC, TIME, PER, MISC, NUM. */
   static docred(): EntityTypes {
@@ -173,7 +184,11 @@ export function parseJSON(text: string, file: string): E.Either<DataError, unkno
       const detail = describe(cause);
       const m = /position (\d+)/.exec(detail);
       const truncated = /Unexpected end|Unterminated/.test(detail);
-      const line = m ? text.slice(0, Number(m[1])).split('\n').length : truncated ? text.split('\n').length : undefined;
+      const line = m
+        ? text.slice(0, Number(m[1])).split('\n').length
+        : truncated
+          ? text.split('\n').length
+          : undefined;
       const hint = text.length === 0 ? 'empty file' : truncated ? 'truncated JSON' : 'invalid JSON';
       return parseError(file, `${hint}: ${detail}`, line);
     },

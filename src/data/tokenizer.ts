@@ -76,7 +76,8 @@ export class HFTokenizer implements TokenizerLike {
         let size = 0;
         for (const id of vocab.values()) size = Math.max(size, id + 1);
         const special = findSpecialTokens(json as Json, tk);
-        if (special === undefined) return E.left(tokenizerError(file, 'no padding token ([PAD], <pad>) and no token with id 0'));
+        if (special === undefined)
+          return E.left(tokenizerError(file, 'no padding token ([PAD], <pad>) and no token with id 0'));
         return E.right(new HFTokenizer(tk, size, special));
       },
     );
@@ -98,10 +99,14 @@ export class HFTokenizer implements TokenizerLike {
       if (E.isRight(json)) return HFTokenizer.parse(json.right, path('tokenizer.json'));
       const vocabTxt = await readTextFile(path('vocab.txt'))();
       if (E.isRight(vocabTxt))
-        return E.flatMap(buildTokenizerJSON({ type: 'wordpiece', vocab: vocabTxt.right, lowercase: /uncased/i.test(dir) }), (j) =>
-          HFTokenizer.fromJSON(j, path('vocab.txt')),
+        return E.flatMap(
+          buildTokenizerJSON({ type: 'wordpiece', vocab: vocabTxt.right, lowercase: /uncased/i.test(dir) }),
+          (j) => HFTokenizer.fromJSON(j, path('vocab.txt')),
         );
-      const [vocab, merges] = await Promise.all([readTextFile(path('vocab.json'))(), readTextFile(path('merges.txt'))()]);
+      const [vocab, merges] = await Promise.all([
+        readTextFile(path('vocab.json'))(),
+        readTextFile(path('merges.txt'))(),
+      ]);
       if (E.isRight(vocab) && E.isRight(merges))
         return E.flatMap(buildTokenizerJSON({ type: 'bpe', vocab: vocab.right, merges: merges.right }), (j) =>
           HFTokenizer.fromJSON(j, path('vocab.json')),
@@ -127,7 +132,8 @@ function findSpecialTokens(json: Json, tk: Tokenizer): SpecialTokens | undefined
     const id = tk.token_to_id(token);
     return id === undefined ? undefined : { token, id };
   };
-  const firstOf = (...tokens: unknown[]): SpecialToken | undefined => tokens.map(lookup).find((x) => x !== undefined);
+  const firstOf = (...tokens: unknown[]): SpecialToken | undefined =>
+    tokens.map(lookup).find((x) => x !== undefined);
   let cls: SpecialToken | undefined;
   let sep: SpecialToken | undefined;
   const visit = (pp: unknown): void => {
@@ -148,7 +154,9 @@ function findSpecialTokens(json: Json, tk: Tokenizer): SpecialTokens | undefined
   visit(json['post_processor']);
   const padding = json['padding'] as Json | null | undefined;
   const model = json['model'] as Json;
-  const pad = firstOf(padding?.['pad_token'], '[PAD]', '<pad>', '<PAD>') ?? (tk.id_to_token(0) !== undefined ? { token: tk.id_to_token(0)!, id: 0 } : undefined);
+  const pad =
+    firstOf(padding?.['pad_token'], '[PAD]', '<pad>', '<PAD>') ??
+    (tk.id_to_token(0) !== undefined ? { token: tk.id_to_token(0)!, id: 0 } : undefined);
   if (pad === undefined) return undefined;
   const unk = firstOf(model['unk_token'], '[UNK]', '<unk>');
   const mask = firstOf('[MASK]', '<mask>');
@@ -166,7 +174,11 @@ function findSpecialTokens(json: Json, tk: Tokenizer): SpecialTokens | undefined
 
 /** Sources for `buildTokenizerJSON`: texts of the vocabulary files. */
 export type TokenizerSource =
-  | { type: 'wordpiece'; /** vocab.txt text, one token per line, line = id */ vocab: string; /** default false (cased) */ lowercase?: boolean }
+  | {
+      type: 'wordpiece';
+      /** vocab.txt text, one token per line, line = id */ vocab: string;
+      /** default false (cased) */ lowercase?: boolean;
+    }
   | { type: 'bpe'; /** vocab.json text */ vocab: string; /** merges.txt text */ merges: string };
 
 /**
@@ -178,7 +190,9 @@ export type TokenizerSource =
  * const json = buildTokenizerJSON({ type: 'wordpiece', vocab: fs.readFileSync('vocab.txt', 'utf8') });
  */
 export function buildTokenizerJSON(source: TokenizerSource): E.Either<DataError, Json> {
-  return source.type === 'wordpiece' ? buildWordPiece(source.vocab, source.lowercase ?? false) : buildBPE(source.vocab, source.merges);
+  return source.type === 'wordpiece'
+    ? buildWordPiece(source.vocab, source.lowercase ?? false)
+    : buildBPE(source.vocab, source.merges);
 }
 
 const added = (content: string, id: number, lstrip = false): Json => ({
@@ -200,7 +214,8 @@ function buildWordPiece(text: string, lowercase: boolean): E.Either<DataError, J
     if (!(t in vocab)) vocab[t] = id;
   });
   const missing = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'].filter((t) => !(t in vocab));
-  if (missing.length > 0) return E.left(tokenizerError('vocab.txt', `missing special tokens ${missing.join(', ')}`));
+  if (missing.length > 0)
+    return E.left(tokenizerError('vocab.txt', `missing special tokens ${missing.join(', ')}`));
   const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].filter((t) => t in vocab);
   const special = (t: string): Json => ({ id: t, ids: [vocab[t]], tokens: [t] });
   return E.right({
@@ -208,11 +223,21 @@ function buildWordPiece(text: string, lowercase: boolean): E.Either<DataError, J
     truncation: null,
     padding: null,
     added_tokens: specials.map((t) => added(t, vocab[t]!)),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [
         { SpecialToken: { id: '[CLS]', type_id: 0 } },
         { Sequence: { id: 'A', type_id: 0 } },
@@ -223,7 +248,13 @@ function buildWordPiece(text: string, lowercase: boolean): E.Either<DataError, J
       special_tokens: { '[CLS]': special('[CLS]'), '[SEP]': special('[SEP]') },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
   });
 }
 
@@ -233,13 +264,17 @@ function buildBPE(vocabText: string, mergesText: string): E.Either<DataError, Js
       return E.left(tokenizerError('vocab.json', 'expected an object {token: id}'));
     const v = vocab as Record<string, number>;
     const missing = ['<s>', '</s>', '<pad>', '<unk>'].filter((t) => !(t in v));
-    if (missing.length > 0) return E.left(tokenizerError('vocab.json', `missing special tokens ${missing.join(', ')}`));
+    if (missing.length > 0)
+      return E.left(tokenizerError('vocab.json', `missing special tokens ${missing.join(', ')}`));
     const merges = mergesText
       .split('\n')
       .map((l) => l.replace(/\r$/, ''))
       .filter((l) => l.length > 0 && !l.startsWith('#version'));
     const bad = merges.findIndex((l) => l.split(' ').length !== 2);
-    if (bad >= 0) return E.left(tokenizerError('merges.txt', `line ${bad + 2}: expected "a b", got ${JSON.stringify(merges[bad])}`));
+    if (bad >= 0)
+      return E.left(
+        tokenizerError('merges.txt', `line ${bad + 2}: expected "a b", got ${JSON.stringify(merges[bad])}`),
+      );
     const specials = ['<s>', '<pad>', '</s>', '<unk>', '<mask>'].filter((t) => t in v);
     const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
     return E.right({
@@ -249,7 +284,13 @@ function buildBPE(vocabText: string, mergesText: string): E.Either<DataError, Js
       added_tokens: specials.map((t) => added(t, v[t]!, t === '<mask>')),
       normalizer: null,
       pre_tokenizer: byteLevel,
-      post_processor: { type: 'RobertaProcessing', sep: ['</s>', v['</s>']], cls: ['<s>', v['<s>']], trim_offsets: true, add_prefix_space: false },
+      post_processor: {
+        type: 'RobertaProcessing',
+        sep: ['</s>', v['</s>']],
+        cls: ['<s>', v['<s>']],
+        trim_offsets: true,
+        add_prefix_space: false,
+      },
       decoder: byteLevel,
       model: {
         type: 'BPE',

@@ -43,9 +43,20 @@ const goldB: DocREDDocument = {
   labels: [{ h: 1, t: 0, r: 'P3', evidence: [] }], // intra
 };
 const train: DocREDDocument[] = [
-  { title: 'T', sents: [['w']], vertexSet: [[mention('Alice', 0)], [mention('Bob', 0)]], labels: [{ h: 0, t: 1, r: 'P1', evidence: [] }] },
+  {
+    title: 'T',
+    sents: [['w']],
+    vertexSet: [[mention('Alice', 0)], [mention('Bob', 0)]],
+    labels: [{ h: 0, t: 1, r: 'P1', evidence: [] }],
+  },
 ];
-const t = (title: string, h_idx: number, t_idx: number, r: string, evidence?: number[]): OfficialTriple => ({ title, h_idx, t_idx, r, ...(evidence ? { evidence } : {}) });
+const t = (title: string, h_idx: number, t_idx: number, r: string, evidence?: number[]): OfficialTriple => ({
+  title,
+  h_idx,
+  t_idx,
+  r,
+  ...(evidence ? { evidence } : {}),
+});
 
 test('hand-computed: P, R, F1, Ign F1, intra/inter F1 and evidence F1', () => {
   const preds = [
@@ -58,7 +69,10 @@ test('hand-computed: P, R, F1, Ign F1, intra/inter F1 and evidence F1', () => {
   ];
   const s = evaluateDocRED(preds, [goldA, goldB], { train });
   // |pred| = 5 after dedup, |gold| = 4, correct = 2, correct in train = 1
-  assert.deepEqual([s.counts.predicted, s.counts.gold, s.counts.correct, s.counts.correctInTrain], [5, 4, 2, 1]);
+  assert.deepEqual(
+    [s.counts.predicted, s.counts.gold, s.counts.correct, s.counts.correctInTrain],
+    [5, 4, 2, 1],
+  );
   assert.equal(s.precision, 2 / 5);
   assert.equal(s.recall, 2 / 4);
   assert.equal(s.f1, (2 * (2 / 5) * (2 / 4)) / (2 / 5 + 2 / 4));
@@ -92,16 +106,37 @@ interface OfficialCase {
 }
 
 test('matches the official script arithmetic on random predictions over Re-DocRED gold', async () => {
-  const fx = await loadFixture<{ gold: [number, number]; train: [number, number]; relations: string[]; cases: OfficialCase[] }>('data/official_eval.json');
+  const fx = await loadFixture<{
+    gold: [number, number];
+    train: [number, number];
+    relations: string[];
+    cases: OfficialCase[];
+  }>('data/official_eval.json');
   const docs = right(await loadBundledReDocRED()());
   const gold = docs.slice(...fx.gold);
   const trainDocs = docs.slice(...fx.train);
   assert.equal(fx.cases.length, 4);
   for (const [k, c] of fx.cases.entries()) {
-    const preds = c.predictions.map(([d, h, tt, r, ...ev]) => t(d! >= 0 ? gold[d!]!.title : 'no such title', h!, tt!, fx.relations[r!]!, ev));
+    const preds = c.predictions.map(([d, h, tt, r, ...ev]) =>
+      t(d! >= 0 ? gold[d!]!.title : 'no such title', h!, tt!, fx.relations[r!]!, ev),
+    );
     const s = evaluateDocRED(preds, gold, { train: trainDocs });
-    for (const key of ['precision', 'recall', 'f1', 'ignPrecision', 'ignF1', 'evidencePrecision', 'evidenceRecall', 'evidenceF1', 'intraF1', 'interF1'] as const)
-      assert.ok(Math.abs(s[key] - c.expected[key]!) < 1e-12, `case ${k} ${key}: ${s[key]} vs ${c.expected[key]}`);
+    for (const key of [
+      'precision',
+      'recall',
+      'f1',
+      'ignPrecision',
+      'ignF1',
+      'evidencePrecision',
+      'evidenceRecall',
+      'evidenceF1',
+      'intraF1',
+      'interF1',
+    ] as const)
+      assert.ok(
+        Math.abs(s[key] - c.expected[key]!) < 1e-12,
+        `case ${k} ${key}: ${s[key]} vs ${c.expected[key]}`,
+      );
     assert.deepEqual(
       [s.counts.predicted, s.counts.gold, s.counts.correct, s.counts.correctInTrain],
       [c.expected['predicted'], c.expected['gold'], c.expected['correct'], c.expected['correctInTrain']],
@@ -129,22 +164,56 @@ test('binary P/R/F1 for CDR/GDA ignores NR facts', () => {
 
 test('toOfficialJSON writes the CodaLab result format', () => {
   const json = toOfficialJSON([t('A', 0, 1, 'P17'), t('B', 2, 0, 'P131', [1])]);
-  assert.equal(json, '[{"title":"A","h_idx":0,"t_idx":1,"r":"P17","evidence":[]},{"title":"B","h_idx":2,"t_idx":0,"r":"P131","evidence":[1]}]');
+  assert.equal(
+    json,
+    '[{"title":"A","h_idx":0,"t_idx":1,"r":"P17","evidence":[]},{"title":"B","h_idx":2,"t_idx":0,"r":"P131","evidence":[1]}]',
+  );
 });
 
 test('triplesFromPredictions decodes tensors and arrays; gold labels → triples → perfect score', async () => {
   const schema = new RelationSchema(['Na', 'P1', 'P2', 'P3']);
   // [b=1, e=3, e=3, r=4]: (0,1) → P1; (2,0) → P2 and P3; (1,1) diagonal and column 0 ignored
-  const x = [[[[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0]], [[1, 0, 0, 0], [0, 1, 1, 1], [1, 0, 0, 0]], [[0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 0]]]];
+  const x = [
+    [
+      [
+        [0, 0, 0, 0],
+        [0, 1, 0, 0],
+        [1, 0, 0, 0],
+      ],
+      [
+        [1, 0, 0, 0],
+        [0, 1, 1, 1],
+        [1, 0, 0, 0],
+      ],
+      [
+        [0, 0, 1, 1],
+        [1, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
+    ],
+  ];
   const expected = [t('d', 0, 1, 'P1'), t('d', 2, 0, 'P2'), t('d', 2, 0, 'P3')];
   assert.deepEqual(right(triplesFromPredictions(x, ['d'], schema, [3])), expected);
   const tensor = tf.tensor4d(x);
   assert.deepEqual(right(triplesFromPredictions(tensor, ['d'], schema, [3])), expected);
-  assert.deepEqual(right(triplesFromPredictions(tensor, ['d'], schema, [2])), [t('d', 0, 1, 'P1')], 'padded entities ignored');
+  assert.deepEqual(
+    right(triplesFromPredictions(tensor, ['d'], schema, [2])),
+    [t('d', 0, 1, 'P1')],
+    'padded entities ignored',
+  );
   tensor.dispose();
-  assert.match(left(triplesFromPredictions(x, ['d'], new RelationSchema(['Na', 'P1']), [3])).message, /multiHot: expected r = 2 classes, got 4/);
-  assert.match(left(triplesFromPredictions(x, [], schema, [3])).message, /titles: expected 1 titles and entity counts, got 0 and 1/);
-  assert.match(left(triplesFromPredictions(x, ['d'], schema, [4])).message, /feature 0, entityCounts: expected an integer in \[0, 3\], got 4/);
+  assert.match(
+    left(triplesFromPredictions(x, ['d'], new RelationSchema(['Na', 'P1']), [3])).message,
+    /multiHot: expected r = 2 classes, got 4/,
+  );
+  assert.match(
+    left(triplesFromPredictions(x, [], schema, [3])).message,
+    /titles: expected 1 titles and entity counts, got 0 and 1/,
+  );
+  assert.match(
+    left(triplesFromPredictions(x, ['d'], schema, [4])).message,
+    /feature 0, entityCounts: expected an integer in \[0, 3\], got 4/,
+  );
 
   // round trip on real documents: collate's labels decode back to exactly the gold facts
   const docs = reDocREDSplit(right(await loadBundledReDocRED()())).validation.slice(0, 3);
@@ -167,5 +236,8 @@ test('triplesFromPredictions decodes tensors and arrays; gold labels → triples
   disposeBatch(batch);
   const s = evaluateDocRED(triples, docs);
   assert.deepEqual([s.precision, s.recall, s.f1], [1, 1, 1]);
-  assert.equal(triples.length, docs.reduce((a, d) => a + d.labels!.length, 0));
+  assert.equal(
+    triples.length,
+    docs.reduce((a, d) => a + d.labels!.length, 0),
+  );
 });

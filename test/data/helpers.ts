@@ -4,7 +4,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { DataError } from '../../src/data/errors.js';
 
 /** Path of a file in ../shared/data (the read-only data beside the repository). */
-export const sharedData = (p: string): string => decodeURIComponent(new URL(`../../../shared/data/${p}`, import.meta.url).pathname);
+export const sharedData = (p: string): string =>
+  decodeURIComponent(new URL(`../../../shared/data/${p}`, import.meta.url).pathname);
 
 /** Unwraps a Right, failing the test with the DataError message on a Left. */
 export function right<A>(e: E.Either<DataError, A>, what = 'value'): A {

@@ -41,7 +41,9 @@ interface GoldenCase {
 
 const golden = await loadFixture<{ cases: GoldenCase[] }>('data/tokenization.json');
 const redocred = right(readDocRED(readFileSync(bundledAssetPath('re-docred/dev_revised.json'), 'utf8')));
-const cdr = right(readDocRED(readFileSync(sharedData('cdr/docred-format/dev.json'), 'utf8'), { lenient: true }));
+const cdr = right(
+  readDocRED(readFileSync(sharedData('cdr/docred-format/dev.json'), 'utf8'), { lenient: true }),
+);
 const tokenizers = new Map<string, TokenizerLike>();
 for (const name of ['bert-base-cased', 'scibert_scivocab_cased', 'roberta-base'] as const)
   tokenizers.set(name, right(await loadBundledTokenizer(name)(), name));
@@ -51,7 +53,9 @@ test('golden tables: tokens, ids and marker positions match the Python reference
   for (const c of golden.cases) {
     const doc: DocREDDocument = (c.source === 're-docred' ? redocred : cdr)[c.document]!;
     assert.equal(doc.title, c.title);
-    const f = right(new Featurizer(tokenizers.get(c.tokenizer)!, { markers: c.markers }).featurize(doc, c.document));
+    const f = right(
+      new Featurizer(tokenizers.get(c.tokenizer)!, { markers: c.markers }).featurize(doc, c.document),
+    );
     const what = `${c.tokenizer} ${c.markers} document ${c.document}`;
     assert.deepEqual(f.tokens, c.tokens, `${what}: tokens`);
     assert.deepEqual(f.inputIds, c.ids, `${what}: ids`);
@@ -70,7 +74,20 @@ test('golden tables: tokens, ids and marker positions match the Python reference
 
 test('golden table excerpt: the first words of Re-DocRED document 0 with bert-base-cased', () => {
   const f = right(new Featurizer(tokenizers.get('bert-base-cased')!).featurize(redocred[0]!));
-  assert.deepEqual(f.tokens.slice(0, 12), ['[CLS]', '*', 'W', '##il', '##fried', '"', 'Will', '##i', '"', 'Schneider', '*', '(']);
+  assert.deepEqual(f.tokens.slice(0, 12), [
+    '[CLS]',
+    '*',
+    'W',
+    '##il',
+    '##fried',
+    '"',
+    'Will',
+    '##i',
+    '"',
+    'Schneider',
+    '*',
+    '(',
+  ]);
   assert.deepEqual(f.inputIds.slice(0, 2), [101, 115]);
   assert.equal(f.mentionStart[0]![0], 1);
   assert.equal(f.mentionEnd[0]![0], 10);
@@ -85,29 +102,43 @@ test('golden table excerpt: the first words of Re-DocRED document 0 with bert-ba
 
 test('special tokens of each tokenizer', () => {
   const bert = tokenizers.get('bert-base-cased')!.specialTokens;
-  assert.deepEqual([bert.cls, bert.sep, bert.pad, bert.unk, bert.mask], [
-    { token: '[CLS]', id: 101 },
-    { token: '[SEP]', id: 102 },
-    { token: '[PAD]', id: 0 },
-    { token: '[UNK]', id: 100 },
-    { token: '[MASK]', id: 103 },
-  ]);
+  assert.deepEqual(
+    [bert.cls, bert.sep, bert.pad, bert.unk, bert.mask],
+    [
+      { token: '[CLS]', id: 101 },
+      { token: '[SEP]', id: 102 },
+      { token: '[PAD]', id: 0 },
+      { token: '[UNK]', id: 100 },
+      { token: '[MASK]', id: 103 },
+    ],
+  );
   const rob = tokenizers.get('roberta-base')!.specialTokens;
-  assert.deepEqual([rob.cls, rob.sep, rob.pad, rob.unk, rob.mask], [
-    { token: '<s>', id: 0 },
-    { token: '</s>', id: 2 },
-    { token: '<pad>', id: 1 },
-    { token: '<unk>', id: 3 },
-    { token: '<mask>', id: 50264 },
-  ]);
+  assert.deepEqual(
+    [rob.cls, rob.sep, rob.pad, rob.unk, rob.mask],
+    [
+      { token: '<s>', id: 0 },
+      { token: '</s>', id: 2 },
+      { token: '<pad>', id: 1 },
+      { token: '<unk>', id: 3 },
+      { token: '<mask>', id: 50264 },
+    ],
+  );
   assert.equal(tokenizers.get('bert-base-cased')!.vocabSize, 28996);
   assert.equal(tokenizers.get('scibert_scivocab_cased')!.vocabSize, 31116);
   assert.equal(tokenizers.get('roberta-base')!.vocabSize, 50265);
 });
 
 test('bundled built tokenizer.json files equal a fresh build from the vocabulary files', () => {
-  const sci = right(buildTokenizerJSON({ type: 'wordpiece', vocab: readFileSync(sharedData('tokenizers/scibert_scivocab_cased/vocab.txt'), 'utf8') }));
-  assert.equal(JSON.stringify(sci), readFileSync(bundledAssetPath('tokenizers/scibert_scivocab_cased/tokenizer.json'), 'utf8'));
+  const sci = right(
+    buildTokenizerJSON({
+      type: 'wordpiece',
+      vocab: readFileSync(sharedData('tokenizers/scibert_scivocab_cased/vocab.txt'), 'utf8'),
+    }),
+  );
+  assert.equal(
+    JSON.stringify(sci),
+    readFileSync(bundledAssetPath('tokenizers/scibert_scivocab_cased/tokenizer.json'), 'utf8'),
+  );
   const rob = right(
     buildTokenizerJSON({
       type: 'bpe',
@@ -115,27 +146,58 @@ test('bundled built tokenizer.json files equal a fresh build from the vocabulary
       merges: readFileSync(sharedData('tokenizers/roberta-base/merges.txt'), 'utf8'),
     }),
   );
-  assert.equal(JSON.stringify(rob), readFileSync(bundledAssetPath('tokenizers/roberta-base/tokenizer.json'), 'utf8'));
+  assert.equal(
+    JSON.stringify(rob),
+    readFileSync(bundledAssetPath('tokenizers/roberta-base/tokenizer.json'), 'utf8'),
+  );
 });
 
 test('a tokenizer directory without tokenizer.json is built from vocab.txt / vocab.json + merges.txt', async () => {
   const built = right(await HFTokenizer.fromDirectory(sharedData('tokenizers/roberta-base'))());
   assert.deepEqual(built.encode('Schneider'), tokenizers.get('roberta-base')!.encode('Schneider'));
   const sci = right(await HFTokenizer.fromDirectory(sharedData('tokenizers/scibert_scivocab_cased'))());
-  assert.deepEqual(sci.encode('lithium carbonate').tokens, tokenizers.get('scibert_scivocab_cased')!.encode('lithium carbonate').tokens);
+  assert.deepEqual(
+    sci.encode('lithium carbonate').tokens,
+    tokenizers.get('scibert_scivocab_cased')!.encode('lithium carbonate').tokens,
+  );
 });
 
 test('tokenizer errors are Lefts naming the file and the problem', async () => {
-  assert.match(left(await HFTokenizer.fromDirectory('/nonexistent-dir')()).message, /\/nonexistent-dir: tokenizer: found no tokenizer.json, vocab.txt, or vocab.json \+ merges.txt/);
-  assert.match(left(HFTokenizer.parse('{"model": ', 'x/tokenizer.json')).message, /^x\/tokenizer.json:1: truncated JSON/);
-  assert.match(left(HFTokenizer.fromJSON({ version: '1.0' }, 't.json')).message, /t.json: tokenizer: expected a tokenizer.json object with a "model" field/);
-  assert.match(left(buildTokenizerJSON({ type: 'wordpiece', vocab: 'a\nb\n' })).message, /vocab.txt: tokenizer: missing special tokens \[PAD\], \[UNK\], \[CLS\], \[SEP\]/);
-  assert.match(left(buildTokenizerJSON({ type: 'bpe', vocab: '{"<s>":0,"</s>":1,"<pad>":2,"<unk>":3}', merges: '#version: 0.2\na b c\n' })).message, /merges.txt: tokenizer: line 2: expected "a b"/);
+  assert.match(
+    left(await HFTokenizer.fromDirectory('/nonexistent-dir')()).message,
+    /\/nonexistent-dir: tokenizer: found no tokenizer.json, vocab.txt, or vocab.json \+ merges.txt/,
+  );
+  assert.match(
+    left(HFTokenizer.parse('{"model": ', 'x/tokenizer.json')).message,
+    /^x\/tokenizer.json:1: truncated JSON/,
+  );
+  assert.match(
+    left(HFTokenizer.fromJSON({ version: '1.0' }, 't.json')).message,
+    /t.json: tokenizer: expected a tokenizer.json object with a "model" field/,
+  );
+  assert.match(
+    left(buildTokenizerJSON({ type: 'wordpiece', vocab: 'a\nb\n' })).message,
+    /vocab.txt: tokenizer: missing special tokens \[PAD\], \[UNK\], \[CLS\], \[SEP\]/,
+  );
+  assert.match(
+    left(
+      buildTokenizerJSON({
+        type: 'bpe',
+        vocab: '{"<s>":0,"</s>":1,"<pad>":2,"<unk>":3}',
+        merges: '#version: 0.2\na b c\n',
+      }),
+    ).message,
+    /merges.txt: tokenizer: line 2: expected "a b"/,
+  );
 });
 
 test("added marker tokens get ids after the vocabulary; '*' stays the vocabulary's own", () => {
   const bert = tokenizers.get('bert-base-cased')!;
-  const typed = new Featurizer(bert, { markers: 'typed', markerTokens: 'added', entityTypes: ['PER', 'TIME', 'LOC', 'ORG', 'MISC', 'NUM'] });
+  const typed = new Featurizer(bert, {
+    markers: 'typed',
+    markerTokens: 'added',
+    entityTypes: ['PER', 'TIME', 'LOC', 'ORG', 'MISC', 'NUM'],
+  });
   assert.deepEqual(typed.addedTokens.slice(0, 4), ['<PER>', '</PER>', '<TIME>', '</TIME>']);
   assert.equal(typed.vocabSize, 28996 + 12);
   const f = right(typed.featurize(redocred[0]!));
@@ -145,7 +207,10 @@ test("added marker tokens get ids after the vocabulary; '*' stays the vocabulary
   const star = new Featurizer(bert, { markerTokens: 'added' });
   assert.deepEqual(star.addedTokens, []);
   const unknown = new Featurizer(bert, { markers: 'typed', markerTokens: 'added', entityTypes: ['ORG'] });
-  assert.match(left(unknown.featurize(redocred[0]!, 7)).message, /^document 7 "Willi Schneider \(skeleton racer\)" at vertexSet\[0\]\[0\]: marker "<PER>" has no token id/);
+  assert.match(
+    left(unknown.featurize(redocred[0]!, 7)).message,
+    /^document 7 "Willi Schneider \(skeleton racer\)" at vertexSet\[0\]\[0\]: marker "<PER>" has no token id/,
+  );
 });
 
 test('no truncation by default; maxLength cuts, keeps SEP and reports the cut', () => {
@@ -177,8 +242,14 @@ test('a TokenizerLike written by hand (e.g. an embedded SentencePiece vocabulary
   };
   const doc: DocREDDocument = {
     title: 'x',
-    sents: [['a', 'b'], ['c', 'zz']],
-    vertexSet: [[{ name: 'b', pos: [1, 2], sent_id: 0, type: 'PER' }], [{ name: 'c zz', pos: [0, 2], sent_id: 1, type: 'LOC' }]],
+    sents: [
+      ['a', 'b'],
+      ['c', 'zz'],
+    ],
+    vertexSet: [
+      [{ name: 'b', pos: [1, 2], sent_id: 0, type: 'PER' }],
+      [{ name: 'c zz', pos: [0, 2], sent_id: 1, type: 'LOC' }],
+    ],
   };
   const f = right(new Featurizer(tk).featurize(doc));
   // no CLS/SEP in this vocabulary: nothing is added around the document
@@ -196,7 +267,8 @@ test('every Re-DocRED, DocRED test and CDR document featurizes (star; typed and 
     for (const docs of style === 'star' ? [redocred, test_, cdr] : [redocred]) {
       const all = f.featurizeAll(docs);
       assert.ok(E.isRight(all), style);
-      for (const feat of all.right) for (const ms of feat.mentionStart) for (const p of ms) assert.ok(p > 0 && p < feat.inputIds.length);
+      for (const feat of all.right)
+        for (const ms of feat.mentionStart) for (const p of ms) assert.ok(p > 0 && p < feat.inputIds.length);
     }
   }
 });
