@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkShape } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { type BaseLayerArgs, checkMentions, inputShapes, inputTensors } from './pooling.js';
+import { inputShapes, inputTensors, type BaseLayerArgs } from './layer-inputs.js';
+import { checkMentions } from './pooling.js';
 
 /**
  * Entity-level attention: the mean over an entity's real mentions of the attention row whose

@@ -20,7 +20,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { type BaseLayerArgs, inputShapes, inputTensors } from './pooling.js';
+import { initializerFromName, inputShapes, inputTensors, type BaseLayerArgs, type InitializerName } from './layer-inputs.js';
+
+export type { InitializerName } from './layer-inputs.js';
 
 /** Parameters of {@link groupBilinear}. */
 export interface GroupBilinearParams {
@@ -138,29 +140,6 @@ export function groupBilinear(
     const withBias = params.bias ? out.add(params.bias) : out;
     return withBias.reshape([...lead, r]);
   });
-}
-
-/** The initializers a docre-kit layer config may name. */
-export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'leCunUniform' | 'zeros';
-
-/** Maps an {@link InitializerName} to a tfjs initializer (rejecting unknown names). */
-export function initializerFromName(name: InitializerName, argument = 'kernelInitializer'): ReturnType<typeof tf.initializers.zeros> {
-  switch (name) {
-    case 'glorotUniform':
-      return tf.initializers.glorotUniform({});
-    case 'glorotNormal':
-      return tf.initializers.glorotNormal({});
-    case 'heUniform':
-      return tf.initializers.heUniform({});
-    case 'heNormal':
-      return tf.initializers.heNormal({});
-    case 'leCunUniform':
-      return tf.initializers.leCunUniform({});
-    case 'zeros':
-      return tf.initializers.zeros();
-    default:
-      throw new ArgumentError(argument, 'glorotUniform | glorotNormal | heUniform | heNormal | leCunUniform | zeros', name);
-  }
 }
 
 /** Arguments of {@link GroupBilinearLayer}. */

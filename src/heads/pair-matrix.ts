@@ -27,8 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { initializerFromName, type InitializerName } from './group-bilinear.js';
-import { type BaseLayerArgs, inputShapes, inputTensors } from './pooling.js';
+import { initializerFromName, inputShapes, inputTensors, type BaseLayerArgs, type InitializerName } from './layer-inputs.js';
 
 /** An affine map: kernel [in, out], bias [out]. */
 export interface DenseParams {

@@ -9,8 +9,9 @@
  * Dimension letters: b documents · n tokens · d hidden · e entities (padded) · m mentions (padded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
+import { checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
+import { inputShapes, inputTensors, type BaseLayerArgs } from './layer-inputs.js';
 
 /**
  * Gathers per-mention rows of a `[b, n, w]` tensor at `mentionIndex` without `batchDims`
@@ -80,9 +81,6 @@ export function logSumExpPooling(hidden: tf.Tensor3D, mentionIndex: tf.Tensor3D,
   });
 }
 
-/** The standard tfjs layer arguments (`name`, `trainable`, ...), which tfjs does not export by name. */
-export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-
 /** Arguments of {@link LogSumExpPoolingLayer} (none beyond the standard layer ones). */
 export type LogSumExpPoolingLayerArgs = BaseLayerArgs;
 
@@ -113,17 +111,3 @@ export class LogSumExpPoolingLayer extends tf.layers.Layer {
   }
 }
 registerClass(LogSumExpPoolingLayer);
-
-/** Unpacks a multi-input layer's tensors, checking their number. */
-export function inputTensors(inputs: tf.Tensor | tf.Tensor[], count: number, layer: string): tf.Tensor[] {
-  const list = Array.isArray(inputs) ? inputs : [inputs];
-  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
-  return list;
-}
-
-/** Unpacks a multi-input layer's shapes, checking their number. */
-export function inputShapes(inputShape: tf.Shape | tf.Shape[], count: number, layer: string): tf.Shape[] {
-  const list = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as tf.Shape[]) : [inputShape as tf.Shape];
-  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
-  return list;
-}
