@@ -216,11 +216,12 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
   io.stdout.write(`backend ${tf.getBackend()}  b=${sizes.b} n=${sizes.n} e=${sizes.e} d=${sizes.d} r=${sizes.r}\n`);
   io.stdout.write(`${'model'.padEnd(10)}${'train docs/s'.padStart(14)}${'infer ms/doc'.padStart(14)}\n`);
   for (const name of names) {
+    const failed = (e: unknown) => io.stdout.write(`${name.padEnd(10)}${'—'.padStart(14)}${'—'.padStart(14)}  (${(e as Error).message})\n`);
     let model: DocREModel;
     try {
       model = createPresetModel(name, { hiddenSize: sizes.d, numClasses: sizes.r });
     } catch (e) {
-      io.stdout.write(`${name.padEnd(10)}${'—'.padStart(14)}${'—'.padStart(14)}  (${(e as Error).message})\n`);
+      failed(e);
       continue;
     }
     const batch = syntheticBatch({ b: sizes.b, n: sizes.n, d: sizes.d, h: sizes.h, e: sizes.e, m: 3, r: sizes.r });
@@ -245,6 +246,8 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
       const tTrain = await time(step);
       const tInfer = await time(infer);
       io.stdout.write(`${name.padEnd(10)}${(sizes.b / tTrain).toFixed(2).padStart(14)}${((1000 * tInfer) / sizes.b).toFixed(1).padStart(14)}\n`);
+    } catch (e) {
+      failed(e);
     } finally {
       disposeInput(batch);
       model.dispose();

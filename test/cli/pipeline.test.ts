@@ -134,4 +134,11 @@ test('bad files: one line on stderr, exit code 1', async () => {
   assert.match(badConfig.err, /^docre-kit train: --config expects a JSON object, got '\{oops'/);
 });
 
+
+test('bench --quick prints a throughput table', async () => {
+  const b = await cli('bench', '--quick', '--model', 'atlop', '--backend', 'wasm');
+  assert.equal(b.code, 0, b.err);
+  assert.match(b.out, /^backend wasm {2}b=2 n=32 e=6 d=32 r=5\nmodel {7}train docs\/s {2}infer ms\/doc\natlop +\d+\.\d\d +\d+\.\d\n$/);
+});
+
 test.after(() => fs.rm(dir, { recursive: true, force: true }));
