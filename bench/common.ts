@@ -33,9 +33,15 @@ export interface BenchArgs {
   readonly child?: BenchBackend;
   /** Only rows whose name contains one of these substrings. */
   readonly only?: readonly string[];
+  /**
+   * Seconds one case may take (full size; default 180, quick: unlimited). A case whose first
+   * forward pass exceeds it reports that forward time only; the peak-bytes run (one more
+   * forward+backward) is skipped when forward+backward took more than half of it.
+   */
+  readonly budgetS?: number;
 }
 
-/** Parses `--quick`, `--backends cpu,wasm,webgpu`, `--reps N`, `--warmup N`, `--only a,b`. */
+/** Parses `--quick`, `--backends cpu,wasm,webgpu`, `--reps N`, `--warmup N`, `--only a,b`, `--budget S`. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const value = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
@@ -61,6 +67,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     ...(num(value('--warmup')) !== undefined ? { warmup: num(value('--warmup')) } : {}),
     ...(child ? { child } : {}),
     ...(list(value('--only')) ? { only: list(value('--only')) } : {}),
+    ...(num(value('--budget')) !== undefined ? { budgetS: num(value('--budget')) } : {}),
   };
 }
 
@@ -108,13 +115,18 @@ export async function peakBytes(fn: () => tf.TensorContainer): Promise<number> {
   return Math.max(0, info.peakBytes - before);
 }
 
-/** A measured row: forward and forward+backward median times and the fwd+bwd peak bytes. */
+/**
+ * A measured row: forward and forward+backward median times and the fwd+bwd peak bytes
+ * (`null` = not measured because the case exceeded the time budget).
+ */
 export interface BenchRow {
   readonly name: string;
   readonly shape: string;
   readonly forwardMs: number;
-  readonly backwardMs: number;
-  readonly peakBytes: number;
+  readonly backwardMs: number | null;
+  readonly peakBytes: number | null;
+  /** Runs each median is over (after the budget cut). */
+  readonly reps: number;
   /** For roofline rows: achieved GFLOP/s of the forward pass. */
   readonly gflops?: number;
 }
@@ -129,20 +141,41 @@ export interface BenchCase {
   setup(): { forward: () => tf.TensorContainer; backward: () => tf.TensorContainer; dispose: () => void };
 }
 
-/** Measures one case on the current backend. */
-export async function measure(c: BenchCase, opts: { warmup: number; reps: number }): Promise<BenchRow> {
+/** Measures one case on the current backend, within `budgetMs` (see {@link BenchArgs.budgetS}). */
+export async function measure(
+  c: BenchCase,
+  opts: { warmup: number; reps: number; budgetMs?: number },
+): Promise<BenchRow> {
   const { forward, backward, dispose } = c.setup();
+  const budget = opts.budgetMs ?? Infinity;
+  const gflops = (ms: number) => (c.flops ? { gflops: c.flops / (ms * 1e6) } : {});
   try {
-    const forwardMs = await timeMs(forward, opts);
-    const backwardMs = await timeMs(backward, opts);
-    const peak = await peakBytes(backward);
+    // the first forward run doubles as warm-up and as the cost probe
+    const t0 = performance.now();
+    await settle(forward());
+    const first = performance.now() - t0;
+    if (first > budget)
+      return {
+        name: c.name,
+        shape: c.shape,
+        forwardMs: first,
+        backwardMs: null,
+        peakBytes: null,
+        reps: 1,
+        ...gflops(first),
+      };
+    const reps = Math.max(1, Math.min(opts.reps, Math.floor(budget / (4 * first))));
+    const forwardMs = await timeMs(forward, { warmup: Math.max(0, opts.warmup - 1), reps });
+    const backwardMs = await timeMs(backward, { warmup: reps > 1 ? opts.warmup : 0, reps });
+    const peak = backwardMs * 2 < budget ? await peakBytes(backward) : null;
     return {
       name: c.name,
       shape: c.shape,
       forwardMs,
       backwardMs,
       peakBytes: peak,
-      ...(c.flops ? { gflops: c.flops / (forwardMs * 1e6) } : {}),
+      reps,
+      ...gflops(forwardMs),
     };
   } finally {
     dispose();
@@ -197,11 +230,11 @@ export async function runBackend(
   for (const c of cases) {
     if (args.only && !args.only.some((o) => c.name.includes(o))) continue;
     try {
-      const row = await measure(c, { warmup, reps });
+      const budgetMs = (args.budgetS ?? (args.quick ? Infinity : 180)) * 1000;
+      const row = await measure(c, { warmup, reps, budgetMs });
       rows.push(row);
-      process.stderr.write(
-        `[${backend}] ${c.name}: fwd ${fmt(row.forwardMs)} ms, fwd+bwd ${fmt(row.backwardMs)} ms\n`,
-      );
+      const bwd = row.backwardMs === null ? 'over budget' : `${fmt(row.backwardMs)} ms`;
+      process.stderr.write(`[${backend}] ${c.name}: fwd ${fmt(row.forwardMs)} ms, fwd+bwd ${bwd}\n`);
     } catch (e) {
       errors.push(`${c.name}: ${String((e as Error).message ?? e).split('\n')[0]}`);
       process.stderr.write(`[${backend}] ${c.name}: FAILED ${errors.at(-1)}\n`);
@@ -259,17 +292,18 @@ export function backendTable(r: BackendResult): string {
     `### ${r.backend}` +
     (r.info.adapter ? ` (${r.info.adapter})` : '') +
     (r.info.wasm ? ` (SIMD ${r.info.wasm.simd}, threads ${r.info.wasm.threadsCount})` : '') +
-    ` — median of ${r.reps} after ${r.warmup} warm-up`;
+    ` — median of up to ${r.reps} runs after ${r.warmup} warm-up`;
   const rows = r.rows.map((row) => [
     row.name,
     `\`${row.shape}\``,
     fmt(row.forwardMs),
-    fmt(row.backwardMs),
-    mb(row.peakBytes),
+    row.backwardMs === null ? 'over budget' : fmt(row.backwardMs),
+    row.peakBytes === null ? '—' : mb(row.peakBytes),
     row.gflops !== undefined ? fmt(row.gflops) : '',
+    String(row.reps),
   ]);
   const table = markdownTable(
-    ['layer', 'shape', 'fwd ms', 'fwd+bwd ms', 'peak MB (fwd+bwd)', 'GFLOP/s (fwd)'],
+    ['layer', 'shape', 'fwd ms', 'fwd+bwd ms', 'peak MB (fwd+bwd)', 'GFLOP/s (fwd)', 'runs'],
     rows,
   );
   return `${title}\n\n${table}${r.error ? `\n\nFailed: ${r.error}` : ''}\n`;
@@ -285,15 +319,15 @@ export function ratioTable(results: readonly BackendResult[], reference: BenchBa
     ...results.filter((r) => r !== ref).map((r) => `${r.backend} / ${reference}`),
   ];
   const rows = names.map((name) => {
-    const ms = results.map((r) => r.rows.find((row) => row.name === name)?.backwardMs);
-    const refMs = ref?.rows.find((row) => row.name === name)?.backwardMs;
+    const ms = results.map((r) => r.rows.find((row) => row.name === name)?.backwardMs ?? undefined);
+    const refMs = ref?.rows.find((row) => row.name === name)?.backwardMs ?? undefined;
     return [
       name,
       ...ms.map((m) => (m === undefined ? '—' : fmt(m))),
       ...results
         .filter((r) => r !== ref)
         .map((r) => {
-          const m = r.rows.find((row) => row.name === name)?.backwardMs;
+          const m = r.rows.find((row) => row.name === name)?.backwardMs ?? undefined;
           return m === undefined || refMs === undefined ? '—' : `${fmt(m / refMs, 2)}×`;
         }),
     ];

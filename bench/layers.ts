@@ -5,10 +5,11 @@
  *
  *   npx tsx bench/layers.ts                       # full size, cpu + wasm + webgpu (subprocess each)
  *   npx tsx bench/layers.ts --quick               # small sizes, seconds
- *   npx tsx bench/layers.ts --backends wasm,webgpu --reps 5 --only group
+ *   npx tsx bench/layers.ts --backends wasm,webgpu --reps 5 --only group --budget 600
  *
  * WebGPU in Node runs on Dawn; with no GPU that is SwiftShader (a CPU rasteriser), so its numbers
- * measure the software path, not a GPU. cpu at full size runs 1 rep without warm-up by default.
+ * measure the software path, not a GPU. cpu at full size runs 1 rep without warm-up by default;
+ * a case slower than the budget (default 180 s) reports its forward time only.
  * Results go to docs/benchmarks.md (section "Foundation layers").
  */
 import * as tf from '@tensorflow/tfjs';

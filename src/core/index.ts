@@ -7,3 +7,4 @@ export * from './initializers.js';
 export * from './registry.js';
 export * from './safetensors.js';
 export * from './ops.js';
+export * from './wasm-kernels.js';
