@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
 import {
   EntityTypes,
   RelationSchema,
@@ -16,6 +18,7 @@ import {
   readDocRED,
   readDocREDFile,
   reDocREDSplit,
+  type DataError,
   type DataIssue,
   type DocREDDocument,
 } from '../../src/data/index.js';
@@ -371,6 +374,12 @@ test('RelationSchema: DocRED classes, CDR/GDA NA aliases, parse errors', () => {
     ).types,
     ['CHEM', 'DISE'],
   );
+});
+
+test('type-level contract (DESIGN.md): readDocRED / readBioData give Either<DataError, DocREDDocument[]>', () => {
+  const contract: ((text: string) => E.Either<DataError, DocREDDocument[]>)[] = [readDocRED, readBioData];
+  const file: (path: string) => TE.TaskEither<DataError, DocREDDocument[]> = readDocREDFile;
+  assert.equal(contract.length + (typeof file === 'function' ? 1 : 0), 3);
 });
 
 test('documents are plain data: a read document round-trips through JSON', () => {
