@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
+import { BACKEND, assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
 import { ShapeError } from '../../src/core/errors.js';
 import { ECALayer, FusionGateLayer, eca, fusionGate, type ECAParams } from '../../src/heads/eca.js';
 import {
@@ -23,6 +23,9 @@ import {
 } from './naive-reasoning.js';
 
 await useTestBackend();
+
+/** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
+const cpuWasmOnly = { skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false };
 
 const fx = await loadFixture<Record<string, any>>('reasoning.json');
 
@@ -84,7 +87,7 @@ test('efficient == naive (values and gradients wrt query, memory and every param
   for (const [i, n] of ['query', 'memory', ...named.map(([n]) => n)].entries()) await near(ge[i]!, gn[i]!, tol(1e-5), tol(1e-4), `grad ${n}`);
 });
 
-test('dependency: head h at (s,o) reads memory only at its candidates and the query only at (s,o)', async () => {
+test('dependency: head h at (s,o) reads memory only at its candidates and the query only at (s,o)', cpuWasmOnly, async () => {
   const e = 4;
   const [query, memory] = [seeded([1, e, e, 8], 41, 1), seeded([1, e, e, 8], 42, 1)];
   const pm = makePairMask(e, [4], [[0, 3, 1]]);
@@ -112,7 +115,7 @@ test('dependency: head h at (s,o) reads memory only at its candidates and the qu
   }
 });
 
-test('equivalence: permutation, padded entities, batched == per document', async () => {
+test('equivalence: permutation, padded entities, batched == per document', cpuWasmOnly, async () => {
   const e = 4;
   const [query, memory] = [seeded([2, e, e, 8], 61, 1), seeded([2, e, e, 16], 62, 1)];
   const pm = makePairMask(e, [4, 3], [[0, 2, 1]]);

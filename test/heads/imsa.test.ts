@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
+import { BACKEND, assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
 import { ShapeError, ArgumentError } from '../../src/core/errors.js';
 import {
   IMSALayer,
@@ -32,6 +32,9 @@ import {
 } from './naive-reasoning.js';
 
 await useTestBackend();
+
+/** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
+const cpuWasmOnly = { skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false };
 
 const fx = await loadFixture<Record<string, any>>('reasoning.json');
 
@@ -111,7 +114,7 @@ test('efficient == naive (values and gradients wrt x and every param), padded en
   for (const [i, n] of ['x', ...named.map(([n]) => n)].entries()) await near(ge[i]!, gn[i]!, tol(1e-5), tol(1e-4), `grad ${n}`);
 });
 
-test('dependency: head h at (A,B) reads exactly its candidates {(A,B)} ∪ paths through real k; padding gets zero gradient', async () => {
+test('dependency: head h at (A,B) reads exactly its candidates {(A,B)} ∪ paths through real k; padding gets zero gradient', cpuWasmOnly, async () => {
   const e = 4;
   const x = seeded([1, e, e, 8], 41, 1);
   const pm = makePairMask(e, [4], [[0, 3, 1]]);
@@ -143,7 +146,7 @@ test('dependency: head h at (A,B) reads exactly its candidates {(A,B)} ∪ paths
   assert.equal(await scalarOf(gNonReal), 0);
 });
 
-test('equivalence: permuting entities permutes outputs; padding changes nothing; batched == per document', async () => {
+test('equivalence: permuting entities permutes outputs; padding changes nothing; batched == per document', cpuWasmOnly, async () => {
   const e = 4;
   const x = seeded([2, e, e, 8], 61, 1);
   const pm = makePairMask(e, [4, 3], [[0, 2, 1]]);
