@@ -9,6 +9,7 @@
  *   node --import tsx bench/data.ts --quick    # 50 documents, 1 repetition
  */
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -97,7 +98,7 @@ for (const name of ['bert-base-cased', 'scibert_scivocab_cased', 'roberta-base']
 }
 
 console.log(
-  `\nData pipeline, ${docs.length} Re-DocRED documents, median of ${reps} (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`,
+  `\nData pipeline, ${docs.length} Re-DocRED documents, median of ${reps} (node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}, ${new Date().toISOString().slice(0, 10)})\n`,
 );
 console.log('| step | tokenizer | ms | documents/s |');
 console.log('|---|---|---:|---:|');
