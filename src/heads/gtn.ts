@@ -77,9 +77,9 @@ export interface GraphInputs {
   readonly nodes: tf.Tensor;
   /** `[b,3,v,v]` 0/1 adjacency per edge type (document, intra-sentence, intra-entity), self-loops included. */
   readonly adjacency: tf.Tensor;
-  /** `[b,v]` int32 row of `entityEmbeddings` per node. */
+  /** `[b,v]` int32 row of `entityEmbeddings` per node, in [0, numEntityIds) (`src/data/graph.ts`: entity + 1, 0 = document node). */
   readonly entityIds: tf.Tensor;
-  /** `[b,v]` int32 row of `sentenceEmbeddings` per node. */
+  /** `[b,v]` int32 row of `sentenceEmbeddings` per node, in [0, numSentenceIds) (`src/data/graph.ts`: sentence + 1, 0 = none). */
   readonly sentenceIds: tf.Tensor;
   /** `[b,v]` 1 for real nodes. */
   readonly nodeMask: tf.Tensor;

@@ -91,7 +91,11 @@ export interface BatchStatistics {
 export interface USegmentationOptions {
   /** Batch statistics (true) or moving statistics (false). Default false. */
   readonly training?: boolean;
-  /** `[b,e,e]` 1 for real pairs; cells with 0 are treated as padding (see the module comment). */
+  /**
+   * `[b,e,e]` 1 for real cells; cells with 0 are treated as padding (see the module comment).
+   * `entityMask_s · entityMask_o` keeps the diagonal (s, s) as an ordinary cell, as the official
+   * code does; `pairMask` (s ≠ o) also blanks the diagonal.
+   */
   readonly mask?: tf.Tensor;
   /** BatchNorm epsilon. Default 1e-5 (torch). */
   readonly epsilon?: number;
