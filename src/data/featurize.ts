@@ -184,6 +184,9 @@ export class Featurizer {
   featurize(doc: DocREDDocument, index = 0): E.Either<DataError, Feature> {
     const fail = (path: string, detail: string): E.Either<DataError, Feature> =>
       E.left(featurizeError(index, doc.title, path, detail));
+    const minLength = (this.tokenizer.specialTokens.sep ? 1 : 0) + 1;
+    if (this.maxLength !== undefined && !(Number.isInteger(this.maxLength) && this.maxLength >= minLength))
+      return fail('maxLength', `expected an integer ≥ ${minLength}, got ${this.maxLength}`);
     // markers to insert before / after each word, keyed by word: sentence · WORDS + word
     type Slot = { entity: number; mention: number; marker: string };
     const before = new Map<number, Slot[]>();

@@ -227,6 +227,10 @@ test('no truncation by default; maxLength cuts, keeps SEP and reports the cut', 
   assert.ok(dropped > 0);
   assert.deepEqual(cut.truncation, { originalLength: whole.inputIds.length, droppedMentions: dropped });
   assert.equal(cut.mentionStart.flat().filter((p) => p === -1).length, dropped);
+  assert.match(
+    left(new Featurizer(bert, { maxLength: 1 }).featurize(long, 3)).message,
+    /^document 3 ".*" at maxLength: expected an integer ≥ 2, got 1$/,
+  );
 });
 
 test('a TokenizerLike written by hand (e.g. an embedded SentencePiece vocabulary) drives the featurizer', () => {
