@@ -72,6 +72,7 @@ export const COMMANDS = {
       'encoder-lr': { kind: 'number', arg: 'X', min: 0, default: 5e-5, help: 'learning rate of a trainable encoder' },
       'warmup-ratio': { kind: 'number', arg: 'X', min: 0, default: 0.06, help: 'linear warmup fraction' },
       'max-grad-norm': { kind: 'number', arg: 'X', min: 0, default: 1, help: 'global-norm clipping (0: off)' },
+      cache: { kind: 'string', arg: 'DIR', default: '.docre-kit-cache', help: 'feature cache of a frozen encoder (encode each file once)' },
       out: { kind: 'string', arg: 'DIR', default: 'runs/model', help: 'output: best/, last/, resume.ckpt, train-log.json' },
       seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
       config: { kind: 'string', arg: 'JSON', help: `model config overrides as JSON, e.g. '{"embSize":256,"blockSize":32}'` },

