@@ -47,7 +47,8 @@ export const DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 24;
 function groupFeatures(zs: tf.Tensor2D, zo: tf.Tensor2D, k: number): tf.Tensor2D {
   const [p, d] = zs.shape;
   const g = d / k;
-  return zs.reshape([p, g, k, 1]).mul(zo.reshape([p, g, 1, k])).reshape([p, d * k]) as tf.Tensor2D; // [P,g,k,k] → [P,d·k]
+  // tidy: the returned reshape is the only handle on the product, so disposing it frees the memory
+  return tf.tidy(() => zs.reshape([p, g, k, 1]).mul(zo.reshape([p, g, 1, k])).reshape([p, d * k]) as tf.Tensor2D); // [P,g,k,k] → [P,d·k]
 }
 
 /** [start, size] row ranges covering P rows, `rows` at a time. */
@@ -116,11 +117,18 @@ export function groupBilinear(
             const sc = s2.slice([start, 0], [size, d]);
             const oc = o2.slice([start, 0], [size, d]);
             const dyc = (dy as tf.Tensor2D).slice([start, 0], [size, r]);
-            const dk = dKernel.add(tf.matMul(groupFeatures(sc, oc, k), dyc, true, false)); // [d·k, r]
+            // each [Pc, d·k] temporary is released as soon as it is used: peak ≈ 2 chunks of features
+            const feats = groupFeatures(sc, oc, k); // [Pc, d·k]
+            const dk = dKernel.add(tf.matMul(feats, dyc, true, false)); // [d·k, r]
+            feats.dispose();
             const dF = tf.matMul(dyc, kernelT).reshape([size, g, k, k]); // [Pc, g, k(i), k(j)]
             // elementwise products + sums: faster than Pc·g tiny matrix-vector products on wasm
-            const ds = dF.mul(oc.reshape([size, g, 1, k])).sum(3).reshape([size, d]); // Σ_j dF_ij zo_j
-            const dob = dF.mul(sc.reshape([size, g, k, 1])).sum(2).reshape([size, d]); // Σ_i dF_ij zs_i
+            const prodO = dF.mul(oc.reshape([size, g, 1, k])); // [Pc, g, k, k]
+            const ds = prodO.sum(3).reshape([size, d]); // Σ_j dF_ij zo_j
+            prodO.dispose();
+            const prodS = dF.mul(sc.reshape([size, g, k, 1])); // [Pc, g, k, k]
+            const dob = prodS.sum(2).reshape([size, d]); // Σ_i dF_ij zs_i
+            prodS.dispose();
             return [dk, ds, dob];
           });
           dKernel.dispose();
