@@ -4,12 +4,17 @@
  *
  * Strategies (all mask padded pairs to zero with `pairMask`):
  * - `context`    DocuNet eqs. 4–5: `F_so = W2 · c_so + b2`, where `c_so` is the entity-aware
- *                (localized) context vector of the pair; the official DocuNet code computes it
- *                exactly as ATLOP's localized context pooling (heads averaged, `+1e-5`) and
- *                applies `nn.Linear(hidden, channels)`, i.e. an affine map with bias.
- * - `similarity` DocuNet eq. 3: `F_so = [e_s ⊙ e_o ; cos(e_s, e_o) ; e_s W1 e_o]`, width d + 2
- *                (the official code's similarity variant uses a dot product where the paper
- *                writes the bilinear form; the paper's bilinear form is implemented).
+ *                (localized) context vector of the pair; the official DocuNet code
+ *                (`get_channel_map`) computes it exactly as ATLOP's localized context pooling
+ *                (heads averaged, `+1e-5`) for all N×N pairs and applies
+ *                `nn.Linear(hidden, channels)`, i.e. an affine map with bias. (The official code
+ *                pads the entity attention with copies of the last entity's, so its padded pairs
+ *                are not zero before masking; here they are masked to zero.)
+ * - `similarity` DocuNet eq. 3: `F_so = [e_s ⊙ e_o ; cos(e_s, e_o) ; e_s W1 e_o]`, width d + 2.
+ *                The official code's `similarity-based` branch differs: three scalar maps
+ *                `[e_s·e_o ; cos ; bilinear]` (the element-wise product is commented out) with a
+ *                `BilinearMatrixAttention` constructed inside `forward`, i.e. re-initialised on
+ *                every call; the paper's equation is implemented here, with W1 a trained weight.
  * - `concat-ffn` DRE-MIR eq. 4: `u_s = W_s[e_s ; h_doc ; c_so] + b_s`,
  *                `u_o = W_o[e_o ; h_doc ; c_so] + b_o`, `F_so = FFN([u_s ; u_o])`.
  * - `gated`      DocRE-II eqs. 2–3: `z_s = tanh(W_s[e_s ; c_so] + b_s)`,
