@@ -440,6 +440,7 @@ export class Trainer<T> {
     try {
       const st = JSON.parse(metadata['state'] ?? '{}') as RunState;
       if (st.version !== STATE_VERSION) throw new ArgumentError(`${file} version`, String(STATE_VERSION), st.version);
+      st.bestF1 ??= -Infinity; // JSON has no -Infinity: stored as null before the first evaluation
       if (st.fingerprint !== fingerprint)
         throw new ArgumentError(`${file}`, `a checkpoint of the same run ${fingerprint}`, st.fingerprint);
       const vars = this.allVars();

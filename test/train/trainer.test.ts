@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, ProgressReporter, Trainer, formatDuration, type TrainerOptions } from '../../src/train/index.js';
+import { AdamW, ProgressReporter, Trainer, formatDuration, type TrainableModel, type TrainerOptions } from '../../src/train/index.js';
 import { ToyModel, toyCollate, toyItems, type ToyItem } from './toy.js';
 import { useTestBackend } from '../helpers.js';
 
@@ -138,8 +138,10 @@ test('resuming from the last checkpoint after a crash ends with the uninterrupte
   const dirA = await tmp();
   const dirB = await tmp();
   const full = new ToyModel();
-  const opts = { ...base, epochs: 3, checkpointEvery: 2 };
-  await new Trainer(full, { ...opts, outDir: dirA }).fit(items);
+  // a deterministic "dev F1" from the weights, so both runs must pick the same best epoch
+  const evaluate = (m: TrainableModel) => ({ f1: 1 / (1 + Math.abs((m as ToyModel).snapshot().w[0]! - 0.1)) });
+  const opts = { ...base, epochs: 3, checkpointEvery: 2, evaluate };
+  const fullRes = await new Trainer(full, { ...opts, outDir: dirA }).fit(items);
   const crashing = new ToyModel();
   await assert.rejects(
     new Trainer(crashing, {
@@ -157,6 +159,11 @@ test('resuming from the last checkpoint after a crash ends with the uninterrupte
   assert.equal(res.resumed, true);
   assert.deepEqual(steps, [5, 6, 7, 8, 9]);
   assert.deepEqual(fresh.snapshot(), full.snapshot());
+  assert.equal(res.bestEpoch, fullRes.bestEpoch);
+  assert.equal(res.bestF1, fullRes.bestF1);
+  assert.deepEqual(res.history, fullRes.history.map((h, i) => ({ ...h, seconds: res.history[i]!.seconds })));
+  const best = (d: string) => fs.readFile(path.join(d, 'best', 'weights.json'), 'utf8');
+  assert.equal(await best(dirB), await best(dirA));
   await Promise.all([dirA, dirB].map((d) => fs.rm(d, { recursive: true })));
 });
 
