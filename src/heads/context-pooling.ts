@@ -30,7 +30,11 @@ import { checkMentions } from './pooling.js';
  * @example
  * const entityAtt = entityAttention(attention, mentionIndex, mentionMask); // [b, e, h, n]
  */
-export function entityAttention(attention: tf.Tensor4D, mentionIndex: tf.Tensor3D, mentionMask: tf.Tensor3D): tf.Tensor4D {
+export function entityAttention(
+  attention: tf.Tensor4D,
+  mentionIndex: tf.Tensor3D,
+  mentionMask: tf.Tensor3D,
+): tf.Tensor4D {
   const dims = checkShape('attention', attention.shape, ['b', 'h', 'n', 'n']);
   checkMentions(mentionIndex, mentionMask, dims);
   const { b, h, n } = dims as { b: number; h: number; n: number };
@@ -41,7 +45,11 @@ export function entityAttention(attention: tf.Tensor4D, mentionIndex: tf.Tensor3
     // row of (batch i, head j, query t) in the [b·h·n, n] table is (i·h + j)·n + t
     const base = tf.range(0, b * h * n, h * n, 'int32').reshape([b, 1, 1, 1]); // [b,1,1,1]
     const head = tf.range(0, h * n, n, 'int32').reshape([1, 1, 1, h]); // [1,1,1,h]
-    const rowIdx = safe.expandDims(3).add(base).add(head).reshape([b * e * m * h]); // [b·e·m·h]
+    const rowIdx = safe
+      .expandDims(3)
+      .add(base)
+      .add(head)
+      .reshape([b * e * m * h]); // [b·e·m·h]
     const rows = tf.gather(attention.reshape([b * h * n, n]), rowIdx).reshape([b, e, m, h * n]); // [b,e,m,h·n]
     const count = tf.maximum(mask.sum(2, true), 1); // [b,e,1]
     const weight = mask.div(count).expandDims(2); // [b,e,1,m]: 1/count on real mentions

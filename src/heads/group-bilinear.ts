@@ -20,7 +20,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { initializerFromName, inputShapes, inputTensors, type BaseLayerArgs, type InitializerName } from './layer-inputs.js';
+import {
+  initializerFromName,
+  inputShapes,
+  inputTensors,
+  type BaseLayerArgs,
+  type InitializerName,
+} from './layer-inputs.js';
 
 export type { InitializerName } from './layer-inputs.js';
 
@@ -48,7 +54,13 @@ function groupFeatures(zs: tf.Tensor2D, zo: tf.Tensor2D, k: number): tf.Tensor2D
   const [p, d] = zs.shape;
   const g = d / k;
   // tidy: the returned reshape is the only handle on the product, so disposing it frees the memory
-  return tf.tidy(() => zs.reshape([p, g, k, 1]).mul(zo.reshape([p, g, 1, k])).reshape([p, d * k]) as tf.Tensor2D); // [P,g,k,k] → [P,d·k]
+  return tf.tidy(
+    () =>
+      zs
+        .reshape([p, g, k, 1])
+        .mul(zo.reshape([p, g, 1, k]))
+        .reshape([p, d * k]) as tf.Tensor2D,
+  ); // [P,g,k,k] → [P,d·k]
 }
 
 /** [start, size] row ranges covering P rows, `rows` at a time. */
@@ -82,7 +94,8 @@ export function groupBilinear(
 ): tf.Tensor {
   const d = zs.shape[zs.rank - 1] ?? 0;
   if (zs.rank < 1) throw new ShapeError('zs', '[.., d]', zs.shape);
-  if (zo.shape.join() !== zs.shape.join()) throw new ShapeError('zo', `[${zs.shape.join(', ')}] (the shape of zs)`, zo.shape);
+  if (zo.shape.join() !== zs.shape.join())
+    throw new ShapeError('zo', `[${zs.shape.join(', ')}] (the shape of zs)`, zo.shape);
   if (!Number.isInteger(blockSize) || blockSize < 1 || d % blockSize !== 0)
     throw new ArgumentError('blockSize', `a positive integer dividing d = ${d}`, blockSize);
   const k = blockSize;
@@ -99,9 +112,12 @@ export function groupBilinear(
     const save = args[3] as tf.GradSaveFunc;
     save([s, o, kernel]);
     const parts = chunkRanges(p, rows).map(([start, size]) =>
-      tf.tidy(() => tf.matMul(groupFeatures(s.slice([start, 0], [size, d]), o.slice([start, 0], [size, d]), k), kernel)),
+      tf.tidy(() =>
+        tf.matMul(groupFeatures(s.slice([start, 0], [size, d]), o.slice([start, 0], [size, d]), k), kernel),
+      ),
     ); // each [Pc, r]
-    const value = parts.length === 0 ? tf.zeros([0, r]) : parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    const value =
+      parts.length === 0 ? tf.zeros([0, r]) : parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
     if (parts.length > 1) tf.dispose(parts);
     return {
       value,
@@ -137,7 +153,8 @@ export function groupBilinear(
           dO.push(dob);
         }
         kernelT.dispose();
-        const cat = (xs: tf.Tensor[]) => (xs.length === 0 ? tf.zeros([0, d]) : xs.length === 1 ? xs[0]! : tf.concat(xs, 0));
+        const cat = (xs: tf.Tensor[]) =>
+          xs.length === 0 ? tf.zeros([0, d]) : xs.length === 1 ? xs[0]! : tf.concat(xs, 0);
         return [cat(dS), cat(dO), dKernel];
       },
     };
@@ -184,14 +201,16 @@ export class GroupBilinearLayer extends tf.layers.Layer {
 
   constructor(args: GroupBilinearLayerArgs) {
     super(args);
-    if (!Number.isInteger(args.units) || args.units < 1) throw new ArgumentError('units', 'a positive integer', args.units);
+    if (!Number.isInteger(args.units) || args.units < 1)
+      throw new ArgumentError('units', 'a positive integer', args.units);
     this.units = args.units;
     this.blockSize = args.blockSize ?? 64;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 1)
       throw new ArgumentError('blockSize', 'a positive integer', args.blockSize);
     this.useBias = args.useBias ?? true;
     this.maxChunkElements = args.maxChunkElements ?? DEFAULT_MAX_CHUNK_ELEMENTS;
-    if (!(this.maxChunkElements >= 1)) throw new ArgumentError('maxChunkElements', 'a number >= 1', args.maxChunkElements);
+    if (!(this.maxChunkElements >= 1))
+      throw new ArgumentError('maxChunkElements', 'a number >= 1', args.maxChunkElements);
     this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
     initializerFromName(this.kernelInitializer);
   }
@@ -200,8 +219,17 @@ export class GroupBilinearLayer extends tf.layers.Layer {
     const [zs] = inputShapes(inputShape, 2, this.name);
     const d = zs![zs!.length - 1];
     if (d == null || d % this.blockSize !== 0)
-      throw new ShapeError('zs', `[.., d] with d divisible by blockSize ${this.blockSize}`, zs!.map((x) => x ?? -1));
-    this.kernel = this.addWeight('kernel', [d * this.blockSize, this.units], 'float32', initializerFromName(this.kernelInitializer));
+      throw new ShapeError(
+        'zs',
+        `[.., d] with d divisible by blockSize ${this.blockSize}`,
+        zs!.map((x) => x ?? -1),
+      );
+    this.kernel = this.addWeight(
+      'kernel',
+      [d * this.blockSize, this.units],
+      'float32',
+      initializerFromName(this.kernelInitializer),
+    );
     if (this.useBias) this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
     this.built = true;
   }

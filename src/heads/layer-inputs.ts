@@ -13,22 +13,31 @@ export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.L
 /** Unpacks a multi-input layer's tensors, checking their number. */
 export function inputTensors(inputs: tf.Tensor | tf.Tensor[], count: number, layer: string): tf.Tensor[] {
   const list = Array.isArray(inputs) ? inputs : [inputs];
-  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
+  if (list.length !== count)
+    throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
   return list;
 }
 
 /** Unpacks a multi-input layer's shapes, checking their number. */
 export function inputShapes(inputShape: tf.Shape | tf.Shape[], count: number, layer: string): tf.Shape[] {
-  const list = Array.isArray(inputShape[0]) || inputShape.length === 0 ? (inputShape as tf.Shape[]) : [inputShape as tf.Shape];
-  if (list.length !== count) throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
+  const list =
+    Array.isArray(inputShape[0]) || inputShape.length === 0
+      ? (inputShape as tf.Shape[])
+      : [inputShape as tf.Shape];
+  if (list.length !== count)
+    throw new ArgumentError(`${layer} inputs`, `a list of ${count} inputs`, list.length);
   return list;
 }
 
 /** The initializers a docre-kit layer config may name. */
-export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'leCunUniform' | 'zeros';
+export type InitializerName =
+  'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'leCunUniform' | 'zeros';
 
 /** Maps an {@link InitializerName} to a tfjs initializer (rejecting unknown names). */
-export function initializerFromName(name: InitializerName, argument = 'kernelInitializer'): ReturnType<typeof tf.initializers.zeros> {
+export function initializerFromName(
+  name: InitializerName,
+  argument = 'kernelInitializer',
+): ReturnType<typeof tf.initializers.zeros> {
   switch (name) {
     case 'glorotUniform':
       return tf.initializers.glorotUniform({});
@@ -43,6 +52,10 @@ export function initializerFromName(name: InitializerName, argument = 'kernelIni
     case 'zeros':
       return tf.initializers.zeros();
     default:
-      throw new ArgumentError(argument, 'glorotUniform | glorotNormal | heUniform | heNormal | leCunUniform | zeros', name);
+      throw new ArgumentError(
+        argument,
+        'glorotUniform | glorotNormal | heUniform | heNormal | leCunUniform | zeros',
+        name,
+      );
   }
 }

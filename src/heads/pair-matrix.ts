@@ -32,7 +32,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { initializerFromName, inputShapes, inputTensors, type BaseLayerArgs, type InitializerName } from './layer-inputs.js';
+import {
+  initializerFromName,
+  inputShapes,
+  inputTensors,
+  type BaseLayerArgs,
+  type InitializerName,
+} from './layer-inputs.js';
 
 /** An affine map: kernel [in, out], bias [out]. */
 export interface DenseParams {
@@ -71,7 +77,13 @@ function checkPairs(pairMask: tf.Tensor, dims: Record<string, number>): void {
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
 }
 
-function checkDense(name: string, p: DenseParams, din: number, dout: number | string, dims: Record<string, number>): void {
+function checkDense(
+  name: string,
+  p: DenseParams,
+  din: number,
+  dout: number | string,
+  dims: Record<string, number>,
+): void {
   checkShape(`${name}.kernel`, p.kernel.shape, [din, dout], dims);
   checkShape(`${name}.bias`, p.bias.shape, [dout], dims);
 }
@@ -87,7 +99,11 @@ function checkDense(name: string, p: DenseParams, din: number, dout: number | st
  * @example
  * const f = contextPairMatrix(localizedContextPooling(hidden, entityAtt), pairMask, { kernel, bias });
  */
-export function contextPairMatrix(context: tf.Tensor4D, pairMask: tf.Tensor3D, projection: DenseParams): tf.Tensor4D {
+export function contextPairMatrix(
+  context: tf.Tensor4D,
+  pairMask: tf.Tensor3D,
+  projection: DenseParams,
+): tf.Tensor4D {
   const dims = checkShape('context', context.shape, ['b', 'e', 'e', 'd']);
   checkPairs(pairMask, dims);
   checkDense('projection', projection, dims['d']!, 'u', dims);
@@ -107,7 +123,11 @@ export function contextPairMatrix(context: tf.Tensor4D, pairMask: tf.Tensor3D, p
  * @example
  * const f = similarityPairMatrix(entity, pairMask, w1); // [b, e, e, d + 2]
  */
-export function similarityPairMatrix(entity: tf.Tensor3D, pairMask: tf.Tensor3D, bilinear: tf.Tensor2D): tf.Tensor4D {
+export function similarityPairMatrix(
+  entity: tf.Tensor3D,
+  pairMask: tf.Tensor3D,
+  bilinear: tf.Tensor2D,
+): tf.Tensor4D {
   const dims = checkShape('entity', entity.shape, ['b', 'e', 'd']);
   checkPairs(pairMask, dims);
   checkShape('bilinear', bilinear.shape, ['d', 'd'], dims);
@@ -272,7 +292,11 @@ export class EntityPairMatrixLayer extends tf.layers.Layer {
     this.strategy = args.strategy;
     if (this.strategy === 'similarity') {
       if (args.units !== undefined && args.units !== null)
-        throw new ArgumentError('units', "undefined for strategy 'similarity' (its width is d + 2)", args.units);
+        throw new ArgumentError(
+          'units',
+          "undefined for strategy 'similarity' (its width is d + 2)",
+          args.units,
+        );
       if (args.ffnUnits !== undefined && args.ffnUnits !== null)
         throw new ArgumentError('ffnUnits', "undefined for strategy 'similarity'", args.ffnUnits);
     } else if (!Number.isInteger(args.units) || args.units! < 1) {
@@ -289,7 +313,11 @@ export class EntityPairMatrixLayer extends tf.layers.Layer {
 
   private shapes(inputShape: tf.Shape | tf.Shape[]): Record<string, tf.Shape> {
     const names = STRATEGY_INPUTS[this.strategy];
-    const list = inputShapes(inputShape, names.length, `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`);
+    const list = inputShapes(
+      inputShape,
+      names.length,
+      `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`,
+    );
     return Object.fromEntries(names.map((n, i) => [n, list[i]!]));
   }
 
@@ -351,14 +379,22 @@ export class EntityPairMatrixLayer extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const names = STRATEGY_INPUTS[this.strategy];
-      const list = inputTensors(inputs, names.length, `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`);
+      const list = inputTensors(
+        inputs,
+        names.length,
+        `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`,
+      );
       const x = Object.fromEntries(names.map((n, i) => [n, list[i]!])) as Record<string, tf.Tensor>;
       const pairMask = x['pairMask'] as tf.Tensor3D;
       switch (this.strategy) {
         case 'context':
           return contextPairMatrix(x['context'] as tf.Tensor4D, pairMask, this.dense('projection'));
         case 'similarity':
-          return similarityPairMatrix(x['entity'] as tf.Tensor3D, pairMask, this.params['bilinear']!.read() as tf.Tensor2D);
+          return similarityPairMatrix(
+            x['entity'] as tf.Tensor3D,
+            pairMask,
+            this.params['bilinear']!.read() as tf.Tensor2D,
+          );
         case 'concat-ffn':
         case 'gated': {
           const params: PairFfnParams = {

@@ -24,7 +24,11 @@ import { inputShapes, inputTensors, type BaseLayerArgs } from './layer-inputs.js
  * @param mentionMask [b, e, m] float32
  * @returns [b, e, m, w]
  */
-export function gatherMentionRows(table: tf.Tensor3D, mentionIndex: tf.Tensor3D, mentionMask: tf.Tensor3D): tf.Tensor4D {
+export function gatherMentionRows(
+  table: tf.Tensor3D,
+  mentionIndex: tf.Tensor3D,
+  mentionMask: tf.Tensor3D,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, n, w] = table.shape;
     const [, e, m] = mentionIndex.shape;
@@ -44,7 +48,8 @@ export function checkMentions(
 ): Record<string, number> {
   checkShape('mentionIndex', mentionIndex.shape, ['b', 'e', 'm'], dims);
   checkShape('mentionMask', mentionMask.shape, ['b', 'e', 'm'], dims);
-  if (mentionIndex.dtype !== 'int32') throw new ShapeError('mentionIndex', '[b, e, m] int32', `dtype ${mentionIndex.dtype}`);
+  if (mentionIndex.dtype !== 'int32')
+    throw new ShapeError('mentionIndex', '[b, e, m] int32', `dtype ${mentionIndex.dtype}`);
   return dims;
 }
 
@@ -64,7 +69,11 @@ export function checkMentions(
  * const mask = tf.tensor3d([[[1, 1], [1, 0]]]);
  * logSumExpPooling(hidden, idx, mask); // [1, 2, 4]: row 0 = log(e^h1 + e^h5), row 1 = h3
  */
-export function logSumExpPooling(hidden: tf.Tensor3D, mentionIndex: tf.Tensor3D, mentionMask: tf.Tensor3D): tf.Tensor3D {
+export function logSumExpPooling(
+  hidden: tf.Tensor3D,
+  mentionIndex: tf.Tensor3D,
+  mentionMask: tf.Tensor3D,
+): tf.Tensor3D {
   const dims = checkShape('hidden', hidden.shape, ['b', 'n', 'd']);
   checkMentions(mentionIndex, mentionMask, dims);
   return tf.tidy(() => {

@@ -24,7 +24,8 @@ export interface DecodeOptions {
 export function checkLossInputs(logits: tf.Tensor, labels: tf.Tensor, mask?: tf.Tensor): void {
   const shape = `[${logits.shape.join(', ')}]`;
   if (logits.rank < 1) throw new ShapeError('logits', '[.., r]', logits.shape);
-  if (labels.shape.join() !== logits.shape.join()) throw new ShapeError('labels', `${shape} (the shape of logits)`, labels.shape);
+  if (labels.shape.join() !== logits.shape.join())
+    throw new ShapeError('labels', `${shape} (the shape of logits)`, labels.shape);
   if (mask && mask.shape.join() !== logits.shape.slice(0, -1).join())
     throw new ShapeError('mask', `[${logits.shape.slice(0, -1).join(', ')}] (logits without r)`, mask.shape);
 }
@@ -75,7 +76,11 @@ export function adaptiveThresholdLoss(logits: tf.Tensor, labels: tf.Tensor, mask
  * @param threshold broadcastable to [.., r] (e.g. `logits[.., 0:1]` or a scalar 0)
  * @returns [.., r] float32 multi-hot
  */
-export function decodeAboveThreshold(logits: tf.Tensor, threshold: tf.Tensor, options: DecodeOptions = {}): tf.Tensor {
+export function decodeAboveThreshold(
+  logits: tf.Tensor,
+  threshold: tf.Tensor,
+  options: DecodeOptions = {},
+): tf.Tensor {
   if (logits.rank < 1) throw new ShapeError('logits', '[.., r]', logits.shape);
   const r = logits.shape[logits.rank - 1]!;
   const { topK } = options;
@@ -84,7 +89,10 @@ export function decodeAboveThreshold(logits: tf.Tensor, threshold: tf.Tensor, op
   return tf.tidy(() => {
     let keep = logits.greater(threshold); // [..,r]
     if (topK !== undefined) {
-      const kth = tf.topk(logits, topK).values.slice(new Array(logits.rank).fill(0).map((_, i) => (i === logits.rank - 1 ? topK - 1 : 0)), [...logits.shape.slice(0, -1), 1]); // [..,1]
+      const kth = tf.topk(logits, topK).values.slice(
+        new Array(logits.rank).fill(0).map((_, i) => (i === logits.rank - 1 ? topK - 1 : 0)),
+        [...logits.shape.slice(0, -1), 1],
+      ); // [..,1]
       keep = keep.logicalAnd(logits.greaterEqual(kth));
     }
     const notTh = tf.sub(1, thresholdColumn(r)); // [r]

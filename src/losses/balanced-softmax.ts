@@ -11,14 +11,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { maskedLogSoftmax } from '../core/softmax.js';
-import { checkLossInputs, decodeAboveThreshold, maskedMean, type DecodeOptions } from './adaptive-threshold.js';
+import {
+  checkLossInputs,
+  decodeAboveThreshold,
+  maskedMean,
+  type DecodeOptions,
+} from './adaptive-threshold.js';
 
 /** `log(1 + Σ_{mask} e^{x})` over the last axis, as `−log softmax([0 ; x])_0`. x, mask [.., r] → [..]. */
 function logOnePlusSumExp(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
   const zero = tf.zeros([...x.shape.slice(0, -1), 1]);
   const one = tf.onesLike(zero);
   const logp = maskedLogSoftmax(tf.concat([zero, x], -1), tf.concat([one, mask], -1)); // [..,1+r]
-  return logp.slice(new Array(x.rank).fill(0), [...x.shape.slice(0, -1), 1]).squeeze([x.rank - 1]).neg();
+  return logp
+    .slice(new Array(x.rank).fill(0), [...x.shape.slice(0, -1), 1])
+    .squeeze([x.rank - 1])
+    .neg();
 }
 
 /**

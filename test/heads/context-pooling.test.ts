@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { assertNoLeak, seededTensor, tol, useTestBackend } from '../helpers.js';
 import { foundation, near, numericGradient } from '../fixtures/foundation.js';
-import { entityAttention, localizedContextPooling, LocalizedContextPoolingLayer } from '../../src/heads/context-pooling.js';
+import {
+  entityAttention,
+  localizedContextPooling,
+  LocalizedContextPoolingLayer,
+} from '../../src/heads/context-pooling.js';
 import { logSumExpPooling } from '../../src/heads/pooling.js';
 import { ShapeError } from '../../src/core/errors.js';
 
@@ -18,7 +22,10 @@ const mask = () => tf.tensor3d(p.mentionMask);
 /** Naive reference: the [b,e,e,h,n] broadcast product, straight from ATLOP's formula. */
 function naiveContext(h: tf.Tensor3D, att: tf.Tensor4D): tf.Tensor {
   const [b, e, heads, n] = att.shape;
-  const q = att.reshape([b, e, 1, heads, n]).mul(att.reshape([b, 1, e, heads, n])).mean(3); // [b,e,e,n]
+  const q = att
+    .reshape([b, e, 1, heads, n])
+    .mul(att.reshape([b, 1, e, heads, n]))
+    .mean(3); // [b,e,e,n]
   const a = q.div(q.sum(3, true).add(1e-5));
   return tf.matMul(a.reshape([b, e * e, n]), h).reshape([b, e, e, h.shape[2]]);
 }
@@ -32,9 +39,28 @@ describe('entityAttention', () => {
 
   it('closed form: mean of the start-marker rows over real mentions; zeros without mentions', async () => {
     // b = 1, h = 2, n = 3: attention[0, head, query, key] = 10·head + 3·query + key
-    const att = tf.tensor4d(Array.from({ length: 18 }, (_, i) => 10 * Math.floor(i / 9) + 3 * Math.floor((i % 9) / 3) + (i % 3)), [1, 2, 3, 3]);
-    const idx = tf.tensor3d([[[0, 2], [1, 1], [2, 0]]], [1, 3, 2], 'int32');
-    const m = tf.tensor3d([[[1, 1], [1, 0], [0, 0]]]);
+    const att = tf.tensor4d(
+      Array.from({ length: 18 }, (_, i) => 10 * Math.floor(i / 9) + 3 * Math.floor((i % 9) / 3) + (i % 3)),
+      [1, 2, 3, 3],
+    );
+    const idx = tf.tensor3d(
+      [
+        [
+          [0, 2],
+          [1, 1],
+          [2, 0],
+        ],
+      ],
+      [1, 3, 2],
+      'int32',
+    );
+    const m = tf.tensor3d([
+      [
+        [1, 1],
+        [1, 0],
+        [0, 0],
+      ],
+    ]);
     const row = (head: number, query: number) => [0, 1, 2].map((key) => 10 * head + 3 * query + key);
     const mean = (a: number[], b: number[]) => a.map((x, i) => (x + b[i]!) / 2);
     await near(entityAttention(att, idx, m), [
@@ -57,7 +83,13 @@ describe('entityAttention', () => {
 describe('localizedContextPooling', () => {
   it('shapes: computeOutputShape, output shape and dtype', async () => {
     const layer = new LocalizedContextPoolingLayer();
-    assert.deepEqual(layer.computeOutputShape([[2, 12, 8], [2, 4, 2, 12]]), [2, 4, 4, 8]);
+    assert.deepEqual(
+      layer.computeOutputShape([
+        [2, 12, 8],
+        [2, 4, 2, 12],
+      ]),
+      [2, 4, 4, 8],
+    );
     const y = layer.apply([hidden(), tf.tensor4d(p.entityAtt)]) as tf.Tensor;
     assert.deepEqual(y.shape, [2, 4, 4, 8]);
     assert.equal(y.dtype, 'float32');
@@ -82,7 +114,12 @@ describe('localizedContextPooling', () => {
       return (q[0]! / z) * hid[0]! + (q[1]! / z) * hid[1]!;
     };
     const y = localizedContextPooling(tf.tensor3d([[[3], [5]]]), tf.tensor4d([A]));
-    await near(y, [[[[c(0, 0)], [c(0, 1)]], [[c(1, 0)], [c(1, 1)]]]]);
+    await near(y, [
+      [
+        [[c(0, 0)], [c(0, 1)]],
+        [[c(1, 0)], [c(1, 1)]],
+      ],
+    ]);
   });
 
   it('golden: context and the gradients of entity + attention + context (ATLOP, PyTorch)', async () => {
@@ -96,7 +133,11 @@ describe('localizedContextPooling', () => {
         .add(ea.mul(tf.tensor4d(p.cotangentEntityAtt)).sum())
         .add(ctx.mul(tf.tensor4d(p.cotangentContext)).sum()) as tf.Scalar;
     };
-    await near(localizedContextPooling(hidden(), tf.tensor4d(p.entityAtt)), tf.tensor4d(p.context), tol(1e-5));
+    await near(
+      localizedContextPooling(hidden(), tf.tensor4d(p.entityAtt)),
+      tf.tensor4d(p.context),
+      tol(1e-5),
+    );
     const [gh, ga] = tf.grads(objective)([hidden(), attention()]);
     await near(gh!, tf.tensor3d(p.gradHidden), tol(1e-4), tol(1e-4), 'dHidden');
     await near(ga!, tf.tensor4d(p.gradAttention), tol(1e-4), tol(1e-4), 'dAttention');
@@ -106,14 +147,21 @@ describe('localizedContextPooling', () => {
     const h = seededTensor([1, 5, 3], 11) as tf.Tensor3D;
     const att = seededTensor([1, 3, 2, 5], 12).abs() as tf.Tensor4D;
     const w = seededTensor([1, 3, 3, 3], 13);
-    const f = (x: tf.Tensor) => localizedContextPooling(h, x as tf.Tensor4D).mul(w).sum() as tf.Scalar;
+    const f = (x: tf.Tensor) =>
+      localizedContextPooling(h, x as tf.Tensor4D)
+        .mul(w)
+        .sum() as tf.Scalar;
     await near(tf.grad(f)(att), await numericGradient(f, att, 1e-3), tol(3e-3));
   });
 
   it('gradient: only start-marker rows of real mentions receive attention gradient; empty entities give c = 0', async () => {
-    const ga = tf.grad((att: tf.Tensor) => localizedContextPooling(hidden(), entityAttention(att as tf.Tensor4D, index(), mask())).sum())(attention());
+    const ga = tf.grad((att: tf.Tensor) =>
+      localizedContextPooling(hidden(), entityAttention(att as tf.Tensor4D, index(), mask())).sum(),
+    )(attention());
     const used = new Set<string>();
-    p.mentionIndex.forEach((doc, b) => doc.forEach((ent, e) => ent.forEach((t, j) => p.mentionMask[b]![e]![j] && used.add(`${b},${t}`))));
+    p.mentionIndex.forEach((doc, b) =>
+      doc.forEach((ent, e) => ent.forEach((t, j) => p.mentionMask[b]![e]![j] && used.add(`${b},${t}`))),
+    );
     const g = (await ga.array()) as number[][][][];
     let nonzero = 0;
     g.forEach((doc, b) =>
@@ -138,7 +186,10 @@ describe('localizedContextPooling', () => {
     await near(fast, naiveContext(hidden(), att), tol(1e-5));
     for (let b = 0; b < 2; b++)
       await near(
-        localizedContextPooling(hidden().slice([b, 0, 0], [1, -1, -1]), att.slice([b, 0, 0, 0], [1, -1, -1, -1])),
+        localizedContextPooling(
+          hidden().slice([b, 0, 0], [1, -1, -1]),
+          att.slice([b, 0, 0, 0], [1, -1, -1, -1]),
+        ),
         fast.slice([b, 0, 0, 0], [1, -1, -1, -1]),
       );
   });
@@ -146,8 +197,20 @@ describe('localizedContextPooling', () => {
   it('equivalence: padded entities change nothing; permuting entities permutes rows and columns', async () => {
     const att = entityAttention(attention(), index(), mask());
     const base = localizedContextPooling(hidden(), att);
-    const idxPad = tf.pad(index(), [[0, 0], [0, 2], [0, 0]], 5);
-    const mPad = tf.pad(mask(), [[0, 0], [0, 2], [0, 0]]);
+    const idxPad = tf.pad(
+      index(),
+      [
+        [0, 0],
+        [0, 2],
+        [0, 0],
+      ],
+      5,
+    );
+    const mPad = tf.pad(mask(), [
+      [0, 0],
+      [0, 2],
+      [0, 0],
+    ]);
     const padded = localizedContextPooling(hidden(), entityAttention(attention(), idxPad, mPad));
     await near(padded.slice([0, 0, 0, 0], [-1, 4, 4, -1]), base);
     await near(padded.slice([0, 4, 0, 0], [-1, 2, -1, -1]), tf.zeros([2, 2, 6, 8]));
@@ -158,8 +221,14 @@ describe('localizedContextPooling', () => {
 
   it('round trip and no leaks', async () => {
     const layer = new LocalizedContextPoolingLayer({ name: 'lcp' });
-    const copy = LocalizedContextPoolingLayer.fromConfig(LocalizedContextPoolingLayer, layer.getConfig()) as LocalizedContextPoolingLayer;
-    assert.equal(tf.serialization.getRegisteredName(LocalizedContextPoolingLayer), 'docre-kit>LocalizedContextPoolingLayer');
+    const copy = LocalizedContextPoolingLayer.fromConfig(
+      LocalizedContextPoolingLayer,
+      layer.getConfig(),
+    ) as LocalizedContextPoolingLayer;
+    assert.equal(
+      tf.serialization.getRegisteredName(LocalizedContextPoolingLayer),
+      'docre-kit>LocalizedContextPoolingLayer',
+    );
     const att = tf.tensor4d(p.entityAtt);
     const h = hidden();
     await near(copy.apply([h, att]) as tf.Tensor, layer.apply([h, att]) as tf.Tensor);
@@ -168,16 +237,33 @@ describe('localizedContextPooling', () => {
     const m = mask();
     assertNoLeak(() => entityAttention(a, i, m), 'entityAttention');
     assertNoLeak(() => layer.apply([h, att]), 'layer.apply');
-    assertNoLeak(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => localizedContextPooling(x as tf.Tensor3D, entityAttention(y as tf.Tensor4D, i, m)).sum())([h, a]), 'grads');
+    assertNoLeak(
+      () =>
+        tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          localizedContextPooling(x as tf.Tensor3D, entityAttention(y as tf.Tensor4D, i, m)).sum(),
+        )([h, a]),
+      'grads',
+    );
   });
 
   it('bad shapes throw ShapeError naming the argument', async () => {
     assert.throws(
       () => localizedContextPooling(hidden(), tf.zeros([2, 4, 2, 11]) as tf.Tensor4D),
-      (e: unknown) => e instanceof ShapeError && /entityAtt: expected shape \[b, e, h, n\] with n = 12, got \[2, 4, 2, 11\]/.test(e.message),
+      (e: unknown) =>
+        e instanceof ShapeError &&
+        /entityAtt: expected shape \[b, e, h, n\] with n = 12, got \[2, 4, 2, 11\]/.test(e.message),
     );
-    assert.throws(() => entityAttention(tf.zeros([2, 2, 12, 11]) as tf.Tensor4D, index(), mask()), /attention: expected shape \[b, h, n, n\] with n = 12, got \[2, 2, 12, 11\]/);
-    assert.throws(() => entityAttention(attention(), index(), tf.zeros([1, 4, 3]) as tf.Tensor3D), /mentionMask: expected shape \[b, e, m\] with b = 2, got \[1, 4, 3\]/);
-    assert.throws(() => new LocalizedContextPoolingLayer().apply([hidden()]), /inputs: expected a list of 2 inputs, got 1/);
+    assert.throws(
+      () => entityAttention(tf.zeros([2, 2, 12, 11]) as tf.Tensor4D, index(), mask()),
+      /attention: expected shape \[b, h, n, n\] with n = 12, got \[2, 2, 12, 11\]/,
+    );
+    assert.throws(
+      () => entityAttention(attention(), index(), tf.zeros([1, 4, 3]) as tf.Tensor3D),
+      /mentionMask: expected shape \[b, e, m\] with b = 2, got \[1, 4, 3\]/,
+    );
+    assert.throws(
+      () => new LocalizedContextPoolingLayer().apply([hidden()]),
+      /inputs: expected a list of 2 inputs, got 1/,
+    );
   });
 });

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { assertNoLeak, seededTensor, tol, useTestBackend } from '../helpers.js';
 import { foundation, near, numericGradient } from '../fixtures/foundation.js';
-import { DEFAULT_MAX_CHUNK_ELEMENTS, groupBilinear, GroupBilinearLayer } from '../../src/heads/group-bilinear.js';
+import {
+  DEFAULT_MAX_CHUNK_ELEMENTS,
+  groupBilinear,
+  GroupBilinearLayer,
+} from '../../src/heads/group-bilinear.js';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
 
 await useTestBackend();
@@ -15,23 +19,44 @@ function naive(zs: tf.Tensor, zo: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor,
   const d = zs.shape[zs.rank - 1]!;
   const lead = zs.shape.slice(0, -1);
   const p = lead.reduce((a, x) => a * x, 1);
-  const feats = zs.reshape([p, d / block, block, 1]).mul(zo.reshape([p, d / block, 1, block])).reshape([p, d * block]);
-  return tf.matMul(feats, kernel).add(bias).reshape([...lead, kernel.shape[1]!]);
+  const feats = zs
+    .reshape([p, d / block, block, 1])
+    .mul(zo.reshape([p, d / block, 1, block]))
+    .reshape([p, d * block]);
+  return tf
+    .matMul(feats, kernel)
+    .add(bias)
+    .reshape([...lead, kernel.shape[1]!]);
 }
 
 /** Loss whose cotangent is a fixed tensor, and its gradients w.r.t. zs, zo, kernel, bias. */
-function allGrads(fn: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor, inputs: tf.Tensor[], ct: tf.Tensor) {
-  return tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => fn(a, b, c, d).mul(ct).sum())(inputs);
+function allGrads(
+  fn: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor,
+  inputs: tf.Tensor[],
+  ct: tf.Tensor,
+) {
+  return tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => fn(a, b, c, d).mul(ct).sum())(
+    inputs,
+  );
 }
 
 describe('groupBilinear', () => {
   it('shapes: computeOutputShape, output shape and dtype', async () => {
     const layer = new GroupBilinearLayer({ units: 5, blockSize: 4 });
-    assert.deepEqual(layer.computeOutputShape([[2, 3, 3, 8], [2, 3, 3, 8]]), [2, 3, 3, 5]);
+    assert.deepEqual(
+      layer.computeOutputShape([
+        [2, 3, 3, 8],
+        [2, 3, 3, 8],
+      ]),
+      [2, 3, 3, 5],
+    );
     const y = layer.apply([tf.zeros([2, 3, 3, 8]), tf.zeros([2, 3, 3, 8])]) as tf.Tensor;
     assert.deepEqual(y.shape, [2, 3, 3, 5]);
     assert.equal(y.dtype, 'float32');
-    assert.deepEqual(layer.getWeights().map((w) => w.shape), [[32, 5], [5]]);
+    assert.deepEqual(
+      layer.getWeights().map((w) => w.shape),
+      [[32, 5], [5]],
+    );
   });
 
   it('closed form: feature g·k·k + i·k + j is zs[g·k+i]·zo[g·k+j]', async () => {
@@ -40,14 +65,24 @@ describe('groupBilinear', () => {
     const kernel = tf.tensor2d(Array.from({ length: 8 }, (_, f) => picks.map((q) => (q === f ? 1 : 0))));
     const zs = [2, 3, 5, 7];
     const zo = [11, 13, 17, 19];
-    const y = groupBilinear(tf.tensor2d([zs]), tf.tensor2d([zo]), { kernel, bias: tf.tensor1d([0.5, 0, 0, -1]) }, 2);
+    const y = groupBilinear(
+      tf.tensor2d([zs]),
+      tf.tensor2d([zo]),
+      { kernel, bias: tf.tensor1d([0.5, 0, 0, -1]) },
+      2,
+    );
     await near(y, [[zs[2]! * zo[3]! + 0.5, zs[0]! * zo[0]!, zs[3]! * zo[3]!, zs[1]! * zo[0]! - 1]]);
   });
 
   it('golden: values and gradients match ATLOP (PyTorch)', async () => {
     const inputs = [tf.tensor2d(g.zs), tf.tensor2d(g.zo), tf.tensor2d(g.kernel), tf.tensor1d(g.bias)];
-    const fn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => groupBilinear(a, b, { kernel: c as tf.Tensor2D, bias: d as tf.Tensor1D }, k, { maxChunkElements: 70 });
-    await near(fn(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor])), tf.tensor2d(g.output), tol(1e-5));
+    const fn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+      groupBilinear(a, b, { kernel: c as tf.Tensor2D, bias: d as tf.Tensor1D }, k, { maxChunkElements: 70 });
+    await near(
+      fn(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor])),
+      tf.tensor2d(g.output),
+      tol(1e-5),
+    );
     const [gs, go, gk, gb] = allGrads(fn, inputs, tf.tensor2d(g.cotangent));
     await near(gs!, tf.tensor2d(g.gradZs), tol(1e-5), tol(1e-5), 'dZs');
     await near(go!, tf.tensor2d(g.gradZo), tol(1e-5), tol(1e-5), 'dZo');
@@ -62,11 +97,22 @@ describe('groupBilinear', () => {
     const bias = seededTensor([5], 4);
     const ct = seededTensor([2, 3, 3, 5], 5);
     const ref = allGrads((a, b, c, d) => naive(a, b, c, d, 4), [zs, zo, kernel, bias], ct);
-    await near(groupBilinear(zs, zo, { kernel: kernel as tf.Tensor2D, bias: bias as tf.Tensor1D }, 4), naive(zs, zo, kernel, bias, 4));
+    await near(
+      groupBilinear(zs, zo, { kernel: kernel as tf.Tensor2D, bias: bias as tf.Tensor1D }, 4),
+      naive(zs, zo, kernel, bias, 4),
+    );
     for (const budget of [1, 100, 32 * 17, 1e9]) {
       const fn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
-        groupBilinear(a, b, { kernel: c as tf.Tensor2D, bias: d as tf.Tensor1D }, 4, { maxChunkElements: budget });
-      await near(fn(zs, zo, kernel, bias), naive(zs, zo, kernel, bias, 4), tol(1e-5), tol(1e-5), `value @${budget}`);
+        groupBilinear(a, b, { kernel: c as tf.Tensor2D, bias: d as tf.Tensor1D }, 4, {
+          maxChunkElements: budget,
+        });
+      await near(
+        fn(zs, zo, kernel, bias),
+        naive(zs, zo, kernel, bias, 4),
+        tol(1e-5),
+        tol(1e-5),
+        `value @${budget}`,
+      );
       const got = allGrads(fn, [zs, zo, kernel, bias], ct);
       for (let i = 0; i < 4; i++) await near(got[i]!, ref[i]!, tol(1e-5), tol(1e-5), `grad ${i} @${budget}`);
     }
@@ -79,7 +125,11 @@ describe('groupBilinear', () => {
     const kernel = seededTensor([128, 3], 8) as tf.Tensor2D;
     const peak = async (budget: number) => {
       const fwd = await tf.profile(() => groupBilinear(zs, zo, { kernel }, 8, { maxChunkElements: budget }));
-      const bwd = await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => groupBilinear(a, b, { kernel: c as tf.Tensor2D }, 8, { maxChunkElements: budget }).sum())([zs, zo, kernel]));
+      const bwd = await tf.profile(() =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          groupBilinear(a, b, { kernel: c as tf.Tensor2D }, 8, { maxChunkElements: budget }).sum(),
+        )([zs, zo, kernel]),
+      );
       return [fwd.peakBytes, bwd.peakBytes];
     };
     const [fFull, bFull] = await peak(1e9);
@@ -96,21 +146,35 @@ describe('groupBilinear', () => {
     const zs = seededTensor([3, 4], 9);
     const zo = seededTensor([3, 4], 10);
     const kernel = seededTensor([8, 2], 11) as tf.Tensor2D;
-    const f = (x: tf.Tensor) => groupBilinear(x, zo, { kernel }, 2, { maxChunkElements: 8 }).mul(tf.tensor2d([[1, -2], [3, 0.5], [-1, 2]])).sum() as tf.Scalar;
+    const f = (x: tf.Tensor) =>
+      groupBilinear(x, zo, { kernel }, 2, { maxChunkElements: 8 })
+        .mul(
+          tf.tensor2d([
+            [1, -2],
+            [3, 0.5],
+            [-1, 2],
+          ]),
+        )
+        .sum() as tf.Scalar;
     await near(tf.grad(f)(zs), await numericGradient(f, zs, 1e-2), tol(2e-3));
   });
 
   it('equivalence: [b,e,e] leading dims = flat pairs; a pair depends on its own inputs only; permutation', async () => {
     const zs = seededTensor([2, 3, 3, 8], 12);
     const zo = seededTensor([2, 3, 3, 8], 13);
-    const params = { kernel: seededTensor([32, 4], 14) as tf.Tensor2D, bias: seededTensor([4], 15) as tf.Tensor1D };
+    const params = {
+      kernel: seededTensor([32, 4], 14) as tf.Tensor2D,
+      bias: seededTensor([4], 15) as tf.Tensor1D,
+    };
     const y = groupBilinear(zs, zo, params, 4, { maxChunkElements: 64 });
     await near(groupBilinear(zs.reshape([18, 8]), zo.reshape([18, 8]), params, 4).reshape([2, 3, 3, 4]), y);
     const perm = tf.tensor1d([5, 17, 0, 3, 9], 'int32');
     const pick = (x: tf.Tensor) => tf.gather(x.reshape([18, -1]), perm);
     await near(groupBilinear(pick(zs), pick(zo), params, 4), pick(y));
     // the gradient of pair 0's output touches pair 0's inputs only
-    const gs = tf.grad((a: tf.Tensor) => groupBilinear(a, zo, params, 4, { maxChunkElements: 64 }).reshape([18, 4]).slice([0, 0], [1, 4]).sum())(zs);
+    const gs = tf.grad((a: tf.Tensor) =>
+      groupBilinear(a, zo, params, 4, { maxChunkElements: 64 }).reshape([18, 4]).slice([0, 0], [1, 4]).sum(),
+    )(zs);
     await near(gs.reshape([18, 8]).slice([1, 0], [17, 8]), tf.zeros([17, 8]));
   });
 
@@ -119,7 +183,9 @@ describe('groupBilinear', () => {
     const none = groupBilinear(tf.zeros([0, 8]), tf.zeros([0, 8]), { kernel }, 4);
     assert.deepEqual(none.shape, [0, 5]);
     // (no .sum(): reducing an empty tensor fails on tfjs-webgpu 4.22)
-    const gNone = tf.grad((a: tf.Tensor) => groupBilinear(a, tf.zeros([1, 0, 0, 8]), { kernel }, 4))(tf.zeros([1, 0, 0, 8]));
+    const gNone = tf.grad((a: tf.Tensor) => groupBilinear(a, tf.zeros([1, 0, 0, 8]), { kernel }, 4))(
+      tf.zeros([1, 0, 0, 8]),
+    );
     assert.deepEqual(gNone.shape, [1, 0, 0, 8]);
     const one = groupBilinear(seededTensor([1, 1, 1, 8], 17), seededTensor([1, 1, 1, 8], 18), { kernel }, 4);
     assert.deepEqual(one.shape, [1, 1, 1, 5]);
@@ -152,19 +218,52 @@ describe('groupBilinear', () => {
     layer.apply([zs, zo]);
     assertNoLeak(() => groupBilinear(zs, zo, { kernel }, 4, { maxChunkElements: 64 }), 'forward');
     assertNoLeak(() => layer.apply([zs, zo]), 'layer');
-    assertNoLeak(() => tf.grads((a: tf.Tensor, c: tf.Tensor) => groupBilinear(a, zo, { kernel: c as tf.Tensor2D }, 4, { maxChunkElements: 64 }).sum())([zs, kernel]), 'grads');
+    assertNoLeak(
+      () =>
+        tf.grads((a: tf.Tensor, c: tf.Tensor) =>
+          groupBilinear(a, zo, { kernel: c as tf.Tensor2D }, 4, { maxChunkElements: 64 }).sum(),
+        )([zs, kernel]),
+      'grads',
+    );
     assertNoLeak(() => tf.variableGrads(() => (layer.apply([zs, zo]) as tf.Tensor).sum()), 'variableGrads');
   });
 
   it('bad arguments throw ShapeError / ArgumentError naming them', async () => {
     const kernel = tf.zeros([32, 5]) as tf.Tensor2D;
-    assert.throws(() => groupBilinear(tf.zeros([2, 8]), tf.zeros([3, 8]), { kernel }, 4), (e: unknown) => e instanceof ShapeError && /zo: expected shape \[2, 8\] \(the shape of zs\), got \[3, 8\]/.test(e.message));
-    assert.throws(() => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel }, 3), (e: unknown) => e instanceof ArgumentError && /blockSize: expected a positive integer dividing d = 8, got 3/.test(e.message));
-    assert.throws(() => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel: tf.zeros([16, 5]) as tf.Tensor2D }, 4), /kernel: expected shape \[32, r\] \(dim 0 = 32\), got \[16, 5\]/);
-    assert.throws(() => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel, bias: tf.zeros([4]) as tf.Tensor1D }, 4), /bias: expected shape \[5\]/);
-    assert.throws(() => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel }, 4, { maxChunkElements: 0 }), /maxChunkElements: expected a number >= 1, got 0/);
+    assert.throws(
+      () => groupBilinear(tf.zeros([2, 8]), tf.zeros([3, 8]), { kernel }, 4),
+      (e: unknown) =>
+        e instanceof ShapeError &&
+        /zo: expected shape \[2, 8\] \(the shape of zs\), got \[3, 8\]/.test(e.message),
+    );
+    assert.throws(
+      () => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel }, 3),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /blockSize: expected a positive integer dividing d = 8, got 3/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel: tf.zeros([16, 5]) as tf.Tensor2D }, 4),
+      /kernel: expected shape \[32, r\] \(dim 0 = 32\), got \[16, 5\]/,
+    );
+    assert.throws(
+      () =>
+        groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel, bias: tf.zeros([4]) as tf.Tensor1D }, 4),
+      /bias: expected shape \[5\]/,
+    );
+    assert.throws(
+      () => groupBilinear(tf.zeros([2, 8]), tf.zeros([2, 8]), { kernel }, 4, { maxChunkElements: 0 }),
+      /maxChunkElements: expected a number >= 1, got 0/,
+    );
     assert.throws(() => new GroupBilinearLayer({ units: 0 }), /units: expected a positive integer, got 0/);
-    assert.throws(() => new GroupBilinearLayer({ units: 3, kernelInitializer: 'ones' as never }), /kernelInitializer: expected glorotUniform \| .*, got "ones"/);
-    assert.throws(() => new GroupBilinearLayer({ units: 3, blockSize: 3 }).apply([tf.zeros([2, 8]), tf.zeros([2, 8])]), /zs: expected shape \[\.\., d\] with d divisible by blockSize 3, got \[2, 8\]/);
+    assert.throws(
+      () => new GroupBilinearLayer({ units: 3, kernelInitializer: 'ones' as never }),
+      /kernelInitializer: expected glorotUniform \| .*, got "ones"/,
+    );
+    assert.throws(
+      () => new GroupBilinearLayer({ units: 3, blockSize: 3 }).apply([tf.zeros([2, 8]), tf.zeros([2, 8])]),
+      /zs: expected shape \[\.\., d\] with d divisible by blockSize 3, got \[2, 8\]/,
+    );
   });
 });

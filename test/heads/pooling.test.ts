@@ -10,14 +10,47 @@ await useTestBackend();
 const fx = await foundation();
 
 // b = 1, n = 4, d = 2; entity 0: mentions at tokens 1 and 3; entity 1: token 2; entity 2: none.
-const hidden = (): tf.Tensor3D => tf.tensor3d([[[0, 0], [1, -2], [0.5, 3], [2, 0.25]]]);
-const index = (): tf.Tensor3D => tf.tensor3d([[[1, 3], [2, 0], [0, 0]]], [1, 3, 2], 'int32');
-const mask = (): tf.Tensor3D => tf.tensor3d([[[1, 1], [1, 0], [0, 0]]]);
+const hidden = (): tf.Tensor3D =>
+  tf.tensor3d([
+    [
+      [0, 0],
+      [1, -2],
+      [0.5, 3],
+      [2, 0.25],
+    ],
+  ]);
+const index = (): tf.Tensor3D =>
+  tf.tensor3d(
+    [
+      [
+        [1, 3],
+        [2, 0],
+        [0, 0],
+      ],
+    ],
+    [1, 3, 2],
+    'int32',
+  );
+const mask = (): tf.Tensor3D =>
+  tf.tensor3d([
+    [
+      [1, 1],
+      [1, 0],
+      [0, 0],
+    ],
+  ]);
 
 describe('logSumExpPooling', async () => {
   it('shapes: computeOutputShape, output shape and dtype', async () => {
     const layer = new LogSumExpPoolingLayer();
-    assert.deepEqual(layer.computeOutputShape([[2, 7, 5], [2, 3, 4], [2, 3, 4]]), [2, 3, 5]);
+    assert.deepEqual(
+      layer.computeOutputShape([
+        [2, 7, 5],
+        [2, 3, 4],
+        [2, 3, 4],
+      ]),
+      [2, 3, 5],
+    );
     const y = layer.apply([hidden(), index(), mask()]) as tf.Tensor;
     assert.deepEqual(y.shape, [1, 3, 2]);
     assert.equal(y.dtype, 'float32');
@@ -35,9 +68,20 @@ describe('logSumExpPooling', async () => {
   });
 
   it('stays finite and exact for large activations', async () => {
-    const big = tf.tensor3d([[[0, 0], [1000, -1000], [0.5, 3], [1000, -999]]]);
+    const big = tf.tensor3d([
+      [
+        [0, 0],
+        [1000, -1000],
+        [0.5, 3],
+        [1000, -999],
+      ],
+    ]);
     const y = logSumExpPooling(big, index(), mask());
-    await near(y.slice([0, 0, 0], [1, 1, 2]), [[[1000 + Math.log(2), -999 + Math.log(1 + Math.exp(-1))]]], tol(1e-3));
+    await near(
+      y.slice([0, 0, 0], [1, 1, 2]),
+      [[[1000 + Math.log(2), -999 + Math.log(1 + Math.exp(-1))]]],
+      tol(1e-3),
+    );
   });
 
   it('golden: matches ATLOP get_hrt (PyTorch) on a padded batch', async () => {
@@ -54,12 +98,22 @@ describe('logSumExpPooling', async () => {
     const g = tf.grad((h: tf.Tensor) => logSumExpPooling(h as tf.Tensor3D, index(), mask()).sum())(hidden());
     const w = (a: number, b: number) => Math.exp(a) / (Math.exp(a) + Math.exp(b));
     // token 0 is only used by padded slots (mask 0): zero gradient
-    await near(g, [[[0, 0], [w(1, 2), w(-2, 0.25)], [1, 1], [w(2, 1), w(0.25, -2)]]]);
+    await near(g, [
+      [
+        [0, 0],
+        [w(1, 2), w(-2, 0.25)],
+        [1, 1],
+        [w(2, 1), w(0.25, -2)],
+      ],
+    ]);
   });
 
   it('gradient: matches central differences', async () => {
     const h0 = seededTensor([1, 4, 2], 3);
-    const f = (h: tf.Tensor) => logSumExpPooling(h as tf.Tensor3D, index(), mask()).mul(tf.tensor([[[1], [2], [3]]])).sum() as tf.Scalar;
+    const f = (h: tf.Tensor) =>
+      logSumExpPooling(h as tf.Tensor3D, index(), mask())
+        .mul(tf.tensor([[[1], [2], [3]]]))
+        .sum() as tf.Scalar;
     const analytic = tf.grad(f)(h0);
     await near(analytic, await numericGradient(f, h0, 1e-2), tol(2e-3));
   });
@@ -79,24 +133,49 @@ describe('logSumExpPooling', async () => {
       await near(one, batched.slice([i, 0, 0], [1, -1, -1]));
     }
     // two more padded entities and one more padded mention slot, with garbage indices
-    const idxPad = tf.pad(idx, [[0, 0], [0, 2], [0, 1]], 7);
-    const mPad = tf.pad(m, [[0, 0], [0, 2], [0, 1]]);
+    const idxPad = tf.pad(
+      idx,
+      [
+        [0, 0],
+        [0, 2],
+        [0, 1],
+      ],
+      7,
+    );
+    const mPad = tf.pad(m, [
+      [0, 0],
+      [0, 2],
+      [0, 1],
+    ]);
     const padded = logSumExpPooling(h, idxPad, mPad);
     await near(padded.slice([0, 0, 0], [-1, 4, -1]), batched);
     await near(padded.slice([0, 4, 0], [-1, 2, -1]), tf.zeros([2, 2, 8]));
     // permuting entities (and the order of mentions within an entity)
     const perm = tf.tensor1d([2, 0, 3, 1], 'int32');
-    const permuted = logSumExpPooling(h, tf.gather(idx, perm, 1).reverse(2), tf.gather(m, perm, 1).reverse(2));
+    const permuted = logSumExpPooling(
+      h,
+      tf.gather(idx, perm, 1).reverse(2),
+      tf.gather(m, perm, 1).reverse(2),
+    );
     await near(permuted, tf.gather(batched, perm, 1));
   });
 
   it('round trip: fromConfig(getConfig()) behaves the same; no weights', async () => {
     const layer = new LogSumExpPoolingLayer({ name: 'pool' });
-    const copy = LogSumExpPoolingLayer.fromConfig(LogSumExpPoolingLayer, layer.getConfig()) as LogSumExpPoolingLayer;
+    const copy = LogSumExpPoolingLayer.fromConfig(
+      LogSumExpPoolingLayer,
+      layer.getConfig(),
+    ) as LogSumExpPoolingLayer;
     assert.equal(copy.name, 'pool');
-    await near(copy.apply([hidden(), index(), mask()]) as tf.Tensor, layer.apply([hidden(), index(), mask()]) as tf.Tensor);
+    await near(
+      copy.apply([hidden(), index(), mask()]) as tf.Tensor,
+      layer.apply([hidden(), index(), mask()]) as tf.Tensor,
+    );
     assert.equal(layer.getWeights().length, 0);
-    assert.equal(tf.serialization.getRegisteredName(LogSumExpPoolingLayer), 'docre-kit>LogSumExpPoolingLayer');
+    assert.equal(
+      tf.serialization.getRegisteredName(LogSumExpPoolingLayer),
+      'docre-kit>LogSumExpPoolingLayer',
+    );
   });
 
   it('no leaks (forward, layer, gradient)', async () => {
@@ -111,10 +190,26 @@ describe('logSumExpPooling', async () => {
   });
 
   it('bad shapes and dtypes throw ShapeError naming the argument', async () => {
-    assert.throws(() => logSumExpPooling(tf.zeros([1, 4]) as never, index(), mask()), (e: unknown) => e instanceof ShapeError && /hidden: expected shape \[b, n, d\], got \[1, 4\]/.test(e.message));
-    assert.throws(() => logSumExpPooling(hidden(), index(), tf.zeros([1, 3, 5]) as tf.Tensor3D), /mentionMask: expected shape \[b, e, m\] with m = 2, got \[1, 3, 5\]/);
-    assert.throws(() => logSumExpPooling(hidden(), tf.zeros([2, 3, 2]) as tf.Tensor3D, mask()), /mentionIndex: expected shape \[b, e, m\] with b = 1, got \[2, 3, 2\]/);
-    assert.throws(() => logSumExpPooling(hidden(), tf.zeros([1, 3, 2]) as tf.Tensor3D, mask()), /mentionIndex: expected shape \[b, e, m\] int32, got dtype float32/);
-    assert.throws(() => new LogSumExpPoolingLayer().apply([hidden(), index()]), /inputs: expected a list of 3 inputs, got 2/);
+    assert.throws(
+      () => logSumExpPooling(tf.zeros([1, 4]) as never, index(), mask()),
+      (e: unknown) =>
+        e instanceof ShapeError && /hidden: expected shape \[b, n, d\], got \[1, 4\]/.test(e.message),
+    );
+    assert.throws(
+      () => logSumExpPooling(hidden(), index(), tf.zeros([1, 3, 5]) as tf.Tensor3D),
+      /mentionMask: expected shape \[b, e, m\] with m = 2, got \[1, 3, 5\]/,
+    );
+    assert.throws(
+      () => logSumExpPooling(hidden(), tf.zeros([2, 3, 2]) as tf.Tensor3D, mask()),
+      /mentionIndex: expected shape \[b, e, m\] with b = 1, got \[2, 3, 2\]/,
+    );
+    assert.throws(
+      () => logSumExpPooling(hidden(), tf.zeros([1, 3, 2]) as tf.Tensor3D, mask()),
+      /mentionIndex: expected shape \[b, e, m\] int32, got dtype float32/,
+    );
+    assert.throws(
+      () => new LogSumExpPoolingLayer().apply([hidden(), index()]),
+      /inputs: expected a list of 3 inputs, got 2/,
+    );
   });
 });

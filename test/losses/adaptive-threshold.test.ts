@@ -34,7 +34,11 @@ describe('adaptiveThresholdLoss', () => {
     const z = exp(a0) + exp(a1) + exp(a2);
     const every = -log(exp(a1) / z) - log(exp(a2) / z) - 0; // N is empty: L2 = −log 1
     for (const [i, want] of [one, na, every].entries())
-      await near(adaptiveThresholdLoss(logits.slice([i, 0], [1, 3]), labels.slice([i, 0], [1, 3])), want, tol(1e-5));
+      await near(
+        adaptiveThresholdLoss(logits.slice([i, 0], [1, 3]), labels.slice([i, 0], [1, 3])),
+        want,
+        tol(1e-5),
+      );
     await near(adaptiveThresholdLoss(logits, labels), (one + na + every) / 3, tol(1e-5));
     await near(adaptiveThresholdLoss(logits, labels, tf.tensor1d([1, 0, 1])), (one + every) / 2, tol(1e-5));
   });
@@ -45,8 +49,16 @@ describe('adaptiveThresholdLoss', () => {
     const mask = tf.tensor1d(at.mask);
     await near(adaptiveThresholdLoss(logits, labels), at.loss, tol(1e-5));
     await near(adaptiveThresholdLoss(logits, labels, mask), at.lossMasked, tol(1e-5));
-    await near(tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits), tf.tensor2d(at.grad), tol(1e-5));
-    await near(tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels, mask))(logits), tf.tensor2d(at.gradMasked), tol(1e-5));
+    await near(
+      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits),
+      tf.tensor2d(at.grad),
+      tol(1e-5),
+    );
+    await near(
+      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels, mask))(logits),
+      tf.tensor2d(at.gradMasked),
+      tol(1e-5),
+    );
   });
 
   it('does not mutate labels (ATLOP zeroes labels[:, 0] in place)', async () => {
@@ -66,7 +78,9 @@ describe('adaptiveThresholdLoss', () => {
     ]);
     const loss = await scalar(adaptiveThresholdLoss(logits, labels));
     assert.ok(Number.isFinite(loss), `loss ${loss}`);
-    const g = await tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits).data();
+    const g = await tf
+      .grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits)
+      .data();
     assert.ok(Array.from(g).every(Number.isFinite));
     await near(adaptiveThresholdLoss(logits, labels, tf.zeros([2])), 0);
   });
@@ -105,18 +119,35 @@ describe('adaptiveThresholdLoss', () => {
     const batched = await scalar(adaptiveThresholdLoss(logits, labels, pairMask));
     await near(adaptiveThresholdLoss(flat(logits), flat(labels)), batched, tol(1e-5));
     const rev = rows.reverse();
-    await near(adaptiveThresholdLoss(tf.gather(logits.reshape([18, 5]), rev), tf.gather(labels.reshape([18, 5]), rev)), batched, tol(1e-5));
+    await near(
+      adaptiveThresholdLoss(tf.gather(logits.reshape([18, 5]), rev), tf.gather(labels.reshape([18, 5]), rev)),
+      batched,
+      tol(1e-5),
+    );
   });
 
   it('no leaks and bad shapes', async () => {
     const logits = seededTensor([4, 3], 34);
-    const labels = tf.tensor2d([[1, 0, 0], [0, 1, 1], [0, 0, 1], [1, 0, 0]]);
+    const labels = tf.tensor2d([
+      [1, 0, 0],
+      [0, 1, 1],
+      [0, 0, 1],
+      [1, 0, 0],
+    ]);
     const mask = tf.ones([4]);
     assertNoLeak(() => adaptiveThresholdLoss(logits, labels, mask), 'loss');
     assertNoLeak(() => tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits), 'grad');
     assertNoLeak(() => adaptiveThresholdDecode(logits, { topK: 2 }), 'decode');
-    assert.throws(() => adaptiveThresholdLoss(logits, tf.zeros([4, 2])), (e: unknown) => e instanceof ShapeError && /labels: expected shape \[4, 3\] \(the shape of logits\), got \[4, 2\]/.test(e.message));
-    assert.throws(() => adaptiveThresholdLoss(logits, labels, tf.ones([4, 1])), /mask: expected shape \[4\] \(logits without r\), got \[4, 1\]/);
+    assert.throws(
+      () => adaptiveThresholdLoss(logits, tf.zeros([4, 2])),
+      (e: unknown) =>
+        e instanceof ShapeError &&
+        /labels: expected shape \[4, 3\] \(the shape of logits\), got \[4, 2\]/.test(e.message),
+    );
+    assert.throws(
+      () => adaptiveThresholdLoss(logits, labels, tf.ones([4, 1])),
+      /mask: expected shape \[4\] \(logits without r\), got \[4, 1\]/,
+    );
   });
 });
 
@@ -150,7 +181,14 @@ describe('adaptiveThresholdDecode', () => {
   });
 
   it('bad topK throws ArgumentError', async () => {
-    assert.throws(() => adaptiveThresholdDecode(tf.zeros([2, 3]), { topK: 0 }), (e: unknown) => e instanceof ArgumentError && /topK: expected an integer in \[1, 3\], got 0/.test(e.message));
-    assert.throws(() => adaptiveThresholdDecode(tf.zeros([2, 3]), { topK: 4 }), /topK: expected an integer in \[1, 3\], got 4/);
+    assert.throws(
+      () => adaptiveThresholdDecode(tf.zeros([2, 3]), { topK: 0 }),
+      (e: unknown) =>
+        e instanceof ArgumentError && /topK: expected an integer in \[1, 3\], got 0/.test(e.message),
+    );
+    assert.throws(
+      () => adaptiveThresholdDecode(tf.zeros([2, 3]), { topK: 4 }),
+      /topK: expected an integer in \[1, 3\], got 4/,
+    );
   });
 });

@@ -29,10 +29,18 @@ describe('balancedSoftmaxLoss', () => {
     const na = log(1 + exp(s[1]!) + exp(s[2]!) + exp(s[3]!)) + log(1 + exp(-s[0]!));
     const every = log(1 + exp(s[0]!)) + log(1 + exp(-s[1]!) + exp(-s[2]!) + exp(-s[3]!));
     for (const [i, want] of [two, na, every].entries())
-      await near(balancedSoftmaxLoss(logits.slice([i, 0], [1, 4]), labels.slice([i, 0], [1, 4])), want, tol(1e-5));
+      await near(
+        balancedSoftmaxLoss(logits.slice([i, 0], [1, 4]), labels.slice([i, 0], [1, 4])),
+        want,
+        tol(1e-5),
+      );
     await near(balancedSoftmaxLoss(logits, labels, tf.tensor1d([0, 1, 1])), (na + every) / 2, tol(1e-5));
     // all columns positive: the negative term is log(1 + 0) = 0
-    await near(balancedSoftmaxLoss(tf.tensor2d([s]), tf.ones([1, 4])), log(1 + s.reduce((a, x) => a + exp(-x), 0)), tol(1e-5));
+    await near(
+      balancedSoftmaxLoss(tf.tensor2d([s]), tf.ones([1, 4])),
+      log(1 + s.reduce((a, x) => a + exp(-x), 0)),
+      tol(1e-5),
+    );
   });
 
   it('golden: DocuNet multilabel_categorical_crossentropy (PyTorch), loss and gradient', async () => {
@@ -41,8 +49,16 @@ describe('balancedSoftmaxLoss', () => {
     const mask = tf.tensor1d(bs.mask);
     await near(balancedSoftmaxLoss(logits, labels), bs.loss, tol(1e-5));
     await near(balancedSoftmaxLoss(logits, labels, mask), bs.lossMasked, tol(1e-5));
-    await near(tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits), tf.tensor2d(bs.grad), tol(1e-5));
-    await near(tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels, mask))(logits), tf.tensor2d(bs.gradMasked), tol(1e-5));
+    await near(
+      tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits),
+      tf.tensor2d(bs.grad),
+      tol(1e-5),
+    );
+    await near(
+      tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels, mask))(logits),
+      tf.tensor2d(bs.gradMasked),
+      tol(1e-5),
+    );
   });
 
   it('finite for extreme logits and all-masked batches', async () => {
@@ -58,7 +74,9 @@ describe('balancedSoftmaxLoss', () => {
     assert.ok(Number.isFinite(loss), `loss ${loss}`);
     // row 0: log(1 + e^3e4) + log(1 + e^3e4) ≈ 6e4; row 1: log(1 + e^3e4 + e^1e4) + log(1 + e^3e4) ≈ 6e4
     assert.ok(Math.abs(loss - 6e4) < 60, `loss ${loss}`);
-    const g = await tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits).data();
+    const g = await tf
+      .grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits)
+      .data();
     assert.ok(Array.from(g).every(Number.isFinite));
     await near(balancedSoftmaxLoss(logits, labels, tf.zeros([2])), 0);
   });
@@ -89,18 +107,35 @@ describe('balancedSoftmaxLoss', () => {
     ]);
     const rows = tf.tensor1d([1, 2, 3, 6, 7], 'int32');
     const flat = (x: tf.Tensor) => tf.gather(x.reshape([9, 5]), rows);
-    await near(balancedSoftmaxLoss(flat(logits), flat(labels)), await scalar(balancedSoftmaxLoss(logits, labels, pairMask)), tol(1e-5));
+    await near(
+      balancedSoftmaxLoss(flat(logits), flat(labels)),
+      await scalar(balancedSoftmaxLoss(logits, labels, pairMask)),
+      tol(1e-5),
+    );
   });
 
   it('no leaks and bad shapes', async () => {
     const logits = seededTensor([4, 3], 44);
-    const labels = tf.tensor2d([[1, 0, 0], [0, 1, 1], [0, 0, 1], [1, 0, 0]]);
+    const labels = tf.tensor2d([
+      [1, 0, 0],
+      [0, 1, 1],
+      [0, 0, 1],
+      [1, 0, 0],
+    ]);
     const mask = tf.ones([4]);
     assertNoLeak(() => balancedSoftmaxLoss(logits, labels, mask), 'loss');
     assertNoLeak(() => tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits), 'grad');
     assertNoLeak(() => balancedSoftmaxDecode(logits, { topK: 2 }), 'decode');
-    assert.throws(() => balancedSoftmaxLoss(logits, tf.zeros([3, 3])), (e: unknown) => e instanceof ShapeError && /labels: expected shape \[4, 3\] \(the shape of logits\), got \[3, 3\]/.test(e.message));
-    assert.throws(() => balancedSoftmaxLoss(logits, labels, tf.ones([3])), /mask: expected shape \[4\] \(logits without r\), got \[3\]/);
+    assert.throws(
+      () => balancedSoftmaxLoss(logits, tf.zeros([3, 3])),
+      (e: unknown) =>
+        e instanceof ShapeError &&
+        /labels: expected shape \[4, 3\] \(the shape of logits\), got \[3, 3\]/.test(e.message),
+    );
+    assert.throws(
+      () => balancedSoftmaxLoss(logits, labels, tf.ones([3])),
+      /mask: expected shape \[4\] \(logits without r\), got \[3\]/,
+    );
   });
 });
 
@@ -133,6 +168,10 @@ describe('balancedSoftmaxDecode', () => {
   });
 
   it('bad topK throws ArgumentError', async () => {
-    assert.throws(() => balancedSoftmaxDecode(tf.zeros([2, 3]), { topK: 1.5 }), (e: unknown) => e instanceof ArgumentError && /topK: expected an integer in \[1, 3\], got 1.5/.test(e.message));
+    assert.throws(
+      () => balancedSoftmaxDecode(tf.zeros([2, 3]), { topK: 1.5 }),
+      (e: unknown) =>
+        e instanceof ArgumentError && /topK: expected an integer in \[1, 3\], got 1.5/.test(e.message),
+    );
   });
 });
