@@ -89,16 +89,13 @@ export function decodeAboveThreshold(
   return tf.tidy(() => {
     let keep = logits.greater(threshold); // [..,r]
     if (topK !== undefined) {
-      const kth = tf.topk(logits, topK).values.slice(
-        new Array(logits.rank).fill(0).map((_, i) => (i === logits.rank - 1 ? topK - 1 : 0)),
-        [...logits.shape.slice(0, -1), 1],
-      ); // [..,1]
+      const kth = tf.topk(logits, topK).values.min(-1, true); // [..,1] the k-th largest logit
       keep = keep.logicalAnd(logits.greaterEqual(kth));
     }
-    const notTh = tf.sub(1, thresholdColumn(r)); // [r]
-    const rel = keep.toFloat().mul(notTh); // [..,r] predictions among r > 0
+    const th = thresholdColumn(r); // [r]
+    const rel = keep.toFloat().mul(tf.sub(1, th)); // [..,r] predictions among r > 0
     const none = rel.sum(-1, true).equal(0).toFloat(); // [..,1]
-    return rel.add(none.mul(thresholdColumn(r)));
+    return rel.add(none.mul(th));
   });
 }
 
