@@ -305,6 +305,22 @@ describe('EntityPairMatrixLayer', () => {
     }
   });
 
+  it('edge case: a document with one entity gives an all-zero [1,1,1,·] map with finite gradients', async () => {
+    const ent = entity().slice([0, 0, 0], [1, 1, -1]);
+    const ctx = context().slice([0, 0, 0, 0], [1, 1, 1, -1]);
+    const d = doc().slice([0, 0], [1, -1]);
+    const noPairs = tf.zeros([1, 1, 1]);
+    for (const [strategy] of CASES) {
+      const y = run(strategy, ent, ctx, d, noPairs);
+      await near(y, tf.zeros([1, 1, 1, y.shape[3]]), 0, 0, strategy);
+      const viaEntity = strategy === 'similarity'; // the only strategy that ignores the context
+      const g = tf.grad((x: tf.Tensor) =>
+        (viaEntity ? run(strategy, x, ctx, d, noPairs) : run(strategy, ent, x, d, noPairs)).sum(),
+      )(viaEntity ? ent : ctx);
+      await near(g, tf.zerosLike(g), 0, 0, `${strategy} gradient`);
+    }
+  });
+
   it('equivalence: batched = per document; padded entities change nothing; permutation permutes', async () => {
     const perm = tf.tensor1d([2, 0, 3, 1], 'int32');
     const permE = (x: tf.Tensor) => tf.gather(x, perm, 1);

@@ -85,6 +85,28 @@ describe('adaptiveThresholdLoss', () => {
     await near(adaptiveThresholdLoss(logits, labels, tf.zeros([2])), 0);
   });
 
+  it('edge cases: an all-NA batch; a document with one entity (no pairs)', async () => {
+    const logits = tf.tensor2d([
+      [0.4, -1, 2],
+      [1.5, 0.5, 0],
+    ]);
+    const allNA = tf.tensor2d([
+      [1, 0, 0],
+      [1, 0, 0],
+    ]);
+    const na = (a: number[]) => -log(exp(a[0]!) / a.reduce((z, x) => z + exp(x), 0));
+    await near(adaptiveThresholdLoss(logits, allNA), (na([0.4, -1, 2]) + na([1.5, 0.5, 0])) / 2, tol(1e-5));
+    // one entity: logits [1,1,1,r] and pairMask [1,1,1] = 0 → loss 0 and zero gradient
+    const one = seededTensor([1, 1, 1, 3], 36);
+    const noPairs = tf.zeros([1, 1, 1]);
+    const labels = tf.tensor4d([[[[1, 0, 0]]]]);
+    await near(adaptiveThresholdLoss(one, labels, noPairs), 0);
+    await near(
+      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels, noPairs))(one),
+      tf.zeros([1, 1, 1, 3]),
+    );
+  });
+
   it('gradient: central differences; masked pairs get zero gradient', async () => {
     const labels = tf.tensor2d([
       [0, 1, 0, 1],

@@ -81,6 +81,24 @@ describe('balancedSoftmaxLoss', () => {
     await near(balancedSoftmaxLoss(logits, labels, tf.zeros([2])), 0);
   });
 
+  it('edge cases: an all-NA batch; a document with one entity (no pairs)', async () => {
+    const s = [0.4, -1, 2];
+    const allNA = tf.tensor2d([[1, 0, 0]]);
+    await near(
+      balancedSoftmaxLoss(tf.tensor2d([s]), allNA),
+      log(1 + exp(-1) + exp(2)) + log(1 + exp(-0.4)),
+      tol(1e-5),
+    );
+    const one = seededTensor([1, 1, 1, 3], 45);
+    const noPairs = tf.zeros([1, 1, 1]);
+    const labels = tf.tensor4d([[[[1, 0, 0]]]]);
+    await near(balancedSoftmaxLoss(one, labels, noPairs), 0);
+    await near(
+      tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels, noPairs))(one),
+      tf.zeros([1, 1, 1, 3]),
+    );
+  });
+
   it('gradient: central differences; masked pairs get zero gradient', async () => {
     const labels = tf.tensor2d([
       [0, 1, 0, 1],
