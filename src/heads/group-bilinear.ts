@@ -133,18 +133,13 @@ export function groupBilinear(
             const sc = s2.slice([start, 0], [size, d]);
             const oc = o2.slice([start, 0], [size, d]);
             const dyc = (dy as tf.Tensor2D).slice([start, 0], [size, r]);
-            // each [Pc, d·k] temporary is released as soon as it is used: peak ≈ 2 chunks of features
+            // the chunk's features are released as soon as dKernel has them: peak ≈ 2 chunks
             const feats = groupFeatures(sc, oc, k); // [Pc, d·k]
             const dk = dKernel.add(tf.matMul(feats, dyc, true, false)); // [d·k, r]
             feats.dispose();
-            const dF = tf.matMul(dyc, kernelT).reshape([size, g, k, k]); // [Pc, g, k(i), k(j)]
-            // elementwise products + sums: faster than Pc·g tiny matrix-vector products on wasm
-            const prodO = dF.mul(oc.reshape([size, g, 1, k])); // [Pc, g, k, k]
-            const ds = prodO.sum(3).reshape([size, d]); // Σ_j dF_ij zo_j
-            prodO.dispose();
-            const prodS = dF.mul(sc.reshape([size, g, k, 1])); // [Pc, g, k, k]
-            const dob = prodS.sum(2).reshape([size, d]); // Σ_i dF_ij zs_i
-            prodS.dispose();
+            const dF = tf.matMul(dyc, kernelT).reshape([size * g, k, k]); // [Pc·g, k(i), k(j)]
+            const ds = tf.matMul(dF, oc.reshape([size * g, k, 1])).reshape([size, d]); // Σ_j dF_ij zo_j
+            const dob = tf.matMul(dF, sc.reshape([size * g, k, 1]), true, false).reshape([size, d]); // Σ_i dF_ij zs_i
             return [dk, ds, dob];
           });
           dKernel.dispose();
