@@ -29,6 +29,7 @@ export function gatherMentionRows(
   mentionIndex: tf.Tensor3D,
   mentionMask: tf.Tensor3D,
 ): tf.Tensor4D {
+  checkMentions(mentionIndex, mentionMask, checkShape('table', table.shape, ['b', 'n', 'w']));
   return tf.tidy(() => {
     const [b, n, w] = table.shape;
     const [, e, m] = mentionIndex.shape;
@@ -40,7 +41,7 @@ export function gatherMentionRows(
   });
 }
 
-/** Validates `mentionIndex`/`mentionMask` against a batch size; returns `{e, m}`. */
+/** Validates `mentionIndex` [b,e,m] int32 and `mentionMask` [b,e,m] against `dims`; returns `dims` with b, e, m bound. */
 export function checkMentions(
   mentionIndex: tf.Tensor,
   mentionMask: tf.Tensor,
