@@ -8,3 +8,4 @@ export * from './registry.js';
 export * from './safetensors.js';
 export * from './ops.js';
 export * from './wasm-kernels.js';
+export * from './gradients.js';

@@ -45,8 +45,8 @@ interface Args {
 export const wasmKernelOptions = {
   /** Upper bound (float32 elements) of one im2col chunk in `Conv2DBackpropFilter`; default 64 MB. */
   im2colChunk: 16 * 1024 * 1024,
-  /** Matmul operands with more elements per matrix than this are transposed explicitly. */
-  transposeAbove: 64 * 1024,
+  /** Transposed matmul operands are transposed explicitly when m·k·n per batch entry reaches this. */
+  transposeAbove: 256 * 1024,
   /** Batched matmuls with at least this many multiply-adds per batch entry run entry by entry. */
   perBatchAbove: 256 * 1024,
 };
@@ -239,9 +239,9 @@ function overrideGather(): void {
 
 /**
  * wasm's matmul is fast only for untransposed operands (XNNPACK); with `transposeA` or
- * `transposeB` it takes a slow strided path. Operands whose per-batch matrix exceeds
- * `wasmKernelOptions.transposeAbove` elements (above cache size, where the slow path hurts) are
- * transposed by the wasm Transpose kernel first; small ones keep the flag (cheaper than a copy).
+ * `transposeB` it takes a slow strided path. When one batch entry costs at least
+ * `wasmKernelOptions.transposeAbove` multiply-adds (m·k·n), transposed operands are transposed by
+ * the wasm Transpose kernel first (O(size), against O(m·k·n) saved); small products keep the flag.
  */
 function overrideTransposedMatMul(kernelName: string): void {
   const original = tf.getKernel(kernelName, 'wasm') as (tf.KernelConfig & { [MARK]?: true }) | undefined;
@@ -295,10 +295,13 @@ function overrideTransposedMatMul(kernelName: string): void {
   };
   register(kernelName, (args) => {
     const { inputs, backend, attrs = {} } = args;
-    const flip = (x: tf.TensorInfo, flag: unknown) =>
-      flag === true && x.shape.slice(-2).reduce((p, c) => p * c, 1) > wasmKernelOptions.transposeAbove;
-    const flipA = flip(inputs['a']!, attrs['transposeA']);
-    const flipB = flip(inputs['b']!, attrs['transposeB']);
+    const [a0, b0] = [inputs['a']!, inputs['b']!];
+    // multiply-adds of one batch entry: m·k·n
+    const macs =
+      a0.shape.at(-2)! * a0.shape.at(-1)! * (attrs['transposeB'] ? b0.shape.at(-2)! : b0.shape.at(-1)!);
+    const big = macs >= wasmKernelOptions.transposeAbove;
+    const flipA = big && attrs['transposeA'] === true;
+    const flipB = big && attrs['transposeB'] === true;
     if (!flipA && !flipB)
       return (kernelName === 'BatchMatMul' ? perBatch : matmul)(args as never) as tf.TensorInfo;
     const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;

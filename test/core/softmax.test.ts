@@ -104,7 +104,7 @@ test('gradient equals the analytic softmax Jacobian: dL/dx_i = m_i·y_i·(w_i �
   tf.dispose([x, m, w, y]);
 });
 
-test('mask broadcasts: [1, r] against [b, r], and [b, 1, lk] against [b, lq, lk]', async () => {
+test('mask broadcasts: [1, r] and [r] against [b, r], [b, 1, lk] against [b, lq, lk], axis 0', async () => {
   const x = seededTensor([2, 3, 4], 4, 2);
   const m = tf.tensor3d([[[1, 1, 0, 1]], [[0, 1, 1, 1]]]);
   const full = tf.tile(m, [1, 3, 1]);
@@ -113,6 +113,12 @@ test('mask broadcasts: [1, r] against [b, r], and [b, 1, lk] against [b, lq, lk]
   const m2 = tf.tensor2d([[1, 0, 1, 1]]);
   const p = await read(maskedSoftmax(x2, m2));
   for (let i = 0; i < 3; i++) assertClose(p[i * 4 + 0]! + p[i * 4 + 2]! + p[i * 4 + 3]!, 1, tol(1e-6));
+  // a rank-1 mask aligns on the trailing axis, like broadcasting
+  assertClose(await read(maskedSoftmax(x2, tf.tensor1d([1, 0, 1, 1]))), p, 0);
+  // axis 0 with a [b, 1] mask: column softmax over rows 0 and 2 only
+  const pc = await read(maskedSoftmax(x2, tf.tensor2d([[1], [0], [1]]), 0));
+  for (let j = 0; j < 4; j++) assertClose(pc[j]! + pc[8 + j]!, 1, tol(1e-6));
+  assertClose([pc[4]!, pc[5]!, pc[6]!, pc[7]!], [0, 0, 0, 0], 0);
   tf.dispose([x, m, full, x2, m2]);
 });
 
