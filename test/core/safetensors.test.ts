@@ -116,31 +116,15 @@ test('malformed: header is not JSON / not an object', () => {
 });
 
 test('malformed: unknown dtype names the tensor', () => {
-  assertFails(
-    rawFile({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1),
-    /unknown dtype "F8_E4M3"/,
-    'w',
-  );
+  assertFails(rawFile({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), /unknown dtype "F8_E4M3"/, 'w');
 });
 
 test('malformed: offsets outside the buffer, reversed, or not matching the shape', () => {
-  assertFails(
-    rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8),
-    /outside the 8-byte buffer/,
-    'w',
-  );
+  assertFails(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8), /outside the 8-byte buffer/, 'w');
   assertFails(rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, 8), /end before begin/, 'w');
   assertFails(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), /needs 12/, 'w');
-  assertFails(
-    rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [0] } }, 8),
-    /is not \[begin, end\]/,
-    'w',
-  );
-  assertFails(
-    rawFile({ w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, 8),
-    /not a list of non-negative/,
-    'w',
-  );
+  assertFails(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [0] } }, 8), /is not \[begin, end\]/, 'w');
+  assertFails(rawFile({ w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, 8), /not a list of non-negative/, 'w');
 });
 
 test('malformed: overlapping tensors, holes and trailing bytes', () => {
@@ -155,11 +139,7 @@ test('malformed: overlapping tensors, holes and trailing bytes', () => {
     /overlap tensor "a"/,
     'b',
   );
-  assertFails(
-    rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8),
-    /hole in the byte buffer/,
-    'a',
-  );
+  assertFails(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), /hole in the byte buffer/, 'a');
   assertFails(rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), /4 trailing bytes/);
 });
 
@@ -171,8 +151,5 @@ test('malformed: I64 outside int32 names the tensor', () => {
 });
 
 test('writer rejects data that does not match the shape', () => {
-  assert.throws(
-    () => serializeSafetensors({ w: { shape: [3], data: new Float32Array(2) } }),
-    /shape \[3\] has 3 elements/,
-  );
+  assert.throws(() => serializeSafetensors({ w: { shape: [3], data: new Float32Array(2) } }), /shape \[3\] has 3 elements/);
 });
