@@ -51,10 +51,26 @@ function lin(x: tf.Tensor, p: { kernel: tf.Tensor; bias: tf.Tensor }): tf.Tensor
   return tf.matMul(x.reshape([-1, d]), p.kernel as tf.Tensor2D).add(p.bias).reshape([...x.shape.slice(0, -1), p.kernel.shape[1]!]);
 }
 
-/** Gathers x [b,e,e,c] at flat indices → [b,e,e,e,c]. */
+/** Gathers x [b,e,e,c] at flat indices → [b,e,e,e,c] (used for masks: no gradient needed). */
 function gatherPairs(x: tf.Tensor, idx: tf.Tensor): tf.Tensor {
   const [b, e, , c] = x.shape as number[];
   return tf.gather(x.reshape([b! * e! * e!, c!]), idx).reshape([b!, e!, e!, e!, c!]);
+}
+
+/**
+ * Materialises the candidate pair of every (A,B,k) as x expanded to [b,e,e,e,c] — the official
+ * code's `expand(b, n, n, n, d)`. Which of (A,k), (k,A), (B,k), (k,B) the candidate is, is read off
+ * the literal candidate function at A = 0, B = 1, k = 2 (gradients flow through broadcastTo,
+ * which is fast on every backend, unlike gather's scatter-add on cpu).
+ */
+function expandPairs(x: tf.Tensor, pick: (A: number, B: number, k: number) => Pair | null): tf.Tensor {
+  const [b, e, , c] = x.shape as number[];
+  const [i, j] = pick(0, 1, 2)!; // e.g. (0,2) = (A,k), (2,1) = (k,B)
+  const row = i !== 2; // (anchor, k) reads x, (k, anchor) reads xᵀ
+  const src = row ? x : tf.transpose(x, [0, 2, 1, 3]);
+  const anchor = row ? i : j; // 0 = A, 1 = B
+  const shape = anchor === 0 ? [b!, e!, 1, e!, c!] : [b!, 1, e!, e!, c!]; // [A,·,k] or [·,B,k]
+  return tf.broadcastTo(src.reshape(shape), [b!, e!, e!, e!, c!]);
 }
 
 /** One attention head over [paths ; self]: q [b,e,e,c], keys/vals [b,e,e,e,c], mask [b,e,e,e]. */
@@ -81,7 +97,7 @@ export function naiveIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): tf.
       const sl = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, h * dh], [-1, -1, -1, dh]);
       const kh = sl(k), vh = sl(v), qh = sl(q);
       const proj = (pp: IMSAParams['pathKey'], src: tf.Tensor) => {
-        const cat = tf.concat([gatherPairs(src, c1.idx), gatherPairs(src, c2.idx)], -1); // [b,e,e,e,2dh]
+        const cat = tf.concat([expandPairs(src, (A, B, kk) => path(A, B, kk)[0]), expandPairs(src, (A, B, kk) => path(A, B, kk)[1])], -1); // [b,e,e,e,2dh]
         const w = tf.slice(pp.kernel, [h, 0, 0], [1, -1, -1]).reshape([2 * dh, dh]);
         const bias = tf.slice(pp.bias, [h, 0], [1, -1]).reshape([dh]);
         return lin(cat, { kernel: w, bias }); // [b,e,e,e,dh]
@@ -104,7 +120,7 @@ export function naiveECA(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tenso
       const sl = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, h * dh], [-1, -1, -1, dh]);
       const kh = sl(k), vh = sl(v);
       const mask = gatherPairs(pairMask.reshape([b!, e!, e!, 1]), c.idx).squeeze([4]).mul(c.exists);
-      return attend(sl(q), gatherPairs(kh, c.idx), gatherPairs(vh, c.idx), kh, vh, mask);
+      return attend(sl(q), expandPairs(kh, cand), expandPairs(vh, cand), kh, vh, mask);
     });
     return lin(tf.concat(heads, -1), p.output);
   });

@@ -1,0 +1,161 @@
+/**
+ * Reasoning-module benchmark: time and peak memory of the efficient I-MSA (DRE-MIR) and ECA
+ * (DocRE-II) against the naive reference that materialises every path / candidate as a
+ * `[b,e,e,e,·]` tensor (test/heads/naive-reasoning.ts — what the official DocRE-II code does with
+ * `expand(b, n, n, n, d)`), forward and backward (gradients wrt the input and every parameter).
+ *
+ *   npx tsx bench/reasoning.ts                       # e ∈ {16, 42, 96}, d = 256, cpu wasm webgpu
+ *   npx tsx bench/reasoning.ts --quick               # e ∈ {8, 16}, d = 64
+ *   npx tsx bench/reasoning.ts --backends wasm --e 16,42,96 --naive-max-e 42 --cpu-max-e 42
+ *
+ * Peak bytes = tf.profile's peak of live tensor bytes minus the bytes alive before the call
+ * (inputs and parameters excluded). A naive run above --naive-max-e is not executed: its peak is
+ * extrapolated from the measured smaller sizes with the fit α·e³ + β·e² (marked "extrap.").
+ * Times are medians of --reps runs after one warm-up (WebGPU: until the result is read back).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../src/core/backend.js';
+import { imsa } from '../src/heads/imsa.js';
+import { eca } from '../src/heads/eca.js';
+import { flattenParams, makePairMask, naiveECA, naiveIMSA, randomECAParams, randomIMSAParams, seeded, unflattenParams } from '../test/heads/naive-reasoning.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : dflt;
+};
+const quick = argv.includes('--quick');
+const sizes = opt('e', quick ? '8,16' : '16,42,96').split(',').map(Number);
+const d = Number(opt('d', quick ? '64' : '256'));
+const backends = opt('backends', 'cpu,wasm,webgpu').split(',') as BackendName[];
+const naiveMaxE = Number(opt('naive-max-e', quick ? '16' : '42'));
+const cpuMaxE = Number(opt('cpu-max-e', quick ? '16' : '42'));
+const reps = Number(opt('reps', quick ? '2' : '1'));
+
+interface Row {
+  backend: string;
+  module: string;
+  e: number;
+  impl: string;
+  fwdMs?: number;
+  fwdBytes?: number;
+  bwdMs?: number;
+  bwdBytes?: number;
+  extrapolated?: boolean;
+}
+
+async function measure(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ ms: number; bytes: number }> {
+  const read = async (out: tf.Tensor | tf.Tensor[]) => {
+    const list = Array.isArray(out) ? out : [out];
+    await Promise.all(list.map((t) => t.data()));
+    tf.dispose(list);
+  };
+  await read(fn()); // warm-up (shader compilation, kernel caches)
+  const start = tf.memory().numBytes;
+  let out: tf.Tensor | tf.Tensor[] = [];
+  const info = await tf.profile(() => {
+    out = fn();
+    return out;
+  });
+  await read(out);
+  const bytes = info.peakBytes - start;
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await read(fn());
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)]!, bytes };
+}
+
+type Case = { module: string; run: (impl: 'efficient' | 'naive', e: number) => { fwd: () => tf.Tensor; bwd: () => tf.Tensor[]; dispose: () => void } };
+
+const cases: Case[] = [
+  {
+    module: 'I-MSA',
+    run: (impl, e) => {
+      const x = seeded([1, e, e, d], 1, 1);
+      const pm = makePairMask(e, [e]);
+      const params = randomIMSAParams(d, 3, 0.1);
+      const f = impl === 'efficient' ? imsa : naiveIMSA;
+      const named = flattenParams(params).map(([, t]) => t);
+      return {
+        fwd: () => f(x, pm, params),
+        bwd: () => tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(xx, pm, unflattenParams(params, ps))))([x, ...named]),
+        dispose: () => tf.dispose([x, pm, ...named]),
+      };
+    },
+  },
+  {
+    module: 'ECA',
+    run: (impl, e) => {
+      const q = seeded([1, e, e, d], 1, 1);
+      const m = seeded([1, e, e, 2 * d], 2, 1); // DocRE-II: memory = [F ; R]
+      const pm = makePairMask(e, [e]);
+      const params = randomECAParams(d, 2 * d, 3, 0.1);
+      const f = impl === 'efficient' ? eca : naiveECA;
+      const named = flattenParams(params).map(([, t]) => t);
+      return {
+        fwd: () => f(q, m, pm, params),
+        bwd: () => tf.grads((qq: tf.Tensor, mm: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(qq, mm, pm, unflattenParams(params, ps))))([q, m, ...named]),
+        dispose: () => tf.dispose([q, m, pm, ...named]),
+      };
+    },
+  },
+];
+
+/** Least-squares fit of y = α·e³ + β·e² through the measured points, evaluated at e. */
+function extrapolate(points: [number, number][], e: number): number | undefined {
+  if (points.length < 2) return undefined;
+  let [s33, s32, s22, s3y, s2y] = [0, 0, 0, 0, 0];
+  for (const [x, y] of points) {
+    const [a, b] = [x ** 3, x ** 2];
+    s33 += a * a; s32 += a * b; s22 += b * b; s3y += a * y; s2y += b * y;
+  }
+  const det = s33 * s22 - s32 * s32;
+  const alpha = (s3y * s22 - s2y * s32) / det;
+  const beta = (s33 * s2y - s32 * s3y) / det;
+  return alpha * e ** 3 + beta * e ** 2;
+}
+
+const mb = (b?: number) => (b === undefined ? 'n/a' : (b / 2 ** 20).toFixed(1));
+const ms = (t?: number) => (t === undefined ? 'n/a' : t.toFixed(t < 10 ? 2 : 0));
+
+const rows: Row[] = [];
+for (const backend of backends) {
+  const info = await initBackend(backend);
+  console.error(`# backend ${backend}${info.adapter ? ` (${info.adapter})` : ''}`);
+  for (const c of cases)
+    for (const e of sizes) {
+      if (backend === 'cpu' && e > cpuMaxE) continue;
+      for (const impl of ['efficient', 'naive'] as const) {
+        const row: Row = { backend, module: c.module, e, impl };
+        if (impl === 'naive' && e > naiveMaxE) {
+          const pts = (k: 'fwdBytes' | 'bwdBytes') =>
+            rows.filter((r) => r.backend === backend && r.module === c.module && r.impl === 'naive' && !r.extrapolated && r[k] !== undefined).map((r) => [r.e, r[k]!] as [number, number]);
+          row.fwdBytes = extrapolate(pts('fwdBytes'), e);
+          row.bwdBytes = extrapolate(pts('bwdBytes'), e);
+          row.extrapolated = true;
+        } else {
+          const run = c.run(impl, e);
+          const f = await measure(run.fwd);
+          const b = await measure(run.bwd);
+          run.dispose();
+          Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes, bwdMs: b.ms, bwdBytes: b.bytes });
+        }
+        rows.push(row);
+        console.error(`${backend} ${c.module} e=${e} ${impl}: fwd ${ms(row.fwdMs)} ms ${mb(row.fwdBytes)} MB, bwd ${ms(row.bwdMs)} ms ${mb(row.bwdBytes)} MB${row.extrapolated ? ' (extrap.)' : ''}`);
+      }
+    }
+}
+
+console.log(`\nd = ${d}, b = 1, all e·(e−1) pairs real; peak = extra live tensor bytes during the call (MiB)\n`);
+console.log('| backend | module | e | impl | fwd ms | fwd peak MiB | fwd+bwd ms | fwd+bwd peak MiB | naive/efficient peak (fwd, fwd+bwd) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const eff = rows.find((x) => x.backend === r.backend && x.module === r.module && x.e === r.e && x.impl === 'efficient');
+  const ratio = r.impl === 'naive' && eff ? `${(r.fwdBytes! / eff.fwdBytes!).toFixed(1)}×, ${(r.bwdBytes! / eff.bwdBytes!).toFixed(1)}×` : '';
+  const tag = r.extrapolated ? ' (extrap.)' : '';
+  console.log(`| ${r.backend} | ${r.module} | ${r.e} | ${r.impl} | ${ms(r.fwdMs)} | ${mb(r.fwdBytes)}${tag} | ${ms(r.bwdMs)} | ${mb(r.bwdBytes)}${tag} | ${ratio} |`);
+}
