@@ -85,7 +85,9 @@ export function logSumExpPooling(
     const filled = tf.where(tf.broadcastTo(real, x.shape), x, tf.broadcastTo(tf.min(x, 2, true), x.shape));
     const max = tf.max(filled, 2); // [b,e,d]
     const sum = tf.sum(tf.exp(tf.minimum(filled.sub(max.expandDims(2)), 0)).mul(mask), 2); // [b,e,d]
-    const any = tf.max(mask, 2); // [b,e,1]: 1 when the entity has a real mention
+    // 1 when the entity has a real mention; reduced over the LAST axis of the [b,e,m] mask (a
+    // middle-axis reduction of a bool-derived mask hits a TransposeProgram bug in tfjs-webgpu 4.22)
+    const any = tf.max(mentionMask.toFloat(), 2, true); // [b,e,1]
     // log(sum + 1 - any) is log(1) = 0 for an empty entity: finite value and gradient
     return max.add(tf.log(sum.add(tf.sub(1, any)))).mul(any) as tf.Tensor3D;
   });
