@@ -65,13 +65,15 @@ export const COMMANDS = {
       dev: { kind: 'string', arg: 'FILE', help: 'dev documents, scored with the official metrics after every epoch' },
       encoder,
       backend,
-      epochs: { kind: 'int', arg: 'N', min: 1, default: 30, help: 'training epochs' },
-      'batch-size': { kind: 'int', arg: 'N', min: 1, default: 4, help: 'documents per batch' },
+      epochs: { kind: 'int', arg: 'N', min: 1, help: "training epochs (docreii: of stage 1) (default: the preset's, 30)" },
+      'batch-size': { kind: 'int', arg: 'N', min: 1, help: "documents per batch (default: the preset's)" },
       'accumulation-steps': { kind: 'int', arg: 'N', min: 1, default: 1, help: 'batches per optimizer step' },
-      lr: { kind: 'number', arg: 'X', min: 0, default: 1e-4, help: 'learning rate of the heads' },
-      'encoder-lr': { kind: 'number', arg: 'X', min: 0, default: 5e-5, help: 'learning rate of a trainable encoder' },
-      'warmup-ratio': { kind: 'number', arg: 'X', min: 0, default: 0.06, help: 'linear warmup fraction' },
-      'max-grad-norm': { kind: 'number', arg: 'X', min: 0, default: 1, help: 'global-norm clipping (0: off)' },
+      lr: { kind: 'number', arg: 'X', min: 0, help: "learning rate of the heads (default: the preset's)" },
+      'encoder-lr': { kind: 'number', arg: 'X', min: 0, help: "learning rate of a trainable encoder (default: the preset's)" },
+      'warmup-ratio': { kind: 'number', arg: 'X', min: 0, help: "linear warmup fraction (default: the preset's, 0.06)" },
+      'max-grad-norm': { kind: 'number', arg: 'X', min: 0, help: "global-norm clipping, 0: off (default: the preset's, 1)" },
+      'weight-decay': { kind: 'number', arg: 'X', min: 0, help: "AdamW weight decay, not on biases/LayerNorm (default: the preset's)" },
+      'stage2-epochs': { kind: 'int', arg: 'N', min: 1, help: "docreii: epochs of stage 2 (default: the preset's ratio, epochs/2)" },
       cache: { kind: 'string', arg: 'DIR', default: '.docre-kit-cache', help: 'feature cache of a frozen encoder (encode each file once)' },
       out: { kind: 'string', arg: 'DIR', default: 'runs/model', help: 'output: best/, last/, resume.ckpt, train-log.json' },
       seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
@@ -172,7 +174,7 @@ export function commandHelp(name: CommandName): string {
  *
  * @example
  * const o = parseCommand('train', ['--model', 'atlop', '--train', 'train.json']);
- * o.epochs; // 30
+ * o['accumulation-steps']; // 1 (epochs, lrs, batch size: undefined = the model's preset)
  */
 export function parseCommand<C extends CommandName>(name: C, argv: readonly string[]): ParsedOptions<C> | 'help' {
   const spec = COMMANDS[name] as CommandSpec;

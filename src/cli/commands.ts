@@ -11,13 +11,12 @@ import { toOfficialJSON, type DocREDScores } from '../data/evaluate.js';
 import type { DocREDDocument } from '../data/docred.js';
 import { syntheticBatch, disposeInput } from '../models/synthetic.js';
 import type { DocREModel } from '../models/types.js';
-import { AdamW } from '../train/adamw.js';
 import { Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import type { EvalMetrics } from '../train/types.js';
 import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './cli.js';
-import { createPresetModel, loadSavedModel, paperSchedule } from './models.js';
+import { createPresetModel, loadSavedModel, paperSchedule, trainingPreset } from './models.js';
 import {
   RUN_FILE,
   featurizeAll,
@@ -107,23 +106,34 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     save: async (dir) => {
       await model.save(dir);
       if (!frozen && saveEncoder) await saveEncoder(path.join(dir, 'encoder'));
-      await writeRunInfo(dir, info);
+      const stage = (model as { trainingStage?: 1 | 2 }).trainingStage;
+      await writeRunInfo(dir, stage === undefined ? info : { ...info, stage });
     },
   };
   const log = (line: string) => io.stderr.write(line + '\n');
   const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn', cacheDir: o.cache, log };
   const trainSet = await encodedSet(trainFeatures, { ...inputs, source: o.train });
   const devSet = devFeatures && o.dev ? await encodedSet(devFeatures, { ...inputs, source: o.dev }) : undefined;
-  const schedule = paperSchedule(o.model, model, o.epochs, (vars) => new AdamW([{ variables: vars, lr: o.lr, weightDecay: 0 }]));
+  const preset = trainingPreset(o.model);
+  const hp = {
+    epochs: o.epochs ?? preset.epochs,
+    batchSize: o['batch-size'] ?? preset.batchSize,
+    headLr: o.lr ?? preset.headLr,
+    encoderLr: o['encoder-lr'] ?? preset.encoderLr,
+    warmupRatio: o['warmup-ratio'] ?? preset.warmupRatio,
+    maxGradNorm: o['max-grad-norm'] ?? preset.maxGradNorm,
+    weightDecay: o['weight-decay'] ?? preset.weightDecay,
+  };
+  const schedule = paperSchedule(o.model, model, { epochs: hp.epochs, headLr: hp.headLr, ...(o['stage2-epochs'] ? { stage2Epochs: o['stage2-epochs'] } : {}) });
   const started = Date.now();
   const trainer = new Trainer<number>(saved, {
     collate: (indices) => trainSet.input(indices),
-    epochs: o.epochs,
-    batchSize: o['batch-size'],
+    ...(schedule.stages ? {} : { epochs: hp.epochs }),
+    batchSize: hp.batchSize,
     accumulationSteps: o['accumulation-steps'],
-    optimizer: { headLr: o.lr, encoderLr: o['encoder-lr'] },
-    warmupRatio: o['warmup-ratio'],
-    maxGradNorm: o['max-grad-norm'],
+    optimizer: { headLr: hp.headLr, encoderLr: hp.encoderLr, weightDecay: hp.weightDecay, epsilon: preset.adamEpsilon },
+    warmupRatio: hp.warmupRatio,
+    maxGradNorm: hp.maxGradNorm,
     seed: o.seed,
     outDir: o.out,
     checkpointEvery: o['checkpoint-every'],
@@ -137,7 +147,7 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   );
   const res = await trainer.fit([...trainFeatures.keys()]);
   const seconds = (Date.now() - started) / 1000;
-  const record = { command: 'train', options: o, schema: schema.size, seconds, ...res };
+  const record = { command: 'train', options: o, hyperparameters: hp, schema: schema.size, seconds, ...res };
   await writeFileAtomic(path.join(o.out, 'train-log.json'), JSON.stringify(record, null, 1));
   const best = res.bestEpoch >= 0 ? `best dev F1 ${(100 * res.bestF1).toFixed(2)} at epoch ${res.bestEpoch + 1} → ${path.join(o.out, 'best')}` : `model → ${path.join(o.out, 'last')}`;
   io.stdout.write(`${o.model}: ${res.steps} steps in ${seconds.toFixed(1)} s; ${best}\n`);
@@ -150,6 +160,7 @@ async function loadRun(dir: string, encoderDir: string | undefined, backend: str
   await startBackend(backend);
   const enc = await loadEncoder(encDir, { trainable: false, flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}` });
   const model = await loadSavedModel(dir);
+  if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
   const schema = runSchema(info);
   const featurizer = new Featurizer(enc.tokenizer, { markers: info.markers });
   const inputs = { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn' };
@@ -228,7 +239,7 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
       failed(e);
       continue;
     }
-    const batch = syntheticBatch({ b: sizes.b, n: sizes.n, d: sizes.d, h: sizes.h, e: sizes.e, m: 3, r: sizes.r });
+    const batch = syntheticBatch({ b: sizes.b, n: sizes.n, d: sizes.d, h: sizes.h, e: sizes.e, m: 3, r: sizes.r, graph: name === 'gtn' });
     const vars = model.trainableVariables();
     const step = async () => {
       const { value, grads } = tf.variableGrads(() => model.forward(batch, { training: true }).losses['total']!, vars);

@@ -1,89 +1,79 @@
 /**
- * Model construction for the CLI: the paper preset of each model name (the class defaults are the
- * official code's), loading a saved model by the name in its `model.json`, and the training
- * schedule each paper uses (DocRE-II's two stages, GTN's discriminator step).
- *
- * Until `src/models` exports its own `createModel` / `loadModel` factories, this file dispatches
- * over the model classes it exports; a name whose class is not exported yet is a clear error.
+ * Models for the CLI: `createModel` / `loadModel` / `PRESETS` of src/models (the paper presets),
+ * the training options each preset implies, and the schedules the papers use: DocRE-II's two
+ * stages and GTN's discriminator step.
  */
-import * as models from '../models/index.js';
-import type { CommonModelConfig, DocREModel } from '../models/index.js';
-import type { TrainStage, ExtraStep } from '../train/trainer.js';
+import type * as tf from '@tensorflow/tfjs';
+import { PRESETS, createModel, loadModel, type TrainingPreset } from '../models/factory.js';
+import type { CommonModelConfig, DocREModel, ModelName } from '../models/index.js';
+import { AdamW } from '../train/adamw.js';
+import type { ExtraStep, TrainStage } from '../train/trainer.js';
 import { CliError } from './args.js';
 
-type ModelClass = {
-  new (config: CommonModelConfig & Record<string, unknown>): DocREModel;
-  load(dir: string, overrides?: Partial<CommonModelConfig>): Promise<DocREModel>;
-};
-
-const CLASS_NAMES: Record<string, string> = {
-  atlop: 'ATLOPModel',
-  docunet: 'DocuNetModel',
-  dremir: 'DREMIRModel',
-  gtn: 'GTNModel',
-  docreii: 'DocREIIModel',
-};
-
-function modelClass(name: string): ModelClass {
-  const cls = (models as unknown as Record<string, ModelClass | undefined>)[CLASS_NAMES[name] ?? ''];
-  if (!cls) throw new CliError(`model '${name}' is not available in this build of docre-kit (no ${CLASS_NAMES[name] ?? name} in src/models)`);
-  return cls;
-}
-
-/** A new model with its paper preset; `extra` (e.g. seed) is passed to the config. */
+/** A new model with its paper preset; `config` (hiddenSize, numClasses, overrides) wins. */
 export function createPresetModel(name: string, config: CommonModelConfig & Record<string, unknown>): DocREModel {
-  const factory = (models as unknown as Record<string, unknown>)['createModel'] as
-    | ((n: string, c: CommonModelConfig & Record<string, unknown>) => DocREModel)
-    | undefined;
   try {
-    return factory ? factory(name, config) : new (modelClass(name))(config);
+    return createModel(name, config);
   } catch (e) {
-    if (e instanceof CliError) throw e;
     throw new CliError(`cannot build model '${name}': ${(e as Error).message}`);
   }
 }
 
-/** Loads a model saved by `model.save(dir)`, dispatching on the name in `dir/model.json`. */
+/** Loads whichever model `model.save(dir)` wrote into `dir`. */
 export async function loadSavedModel(dir: string): Promise<DocREModel> {
-  let name: string;
   try {
-    ({ json: { name } } = await models.readCheckpoint(dir));
+    return await loadModel(dir);
   } catch (e) {
     throw new CliError(`cannot load the model in '${dir}': ${(e as Error).message.split('\n')[0]}`);
   }
-  try {
-    return await modelClass(name).load(dir);
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`cannot load the model in '${dir}': ${(e as Error).message}`);
-  }
+}
+
+/** The paper's training hyperparameters for a model name. */
+export function trainingPreset(name: string): TrainingPreset {
+  const p = PRESETS[name as ModelName];
+  if (!p) throw new CliError(`unknown model '${name}'`);
+  return p.training;
 }
 
 /**
- * The paper's training schedule as Trainer options: DocRE-II trains the base (`setStage(1)`) for
- * the first half of the epochs, then the inference module (`setStage(2)`) with the base frozen;
- * GTN adds a discriminator step on its `discriminator` group and `disc` loss. Other models: plain.
+ * The paper's schedule as Trainer options.
+ * - DocRE-II: stage 1 trains the base module (`setStage(1)`) for `epochs`; stage 2
+ *   (`setStage(2)`) trains for `stage2Epochs` with the inference module at its lr and the base at
+ *   the preset's small lr (`stage2.baseLr`; 0 freezes it), both relative to `headLr`.
+ * - GTN: a second AdamW minimises `losses.discriminator` over `variableGroups().discriminator`
+ *   after every batch (SA-KD), at the preset's discriminator lr.
+ * Other models: a single stage.
  */
 export function paperSchedule(
   name: string,
   model: DocREModel,
-  epochs: number,
-  makeOptimizer: (vars: import('@tensorflow/tfjs').Variable[]) => ExtraStep['optimizer'],
+  o: { readonly epochs: number; readonly stage2Epochs?: number; readonly headLr: number },
 ): { stages?: TrainStage[]; extraSteps?: ExtraStep[] } {
+  const preset = trainingPreset(name);
   const groups = model.variableGroups();
   const staged = model as DocREModel & { setStage?: (s: 1 | 2) => void };
-  if (name === 'docreii' && groups['inference'] && staged.setStage && epochs >= 2) {
-    const first = Math.ceil(epochs / 2);
+  if (name === 'docreii' && preset.stage2 && staged.setStage) {
+    const s2 = preset.stage2;
+    const stage2Epochs = o.stage2Epochs ?? Math.max(1, Math.round((o.epochs * s2.epochs) / preset.epochs));
+    const scale = (_n: string, g: string | undefined) => (g === 'inference' ? s2.inferenceLr : s2.baseLr) / o.headLr;
     return {
       stages: [
-        { epochs: first, onStart: () => staged.setStage!(1) },
-        { epochs: epochs - first, onStart: () => staged.setStage!(2), trainable: (_n, g) => g === 'inference' },
+        { epochs: o.epochs, onStart: () => staged.setStage!(1) },
+        {
+          epochs: stage2Epochs,
+          onStart: () => staged.setStage!(2),
+          ...(s2.baseLr === 0 ? { trainable: (_n: string, g: string | undefined) => g === 'inference' } : {}),
+          lrScale: scale,
+        },
       ],
     };
   }
-  if (name === 'gtn' && groups['discriminator']?.length) {
-    const vars = groups['discriminator'];
-    return { extraSteps: [{ optimizer: makeOptimizer(vars), lossKey: 'discriminator', variables: vars }] };
+  const disc: tf.Variable[] = groups['discriminator'] ?? [];
+  if (name === 'gtn' && disc.length > 0) {
+    const optimizer = new AdamW([{ variables: disc, lr: preset.discriminatorLr ?? o.headLr, weightDecay: 0 }], {
+      epsilon: preset.adamEpsilon,
+    });
+    return { extraSteps: [{ optimizer, lossKey: 'discriminator', variables: disc }] };
   }
   return {};
 }

@@ -34,6 +34,8 @@ export interface RunInfo {
   /** True when the encoder was fine-tuned and saved under `encoder/` next to the model. */
   readonly encoderSaved: boolean;
   readonly markers: MarkerStyle;
+  /** DocRE-II: the training stage the model was in when saved (its decoding path depends on it). */
+  readonly stage?: 1 | 2;
   readonly schema: { readonly ids: readonly string[]; readonly names: readonly string[]; readonly naAliases: readonly string[] };
 }
 

@@ -38,7 +38,8 @@ test('--help of every command lists its options and exits 0', async () => {
   assert.equal(top.code, 0);
   assert.match(top.out, /commands:\n {2}train {5}train a model/);
   assert.match(commandHelp('train'), /--model NAME {14}which paper model \(its preset\) \(one of atlop \| docunet \| dremir \| gtn \| docreii; required\)/);
-  assert.match(commandHelp('train'), /--epochs N .*\(default 30\)/);
+  assert.match(commandHelp('train'), /--epochs N .*\(default: the preset's, 30\)/);
+  assert.match(commandHelp('train'), /--seed N .*\(default 66\)/);
 });
 
 test('parseCommand: typed values and defaults', () => {
@@ -49,12 +50,8 @@ test('parseCommand: typed values and defaults', () => {
     train: 't.json',
     backend: 'wasm',
     epochs: 3,
-    'batch-size': 4,
     'accumulation-steps': 1,
     lr: 2e-4,
-    'encoder-lr': 5e-5,
-    'warmup-ratio': 0.06,
-    'max-grad-norm': 1,
     cache: '.docre-kit-cache',
     out: 'runs/model',
     seed: 66,

@@ -106,6 +106,32 @@ test('train → evaluate → predict on real documents', { timeout: 300_000 }, a
   assert.ok(lines[0]!.endsWith(` (${first.r})→ ${name(first.t_idx)}`), lines[0]);
 });
 
+const SMALL: Record<string, object> = {
+  docunet: { unetChannels: 8, unetOut: 8, embSize: 16, blockSize: 4 },
+  dremir: { pairSize: 16, pairFfnSize: 16, ffnDim: 16, numLayers: 1 },
+  gtn: { numLayers: 1, embSize: 16, blockSize: 4 },
+  docreii: { pairSize: 16, ffnDim: 16, numLayers: 1 },
+};
+for (const [name, config] of Object.entries(SMALL))
+  test(`${name} trains from the CLI and its best checkpoint reloads to the recorded dev F1`, { timeout: 300_000 }, async () => {
+    const out = file(`run-${name}`);
+    const epochs = name === 'docreii' ? ['--epochs', '1', '--stage2-epochs', '1'] : ['--epochs', '2'];
+    const t = await cli('train', '--model', name, '--train', file('train.json'), '--dev', file('dev.json'), '--encoder', file('bert'),
+      '--backend', 'wasm', ...epochs, '--batch-size', '2', '--lr', '1e-3', '--out', out, '--config', JSON.stringify(config));
+    assert.equal(t.code, 0, t.err);
+    const log = JSON.parse(await fs.readFile(path.join(out, 'train-log.json'), 'utf8'));
+    assert.equal(log.history.length, 2);
+    assert.equal(log.steps, 4);
+    if (name === 'docreii') assert.deepEqual(log.history.map((h: { stage: number }) => h.stage), [0, 1]);
+    const e = await cli('evaluate', '--model-dir', path.join(out, 'best'), '--data', file('dev.json'), '--train', file('train.json'),
+      '--backend', 'wasm', '--json', path.join(out, 'scores.json'));
+    assert.equal(e.code, 0, e.err);
+    const scores = JSON.parse(await fs.readFile(path.join(out, 'scores.json'), 'utf8'));
+    const recorded = log.history[log.bestEpoch].metrics;
+    for (const k of ['f1', 'precision', 'recall', 'ignF1', 'intraF1', 'interF1'])
+      assert.ok(Math.abs(scores[k] - recorded[k]) < 1e-9, `${k}: ${scores[k]} vs ${recorded[k]}`);
+  });
+
 test('bad files: one line on stderr, exit code 1', async () => {
   await fs.writeFile(file('broken.json'), '[{"title": "x", "sents": [["a"]], "vertexSet": [[{"name": "a", "pos": [0, 9], "sent_id": 0, "type": "PER"}]]}');
   await fs.writeFile(file('bad-doc.json'), '[{"title": 7, "sents": [], "vertexSet": []}]');
