@@ -7,6 +7,7 @@
  *   npx tsx bench/reasoning.ts                       # e ∈ {16, 42, 96}, d = 256, cpu wasm webgpu
  *   npx tsx bench/reasoning.ts --quick               # e ∈ {8, 16}, d = 64
  *   npx tsx bench/reasoning.ts --backends wasm --e 16,42,96 --naive-max-e 42 --cpu-max-e 42
+ *   npx tsx bench/reasoning.ts --modules I-MSA --reps 3
  *
  * Peak bytes = tf.profile's peak of live tensor bytes minus the bytes alive before the call
  * (inputs and parameters excluded). A naive run above --naive-max-e is not executed: its peak is
@@ -31,6 +32,7 @@ const backends = opt('backends', 'cpu,wasm,webgpu').split(',') as BackendName[];
 const naiveMaxE = Number(opt('naive-max-e', quick ? '16' : '42'));
 const cpuMaxE = Number(opt('cpu-max-e', quick ? '16' : '42'));
 const reps = Number(opt('reps', quick ? '2' : '1'));
+const modules = opt('modules', 'I-MSA,ECA').split(',');
 
 interface Row {
   backend: string;
@@ -126,7 +128,7 @@ const rows: Row[] = [];
 for (const backend of backends) {
   const info = await initBackend(backend);
   console.error(`# backend ${backend}${info.adapter ? ` (${info.adapter})` : ''}`);
-  for (const c of cases)
+  for (const c of cases.filter((x) => modules.includes(x.module)))
     for (const e of sizes) {
       if (backend === 'cpu' && e > cpuMaxE) continue;
       for (const impl of ['efficient', 'naive'] as const) {
@@ -139,10 +141,15 @@ for (const backend of backends) {
           row.extrapolated = true;
         } else {
           const run = c.run(impl, e);
-          const f = await measure(run.fwd);
-          const b = await measure(run.bwd);
+          try {
+            const f = await measure(run.fwd);
+            Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes });
+            const b = await measure(run.bwd);
+            Object.assign(row, { bwdMs: b.ms, bwdBytes: b.bytes });
+          } catch (err) {
+            console.error(`${backend} ${c.module} e=${e} ${impl} failed: ${String(err).split('\n')[0]}`);
+          }
           run.dispose();
-          Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes, bwdMs: b.ms, bwdBytes: b.bytes });
         }
         rows.push(row);
         console.error(`${backend} ${c.module} e=${e} ${impl}: fwd ${ms(row.fwdMs)} ms ${mb(row.fwdBytes)} MB, bwd ${ms(row.bwdMs)} ms ${mb(row.bwdBytes)} MB${row.extrapolated ? ' (extrap.)' : ''}`);

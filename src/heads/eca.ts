@@ -96,16 +96,21 @@ export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, pa
     const pm = pairMask.toFloat();
     const scale = 1 / Math.sqrt(d / ECA_HEADS);
     // heads grouped by anchor (rows/columns of s, or of o), each group one batched matmul
-    const outs = ECA_GROUPS.map(({ heads, anchor, sides, exclude }) => {
-      const g = heads.length;
-      const idx = tf.tensor1d(heads, 'int32');
-      const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
-      const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
-      const mask = flatHeads(tf.broadcastTo(headMask(pm, sides, anchor).mul(exclude(e)), [b, g, e, e, e]));
-      const a = softmaxWithSelf(logits.mul(scale), flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale), mask);
-      const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
-      return out.reshape([b, g, e, e, d / ECA_HEADS]);
-    });
+    const outs = ECA_GROUPS.map(({ heads, anchor, sides, exclude }) =>
+      // one tidy per group: a forward pass frees the group's [b·g,e,e,e] intermediates early
+      tf.tidy(() => {
+        const g = heads.length;
+        const idx = tf.tensor1d(heads, 'int32');
+        const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
+        const a = tf.tidy(() => {
+          const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
+          const mask = flatHeads(tf.broadcastTo(headMask(pm, sides, anchor).mul(exclude(e)), [b, g, e, e, e]));
+          return softmaxWithSelf(logits.mul(scale), flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale), mask);
+        });
+        const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
+        return out.reshape([b, g, e, e, d / ECA_HEADS]);
+      }),
+    );
     // back to head order 0..3
     const order = tf.tensor1d(HEAD_ORDER, 'int32');
     return dense(mergeHeads(tf.gather(tf.concat(outs, 1), order, 1)), params.output) as tf.Tensor4D;

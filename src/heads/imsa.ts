@@ -118,20 +118,26 @@ export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.
     const [wv1, wv2] = [tf.slice(params.pathValue.kernel, [0, 0, 0], [h, dh, dh]), tf.slice(params.pathValue.kernel, [0, dh, 0], [h, dh, dh])];
     const perHead = (bias: tf.Tensor) => bias.reshape([1, h, 1, 1, dh]);
     const scale = 1 / Math.sqrt(dh);
-    // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b·h,e,e,e] (A,B,k)
-    const logits = pathScores(flatHeads(headProject(q5, wk1, true)), headSources(k5, SIDES_1), 'A')
-      .add(pathScores(flatHeads(headProject(q5, wk2, true)), headSources(k5, SIDES_2), 'B'))
-      .add(flatHeads(tf.sum(q5.mul(perHead(params.pathKey.bias)), -1, true)));
-    const selfLogit = flatHeads(tf.sum(q5.mul(k5), -1, true)); // [b·h,e,e,1]
-    const pm = pairMask.toFloat();
-    const mask = flatHeads(tf.broadcastTo(headMask(pm, SIDES_1, 'A').mul(headMask(pm, SIDES_2, 'B')), [b, h, e, e, e]));
-    const a = softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
+    // each stage in its own tidy so that a forward pass frees its intermediates early
+    // (under a gradient tape tfjs keeps what the backward pass needs)
+    const a = tf.tidy(() => {
+      // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b·h,e,e,e] (A,B,k)
+      const logits = pathScores(flatHeads(headProject(q5, wk1, true)), headSources(k5, SIDES_1), 'A')
+        .add(pathScores(flatHeads(headProject(q5, wk2, true)), headSources(k5, SIDES_2), 'B'))
+        .add(flatHeads(tf.sum(q5.mul(perHead(params.pathKey.bias)), -1, true)));
+      const selfLogit = flatHeads(tf.sum(q5.mul(k5), -1, true)); // [b·h,e,e,1]
+      const pm = pairMask.toFloat();
+      const mask = flatHeads(headMask(pm, SIDES_1, 'A').mul(headMask(pm, SIDES_2, 'B'))); // [b·h,e,e,e]
+      return softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
+    });
     // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
     const unflat = (t: tf.Tensor) => t.reshape([b, h, e, e, t.shape[3]!]);
-    const out5 = headProject(unflat(pathSum(a.path, headSources(v5, SIDES_1), 'A')), wv1)
-      .add(headProject(unflat(pathSum(a.path, headSources(v5, SIDES_2), 'B')), wv2))
-      .add(unflat(tf.sum(a.path, -1, true)).mul(perHead(params.pathValue.bias)))
-      .add(unflat(a.self).mul(v5));
+    const out5 = tf.tidy(() =>
+      headProject(unflat(pathSum(a.path, headSources(v5, SIDES_1), 'A')), wv1)
+        .add(headProject(unflat(pathSum(a.path, headSources(v5, SIDES_2), 'B')), wv2))
+        .add(unflat(tf.sum(a.path, -1, true)).mul(perHead(params.pathValue.bias)))
+        .add(unflat(a.self).mul(v5)),
+    );
     return dense(mergeHeads(out5), params.output) as tf.Tensor4D;
   });
 }
