@@ -32,7 +32,7 @@ import {
 } from '../heads/eca.js';
 import { ArgumentError } from '../core/errors.js';
 import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
-import { entityFeatures } from './parts.js';
+import { entityFeatures, offTape } from './parts.js';
 import { prng } from './synthetic.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
@@ -140,9 +140,11 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
       }
       // stage 2, training: one pass on noisy base predictions (§2.3)
       const params = this.inference.params();
-      const pred = thresholdDecode(baseLogits).mul(pm.expandDims(-1)); // [b,e,e,r] 0/1
-      const rBar = relationMatrix(injectRelationNoise(pred, pm, { rate: noise[0]!, seed }), params.relationEmbeddings);
-      const rHat = relationMatrix(injectRelationNoise(pred, pm, { rate: noise[1]!, seed: seed + 1 }), params.relationEmbeddings);
+      // base predictions with noise (§2.3): decisions, computed off the gradient tape
+      const noisyPrediction = (rate: number, k: number) =>
+        offTape((l) => injectRelationNoise(thresholdDecode(l).mul(pm.expandDims(-1)), pm, { rate, seed: seed + k }))(baseLogits);
+      const rBar = relationMatrix(noisyPrediction(noise[0]!, 0), params.relationEmbeddings); // R̄ [b,e,e,u]
+      const rHat = relationMatrix(noisyPrediction(noise[1]!, 1), params.relationEmbeddings); // R̂ [b,e,e,u]
       const bar = inferenceModule(features, rBar, pm, params); // (F, R̄)
       const hat = inferenceModule(rHat, features, pm, params); // (R̂, F): inverted order
       const logits = baseLogits.add(bar.logits) as tf.Tensor4D;
@@ -150,10 +152,14 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
         const mBar = tf.concat([bar.features, bar.relations], -1); // [F_NI ; R̄_NI]
         const mHat = tf.concat([hat.relations, hat.features], -1); // [F_NI ; R̂_NI]
         losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
-        // padded pairs are excluded by the mask, but a zero vector there would give the cosine's
-        // norm a NaN gradient (0·∞): give them a constant unit direction instead
-        const real = pm.expandDims(-1).greater(0);
-        const safe = (x: tf.Tensor) => tf.where(tf.broadcastTo(real, x.shape), x, tf.onesLike(x));
+        // a zero vector (padded pair, or a predictor output whose ReLUs are all off) gives the
+        // cosine's norm a NaN gradient (0·∞) even where the mask drops the pair: such rows are
+        // replaced by a constant direction, chosen off the tape
+        const real = pm.expandDims(-1);
+        const safe = (x: tf.Tensor) => {
+          const ok = offTape((y) => y.square().sum(-1, true).greater(1e-20).toFloat().mul(real))(x); // [b,e,e,1]
+          return x.mul(ok).add(tf.sub(1, ok));
+        };
         const [pHat, pBar] = [this.predictor(mHat), this.predictor(mBar)].map(safe);
         losses['contrast'] = simSiamLoss(pHat!, safe(mBar), pBar!, safe(mHat), pm);
         losses['total'] = losses['at'].add(losses['contrast'].mul(c.contrastWeight));

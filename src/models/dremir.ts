@@ -18,8 +18,9 @@ import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adapti
 import { bidirectionalKLLoss } from '../losses/kl.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { InferenceEncoderLayer, PairMaskingLayer } from '../heads/imsa.js';
+import { ArgumentError } from '../core/errors.js';
 import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
-import { entityFeatures } from './parts.js';
+import { documentState, entityFeatures, type DocPooling } from './parts.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** DRE-MIR hyperparameters (defaults = the paper's where it gives them). */
@@ -40,6 +41,8 @@ export interface DREMIRConfig extends CommonModelConfig {
   readonly topK?: number;
   /** seed of the pair-masking sequence. Default 0. */
   readonly seed?: number;
+  /** h_doc: the CLS state (paper) or the mean of the tokens (encoders without CLS). Default 'cls'. */
+  readonly docPooling?: DocPooling;
 }
 
 /**
@@ -79,8 +82,7 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
     return tf.tidy(() => {
       const enc = this.encode(batch, training);
       const { entity, context } = entityFeatures(enc, batch);
-      const [b, , d] = enc.hidden.shape;
-      const doc = enc.hidden.slice([0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // CLS state [b,d]
+      const doc = documentState(enc.hidden, batch.attentionMask, c.docPooling); // h_doc [b,d]
       const image = this.pairMatrix.apply([entity, context, doc, batch.pairMask]) as tf.Tensor4D; // [b,e,e,u]
       const logits = this.classify(image, batch.pairMask);
       const losses: Record<string, tf.Scalar> = {};
@@ -126,5 +128,7 @@ function resolve(c: Omit<DREMIRConfig, 'encoder'>) {
   fraction('maskRatio', maskRatio);
   const klWeight = c.klWeight ?? 1;
   if (!(klWeight >= 0)) fraction('klWeight', klWeight);
-  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0 };
+  const docPooling = c.docPooling ?? 'cls';
+  if (docPooling !== 'cls' && docPooling !== 'mean') throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
+  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0, docPooling };
 }

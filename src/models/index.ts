@@ -6,3 +6,5 @@ export * from './atlop.js';
 export * from './docunet.js';
 export * from './dremir.js';
 export * from './docreii.js';
+export * from './gtn.js';
+export * from './factory.js';

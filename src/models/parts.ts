@@ -90,3 +90,34 @@ export class BilinearPairHead {
     ];
   }
 }
+
+/** How a model summarises the document: the first token (CLS, the papers) or the mean of the real tokens (encoders without CLS, e.g. the embedded one). */
+export type DocPooling = 'cls' | 'mean';
+
+/**
+ * The document vector `[b, d]`: `hidden[:, 0]` (CLS) or the mean of `hidden` over real tokens.
+ * @param hidden [b, n, d]; @param attentionMask [b, n] (1 = real token; all tokens when absent)
+ */
+export function documentState(hidden: tf.Tensor3D, attentionMask: tf.Tensor2D | undefined, pooling: DocPooling): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, n, d] = hidden.shape;
+    if (pooling === 'cls') return hidden.slice([0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [b,d]
+    const mask = (attentionMask ?? tf.ones([b, n])).reshape([b, n, 1]); // [b,n,1]
+    return hidden.mul(mask).sum(1).div(tf.maximum(mask.sum(1), 1)) as tf.Tensor2D; // [b,d]
+  });
+}
+
+/**
+ * Runs `fn(x)` off the gradient tape: the value is `fn(x)`, the gradient with respect to `x` is
+ * zero, and the ops inside `fn` are not recorded (tfjs records no op run inside a custom
+ * gradient's forward pass). For decisions taken from logits (thresholding, noise injection), whose
+ * comparison ops have no gradient in tfjs and would otherwise break backpropagation.
+ * @example
+ * const noisy = offTape((l) => injectRelationNoise(thresholdDecode(l), pairMask, { rate: 0.2 }))(baseLogits);
+ */
+export function offTape(fn: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    return { value: fn(x), gradFunc: () => tf.zerosLike(x) };
+  }) as (x: tf.Tensor) => tf.Tensor;
+}

@@ -5,6 +5,7 @@
  * Dimension letters: b n d h m e r (DESIGN.md).
  */
 import * as tf from '@tensorflow/tfjs';
+import { graphTensors, NODE_DOCUMENT, NODE_ENTITY, NODE_MENTION, type DocumentGraph } from '../data/graph.js';
 import type { ModelInput } from './types.js';
 
 export interface SyntheticBatchArgs {
@@ -26,6 +27,8 @@ export interface SyntheticBatchArgs {
   readonly seed?: number;
   /** include labels, default true */
   readonly labels?: boolean;
+  /** include GTN's document graph (`graph`, as `collate(…, {graph: true})` makes it), default false */
+  readonly graph?: boolean;
 }
 
 /** mulberry32: deterministic uniform [0, 1). */
@@ -83,7 +86,9 @@ export function syntheticBatch(args: SyntheticBatchArgs = {}): ModelInput {
         labels[p * r + rel] = 1;
       }
   }
+  const graph = args.graph ? syntheticGraph({ b, n, e, m }, mentionIndex, mentionMask, entityMask) : undefined;
   return {
+    ...(graph ? { graph } : {}),
     inputIds: tf.tensor2d(new Int32Array(b * n).map((_, k) => 100 + (k % 50)), [b, n], 'int32'),
     attentionMask: tf.ones([b, n]) as tf.Tensor2D,
     hidden: tf.tensor3d(hidden, [b, n, d]),
@@ -94,6 +99,65 @@ export function syntheticBatch(args: SyntheticBatchArgs = {}): ModelInput {
     pairMask: tf.tensor3d(pairMask, [b, e, e]),
     ...(args.labels === false ? {} : { labels: tf.tensor4d(labels, [b, e, e, r]) }),
   };
+}
+
+/**
+ * The GTN graph of a synthetic batch (same rules as src/data/graph.ts: document node, one node per
+ * real mention, one per real entity; document, intra-sentence and coreference edges with
+ * self-loops), with sentence = ⌊token / 8⌋ and each mention's end marker one token after its start.
+ */
+function syntheticGraph(
+  dims: { b: number; n: number; e: number; m: number },
+  mentionIndex: Int32Array,
+  mentionMask: Float32Array,
+  entityMask: Float32Array,
+) {
+  const { b, n, e, m } = dims;
+  const sentenceOf = (t: number) => Math.floor(t / 8);
+  const graphs: DocumentGraph[] = [];
+  for (let i = 0; i < b; i++) {
+    const kind = [NODE_DOCUMENT];
+    const entity = [-1];
+    const sentence = [-1];
+    const mention = [-1];
+    const sentences: Set<number>[] = [new Set()];
+    for (let s = 0; s < e; s++)
+      for (let j = 0; j < m; j++)
+        if (mentionMask[(i * e + s) * m + j]) {
+          const sent = sentenceOf(mentionIndex[(i * e + s) * m + j]!);
+          kind.push(NODE_MENTION), entity.push(s), sentence.push(sent), mention.push(j), sentences.push(new Set([sent]));
+        }
+    const entityNode: number[] = [];
+    for (let s = 0; s < e; s++) {
+      if (!entityMask[i * e + s]) continue;
+      entityNode[s] = kind.length;
+      const sents = new Set(sentence.filter((_, a) => entity[a] === s && kind[a] === NODE_MENTION));
+      kind.push(NODE_ENTITY), entity.push(s), sentence.push(-1), mention.push(-1), sentences.push(sents);
+    }
+    const v = kind.length;
+    const edge = (f: (a: number, c: number) => boolean) =>
+      Array.from({ length: v }, (_, a) => Array.from({ length: v }, (_, c) => (a === c || f(a, c) ? 1 : 0)));
+    graphs.push({
+      numNodes: v,
+      nodeKind: kind,
+      nodeEntity: entity,
+      nodeSentence: sentence,
+      nodeMention: mention,
+      adjacency: [
+        edge((a, c) => a === 0 || c === 0),
+        edge((a, c) => a > 0 && c > 0 && [...sentences[a]!].some((x) => sentences[c]!.has(x))),
+        edge((a, c) => a > 0 && entity[a] === entity[c]),
+      ],
+      nodeTokenMask: Array.from({ length: v }, (_, a) =>
+        Array.from({ length: n }, (_, t) => (a === 0 || sentences[a]!.has(sentenceOf(t)) ? 1 : 0)),
+      ),
+      entityNode: Array.from({ length: e }, (_, s) => entityNode[s] ?? 0),
+    });
+  }
+  const g = graphTensors(graphs, { n, e, m });
+  g.mentionEndIndex.dispose();
+  const ends = mentionIndex.map((p, k) => (mentionMask[k] ? Math.min(p + 1, n - 1) : 0));
+  return { ...g, mentionEndIndex: tf.tensor3d(ends, [b, e, m], 'int32') };
 }
 
 /** Disposes every tensor of a model input (including nested graph fields). */

@@ -1,0 +1,179 @@
+/**
+ * The shared pipeline of the examples: the bundled Re-DocRED `dev_revised.json` split into
+ * train / validation (`reDocREDSplit`: first 400 documents train, last 100 validation), the
+ * embedded frozen encoder (USE-lite, d = 512) run ONCE over all documents with its features
+ * cached on disk (`.cache/features/`), then a model trained on the cached features with the
+ * library's Trainer and scored with the official DocRED scorer on the validation split.
+ *
+ * Every example calls `runReDocRED` with its model and budget; the numbers it prints come from
+ * the run itself.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { initBackend, type BackendName } from '../src/core/backend.js';
+import {
+  bundledAssetPath,
+  collate,
+  evaluateDocRED,
+  Featurizer,
+  loadBundledReDocRED,
+  reDocREDSplit,
+  RelationSchema,
+  triplesFromPredictions,
+  type DataError,
+  type DocREDDocument,
+  type DocREDScores,
+  type Feature,
+  type OfficialTriple,
+} from '../src/data/index.js';
+import { cacheFeatures, EmbeddedEncoder, FeatureCache } from '../src/encoders/index.js';
+import type { DocREModel, ModelInput } from '../src/models/index.js';
+import { Trainer, type TrainStage, type ExtraStep, AdamW } from '../src/train/index.js';
+
+export function orFail<A>(e: E.Either<DataError, A>): A {
+  if (E.isLeft(e)) throw new Error(e.left.message);
+  return e.right;
+}
+
+/** What an example decides. */
+export interface ReDocREDRun {
+  /** builds the model for d = 512 and the schema's r */
+  readonly makeModel: (hiddenSize: number, numClasses: number) => DocREModel;
+  readonly epochs: number;
+  /** train documents used (the first k of the 400; Ign F1 ignores their facts); default all 400 */
+  readonly trainDocs?: number;
+  readonly batchSize?: number;
+  readonly headLr?: number;
+  readonly seed?: number;
+  /** GTN: collate the document graph too */
+  readonly graph?: boolean;
+  /** DocRE-II / GTN schedules (see src/models: setStage, variableGroups().discriminator) */
+  readonly stages?: (model: DocREModel) => TrainStage[];
+  readonly extraSteps?: (model: DocREModel) => ExtraStep[];
+  /** print this many extracted validation triples with names at the end. Default 0. */
+  readonly showTriples?: number;
+  /** quiet: no per-step progress */
+  readonly quiet?: boolean;
+}
+
+export interface ReDocREDResult {
+  readonly scores: DocREDScores;
+  readonly trainSeconds: number;
+  readonly triples: OfficialTriple[];
+}
+
+interface Prepared {
+  readonly schema: RelationSchema;
+  readonly train: DocREDDocument[];
+  readonly validation: DocREDDocument[];
+  readonly features: Feature[];
+  readonly cache: FeatureCache;
+}
+
+let prepared: Prepared | undefined;
+
+/**
+ * Loads and splits the data, featurizes the first `trainDocs` train documents and the 100
+ * validation documents, and encodes them once with the embedded encoder (the cache file in
+ * .cache/features is reused by later runs with the same documents).
+ */
+export async function prepareReDocRED(
+  trainDocs = 400,
+  backend: BackendName = (process.env['DOCRE_BACKEND'] as BackendName) ?? 'wasm',
+): Promise<Prepared> {
+  if (prepared && prepared.train.length === trainDocs) return prepared;
+  await initBackend(backend);
+  const docs = orFail(await loadBundledReDocRED()());
+  const split = reDocREDSplit(docs);
+  const train = split.train.slice(0, trainDocs); // the first k train documents: only those are encoded
+  const validation = split.validation;
+  const schema = RelationSchema.docred();
+  const encoder = await EmbeddedEncoder.load();
+  const featurizer = new Featurizer(encoder.tokenizer, { markers: 'star' });
+  const features = orFail(featurizer.featurizeAll([...train, ...validation]));
+  const t0 = Date.now();
+  const info = await cacheFeatures(
+    features.map((f) => ({ inputIds: f.inputIds, queryPositions: [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b) })),
+    encoder,
+    {
+      dir: '.cache/features',
+      source: bundledAssetPath('re-docred/dev_revised.json'),
+      onProgress: (done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rencoding with the embedded encoder: ${done}/${total} documents`);
+        else if (done % 48 === 0 || done === total) process.stderr.write(`encoding with the embedded encoder: ${done}/${total} documents\n`);
+      },
+    },
+  );
+  if (!info.reused) process.stderr.write(` (${((Date.now() - t0) / 1000).toFixed(0)} s, cached in ${info.file})\n`);
+  encoder.dispose();
+  prepared = { schema, train, validation, features, cache: await FeatureCache.load(info.file) };
+  return prepared;
+}
+
+/** Model input for documents `indices` (into `[...train, ...validation]`): collated batch + cached features. */
+export function inputOf(p: Prepared, indices: readonly number[], graph = false): ModelInput & { titles: readonly string[]; entityCounts: readonly number[] } {
+  const batch = orFail(collate(indices.map((i) => p.features[i]!), p.schema, { graph }));
+  const enc = p.cache.batch(indices, batch.inputIds.shape[1]);
+  return { ...batch, hidden: enc.hidden, attention: enc.attention };
+}
+
+/** Official scores of a model on the validation split (Ign F1 ignores facts of the train split). */
+export async function scoreValidation(p: Prepared, model: Pick<DocREModel, 'predict'>, graph = false): Promise<{ scores: DocREDScores; triples: OfficialTriple[] }> {
+  const triples: OfficialTriple[] = [];
+  const offset = p.train.length;
+  for (let start = 0; start < p.validation.length; start += 4) {
+    const idx = Array.from({ length: Math.min(4, p.validation.length - start) }, (_, k) => offset + start + k);
+    const input = inputOf(p, idx, graph);
+    const multiHot = model.predict(input);
+    const values = (await multiHot.array()) as number[][][][];
+    tf.dispose([multiHot, input as unknown as tf.TensorContainer]);
+    triples.push(...orFail(triplesFromPredictions(values, input.titles, p.schema, input.entityCounts)));
+  }
+  return { scores: evaluateDocRED(triples, p.validation, { train: p.train }), triples };
+}
+
+const pct = (x: number) => (100 * x).toFixed(2);
+
+/** One line of official scores. */
+export function formatScores(s: DocREDScores): string {
+  return `P ${pct(s.precision)}  R ${pct(s.recall)}  F1 ${pct(s.f1)}  Ign F1 ${pct(s.ignF1)}  intra F1 ${pct(s.intraF1)}  inter F1 ${pct(s.interF1)}`;
+}
+
+/** Trains on (a subset of) the train split with cached features and scores the validation split. */
+export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
+  const p = await prepareReDocRED(run.trainDocs ?? 400);
+  const model = run.makeModel(p.cache.hiddenSize, p.schema.size);
+  const trainIdx = p.train.map((_, i) => i);
+  const trainer = new Trainer<number>(model, {
+    collate: (items) => inputOf(p, items, run.graph),
+    epochs: run.epochs,
+    batchSize: run.batchSize ?? 4,
+    seed: run.seed ?? 0,
+    optimizer: { headLr: run.headLr ?? 1e-3, encoderLr: 0 },
+    ...(run.stages ? { stages: run.stages(model) } : {}),
+    ...(run.extraSteps ? { extraSteps: run.extraSteps(model) } : {}),
+    ...(run.quiet ? { progress: false as const } : {}),
+  });
+  const t0 = Date.now();
+  await trainer.fit(trainIdx);
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const { scores, triples } = await scoreValidation(p, model, run.graph);
+  if (run.showTriples) {
+    const byTitle = new Map(p.validation.map((d) => [d.title, d]));
+    const correct = new Set(p.validation.flatMap((d) => (d.labels ?? []).map((l) => `${d.title}|${l.h}|${l.t}|${l.r}`)));
+    console.log(`\nSome extracted relations (validation; ✓ = in the gold annotation):`);
+    for (const t of triples.slice(0, run.showTriples)) {
+      const d = byTitle.get(t.title)!;
+      const name = (k: number) => d.vertexSet[k]![0]!.name;
+      const ok = correct.has(`${t.title}|${t.h_idx}|${t.t_idx}|${t.r}`) ? '✓' : ' ';
+      console.log(`  ${ok} ${name(t.h_idx)} —[${p.schema.nameOf(p.schema.classOf(t.r) ?? 0)}]→ ${name(t.t_idx)}    (${t.title})`);
+    }
+  }
+  model.dispose();
+  return { scores, trainSeconds, triples };
+}
+
+/** Adam with decoupled weight decay for GTN's discriminator step. */
+export function discriminatorOptimizer(vars: tf.Variable[], lr = 1e-4): AdamW {
+  return new AdamW([{ variables: vars, lr }]);
+}
