@@ -8,3 +8,4 @@ export { planWindows, encodeInWindows, documentLengths } from './encoder.js';
 export * from './bert.js';
 export * from './embedded.js';
 export * from './cache.js';
+export * from './load.js';

@@ -17,6 +17,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { useTestBackend, assertClose, tol, BACKEND } from '../helpers.js';
 import { EmbeddedEncoder, EMBEDDED_NODES } from '../../src/encoders/embedded.js';
 import { cacheFeatures, FeatureCache } from '../../src/encoders/cache.js';
+import { loadEncoder, isFrozen } from '../../src/encoders/load.js';
 import { readDocRED } from '../../src/data/docred.js';
 import { Featurizer } from '../../src/data/featurize.js';
 import { ArgumentError } from '../../src/core/errors.js';
@@ -51,7 +52,10 @@ const heavy = { skip: BACKEND === 'webgpu' ? 'webgpu: ~25 s of shader compilatio
 
 const SENTENCES = ['Paris is the capital and most populous city of France.', 'Marie Curie was born in Warsaw.'];
 
-test('contract: frozen, d = 512, h = 4, 128-piece window, id names the package', () => {
+test('contract: frozen, d = 512, h = 4, 128-piece window, id names the package; the default of loadEncoder', async () => {
+  const dflt = await loadEncoder();
+  assert.ok(dflt instanceof EmbeddedEncoder && isFrozen(dflt));
+  dflt.dispose();
   assert.equal(enc.trainable, false);
   assert.deepEqual(enc.trainableVariables(), []);
   assert.equal(enc.hiddenSize, 512);
