@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from './node-fs.js';
 import { ArgumentError } from './errors.js';
 import { registerGradientFixes } from './gradients.js';
+import { registerCpuKernels } from './wasm-kernels.js';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
@@ -54,6 +55,7 @@ let current: BackendInfo | undefined;
 export async function initBackend(name: BackendName): Promise<BackendInfo> {
   if (!BACKENDS.includes(name)) throw new ArgumentError('backend', BACKENDS.join(' | '), name);
   registerGradientFixes();
+  registerCpuKernels(); // also serves the cpu reference that other backends' tests switch to
   if (current?.backend === name && tf.getBackend() === backendKey(name)) return current;
   switch (name) {
     case 'cpu':

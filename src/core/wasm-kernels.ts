@@ -17,6 +17,9 @@
  * | `Conv2DBackpropInput`, `MaxPoolGrad`, `AvgPoolGrad`, `ResizeBilinearGrad`, `FusedBatchNorm` | present and correct (tested against cpu in test/core/wasm-kernels.test.ts) | — |
  * | `Complex`, `FFT`, `Real`, `Imag`, `Ragged*`, `StaticRegexReplace`, `Draw` | missing | not needed by docre-kit; left out |
  *
+ * The cpu backend's `UnsortedSegmentSum` is also replaced ({@link registerCpuKernels}): correct,
+ * but O(segments · rows · width) — 22 s for one gather gradient at DocRED scale.
+ *
  * A "cpu kernel on copied data" reads the wasm inputs, runs tfjs' own cpu kernel on the cpu
  * backend and copies the result back into the wasm heap: exact, but as slow as the cpu backend.
  *
@@ -176,20 +179,62 @@ function unsortedSegmentSum(args: Args): tf.TensorInfo {
   const ids = inputs['segmentIds']!;
   const numSegments = attrs['numSegments'] as number;
   const inner = x.shape.slice(ids.shape.length);
-  const width = inner.reduce((a, c) => a * c, 1);
   const out = backend.makeOutput([numSegments, ...inner], x.dtype);
   const ov = backend.typedArrayFromHeap(out);
-  const xv = backend.typedArrayFromHeap(x);
-  const iv = backend.typedArrayFromHeap(ids);
   ov.fill(0);
-  for (let i = 0; i < iv.length; i++) {
-    const s = iv[i]!;
+  scatterAdd(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(ids), numSegments, ov);
+  return out;
+}
+
+/** out[s·w + k] += x[i·w + k] for every i with 0 ≤ ids[i] < numSegments (w = out.length / numSegments). */
+export function scatterAdd(
+  x: ArrayLike<number>,
+  ids: ArrayLike<number>,
+  numSegments: number,
+  out: { [i: number]: number; length: number },
+): void {
+  const width = out.length / numSegments;
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
     if (s < 0 || s >= numSegments) continue;
     const src = i * width;
     const dst = s * width;
-    for (let k = 0; k < width; k++) ov[dst + k]! += xv[src + k]!;
+    for (let k = 0; k < width; k++) out[dst + k]! += x[src + k]!;
   }
-  return out;
+}
+
+/**
+ * The cpu backend's own `UnsortedSegmentSum` builds one equality mask and one full reduction per
+ * segment — O(numSegments · rows · width): the gradient of a gather from a 512-token sequence
+ * took 22 s at DocRED scale. {@link registerCpuKernels} replaces it with the same scatter-add as
+ * wasm (O(rows · width)); the output keeps x's dtype.
+ */
+export function registerCpuKernels(): void {
+  const existing = tf.getKernel('UnsortedSegmentSum', 'cpu') as
+    (tf.KernelConfig & { [MARK]?: true }) | undefined;
+  if (existing?.[MARK]) return;
+  if (existing) tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
+  type CpuBackend = tf.KernelBackend & {
+    readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+    makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
+  };
+  tf.registerKernel({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'cpu',
+    [MARK]: true,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as CpuBackend;
+      const x = inputs['x']!;
+      const ids = inputs['segmentIds']!;
+      const numSegments = attrs!['numSegments'] as number;
+      const inner = x.shape.slice(ids.shape.length);
+      const size = numSegments * inner.reduce((a, c) => a * c, 1);
+      const out = x.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+      const xv = cpu.readSync(x.dataId) as tf.backend_util.TypedArray;
+      scatterAdd(xv, cpu.readSync(ids.dataId) as tf.backend_util.TypedArray, numSegments, out);
+      return cpu.makeTensorInfo([numSegments, ...inner], x.dtype, out);
+    },
+  } as tf.KernelConfig);
 }
 
 /**

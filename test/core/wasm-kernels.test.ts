@@ -37,10 +37,11 @@ test('UnsortedSegmentSum: closed form, int32 values', async () => {
     ],
     0,
   );
-  // int32 x: values only (cpu returns float32, wasm keeps x's dtype as TensorFlow does). The webgpu
-  // 4.22 kernel returns float bit patterns for int32 (3 → 1077936128); docre-kit never sums int32.
+  // int32 x keeps its dtype (TensorFlow's semantics; cpu and wasm use src/core's kernels). The
+  // webgpu 4.22 kernel returns float bit patterns for int32 (3 → 1077936128); docre-kit never sums int32.
   if (BACKEND !== 'webgpu') {
     const yi = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2);
+    assert.equal(yi.dtype, 'int32');
     assert.deepEqual(Array.from(await read(yi)), [3, 3]);
   }
   x.dispose();
