@@ -164,13 +164,18 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
       },
     };
   const t0 = Date.now();
+  let tenth = -1; // progress in tenths: at most ~11 lines per file
   const info = await cacheFeatures(
     features.map((f) => ({ inputIds: f.inputIds, queryPositions: queryPositions(f) })),
     o.encoder,
     {
       dir: o.cacheDir,
       ...(o.source ? { source: o.source } : {}),
-      onProgress: (done, total) => o.log?.(`encoding ${o.source ?? 'documents'}: ${done}/${total}`),
+      onProgress: (done, total) => {
+        const t = Math.floor((10 * done) / total);
+        if (t !== tenth) o.log?.(`encoding ${o.source ?? 'documents'}: ${done}/${total}`);
+        tenth = t;
+      },
     },
   );
   o.log?.(`features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s`} (${info.file})`);
