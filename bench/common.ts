@@ -16,6 +16,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { initBackend, type BackendName, type BackendInfo } from '../src/core/backend.js';
 
 export type BenchBackend = Exclude<BackendName, 'tensorflow'>;
@@ -39,9 +41,16 @@ export interface BenchArgs {
    * forward+backward) is skipped when forward+backward took more than half of it.
    */
   readonly budgetS?: number;
+  /** Directory where each backend's result is saved as `<backend>.json` (`--save DIR`). */
+  readonly save?: string;
+  /** Directory of saved results: backends found there are not re-run (`--load DIR`). */
+  readonly load?: string;
 }
 
-/** Parses `--quick`, `--backends cpu,wasm,webgpu`, `--reps N`, `--warmup N`, `--only a,b`, `--budget S`. */
+/**
+ * Parses `--quick`, `--backends cpu,wasm,webgpu`, `--reps N`, `--warmup N`, `--only a,b`,
+ * `--budget S`, `--save DIR`, `--load DIR`.
+ */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const value = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
@@ -68,6 +77,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     ...(child ? { child } : {}),
     ...(list(value('--only')) ? { only: list(value('--only')) } : {}),
     ...(num(value('--budget')) !== undefined ? { budgetS: num(value('--budget')) } : {}),
+    ...(value('--save') ? { save: value('--save') } : {}),
+    ...(value('--load') ? { load: value('--load') } : {}),
   };
 }
 
@@ -253,7 +264,9 @@ export function runInSubprocesses(
   argv: readonly string[],
 ): BackendResult[] {
   const script = fileURLToPath(scriptUrl);
-  return args.backends.map((backend) => {
+  const results = args.backends.map((backend) => {
+    const saved = args.load ? join(args.load, `${backend}.json`) : undefined;
+    if (saved && existsSync(saved)) return JSON.parse(readFileSync(saved, 'utf8')) as BackendResult;
     const res = spawnSync(process.execPath, ['--import', 'tsx', script, ...argv, '--child', backend], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -273,6 +286,11 @@ export function runInSubprocesses(
       } as BackendResult;
     }
   });
+  if (args.save) {
+    mkdirSync(args.save, { recursive: true });
+    for (const r of results) writeFileSync(join(args.save, `${r.backend}.json`), JSON.stringify(r, null, 1));
+  }
+  return results;
 }
 
 export const fmt = (x: number, digits = 1): string =>

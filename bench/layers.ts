@@ -6,6 +6,7 @@
  *   npx tsx bench/layers.ts                       # full size, cpu + wasm + webgpu (subprocess each)
  *   npx tsx bench/layers.ts --quick               # small sizes, seconds
  *   npx tsx bench/layers.ts --backends wasm,webgpu --reps 5 --only group --budget 600
+ *   npx tsx bench/layers.ts --save runs/bench      # keep each backend's JSON; --load DIR reuses it
  *
  * WebGPU in Node runs on Dawn; with no GPU that is SwiftShader (a CPU rasteriser), so its numbers
  * measure the software path, not a GPU. cpu at full size runs 1 rep without warm-up by default;
