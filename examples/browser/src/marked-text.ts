@@ -58,14 +58,24 @@ export function parseMarkedText(text: string, title = 'marked text'): MarkedText
     addPlain(text.slice(last, at));
     last = at + m[0].length;
     const parts = m[1]!.split('|').map((p) => p.trim());
-    if (parts.length > 3) return { error: `mention ${m[0]} at ${where(text, at)}: expected [words], [words|TYPE] or [words|TYPE|entity]` };
+    if (parts.length > 3)
+      return {
+        error: `mention ${m[0]} at ${where(text, at)}: expected [words], [words|TYPE] or [words|TYPE|entity]`,
+      };
     const [surface = '', type = '', key = ''] = parts;
     if (surface.includes('\n'))
-      return { error: `mention ${JSON.stringify(m[0])} at ${where(text, at)} is outside its sentence: it spans a line break` };
+      return {
+        error: `mention ${JSON.stringify(m[0])} at ${where(text, at)} is outside its sentence: it spans a line break`,
+      };
     const ws = words(surface);
     if (ws.length === 0) return { error: `empty mention ${m[0]} at ${where(text, at)}` };
     const sentence = cur();
-    const mention: Mention = { name: surface, pos: [sentence.length, sentence.length + ws.length], sent_id: sents.length - 1, type: type || 'MISC' };
+    const mention: Mention = {
+      name: surface,
+      pos: [sentence.length, sentence.length + ws.length],
+      sent_id: sents.length - 1,
+      type: type || 'MISC',
+    };
     sentence.push(...ws);
     const id = key || surface;
     const entity = entities.get(id);
@@ -77,6 +87,8 @@ export function parseMarkedText(text: string, title = 'marked text'): MarkedText
   addPlain(text.slice(last));
   if (cur().length === 0) sents.pop();
   if (entities.size < 2)
-    return { error: `found ${entities.size} marked entit${entities.size === 1 ? 'y' : 'ies'}; mark at least two, e.g. [Paris|LOC] is in [France|LOC] .` };
+    return {
+      error: `found ${entities.size} marked entit${entities.size === 1 ? 'y' : 'ies'}; mark at least two, e.g. [Paris|LOC] is in [France|LOC] .`,
+    };
   return { doc: { title, sents, vertexSet: [...entities.values()].map((e) => e.mentions) } };
 }

@@ -47,7 +47,11 @@ interface RunFile {
   readonly format: 'docre-kit-run';
   readonly encoder: string;
   readonly markers: MarkerStyle;
-  readonly schema: { readonly ids: readonly string[]; readonly names: readonly string[]; readonly naAliases: readonly string[] };
+  readonly schema: {
+    readonly ids: readonly string[];
+    readonly names: readonly string[];
+    readonly naAliases: readonly string[];
+  };
 }
 
 /** An error meant for the page, one readable line. */
@@ -72,7 +76,10 @@ const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).split
  * Backend: `webgpu` when the browser has it, else `wasm` (with the reason, for the page's notice).
  * `prefer: 'wasm'` skips WebGPU.
  */
-export async function startBackend(prefer: 'webgpu' | 'wasm', wasmDir: string): Promise<{ info: BackendInfo; fallback?: string }> {
+export async function startBackend(
+  prefer: 'webgpu' | 'wasm',
+  wasmDir: string,
+): Promise<{ info: BackendInfo; fallback?: string }> {
   setWasmPaths(wasmDir);
   if (prefer === 'webgpu') {
     try {
@@ -135,8 +142,12 @@ export async function loadSavedModel(dir: string, encoder: EmbeddedEncoder): Pro
     );
   const run = await readRunFile(dir);
   if (run && run.encoder !== 'embedded')
-    throw new DemoError(`the model in ${where} was trained with the encoder '${run.encoder}'; the demo runs the embedded encoder only`);
-  const schema = run ? new RelationSchema(run.schema.ids, run.schema.names, run.schema.naAliases) : RelationSchema.docred();
+    throw new DemoError(
+      `the model in ${where} was trained with the encoder '${run.encoder}'; the demo runs the embedded encoder only`,
+    );
+  const schema = run
+    ? new RelationSchema(run.schema.ids, run.schema.names, run.schema.naAliases)
+    : RelationSchema.docred();
   if (schema.size !== config.numClasses)
     throw new DemoError(
       `the model in ${where} has ${config.numClasses} classes but ${run ? 'its docre-kit.json schema' : "DocRED's schema (no docre-kit.json)"} has ${schema.size}`,
@@ -148,7 +159,10 @@ export async function loadSavedModel(dir: string, encoder: EmbeddedEncoder): Pro
     throw new DemoError(`cannot load the model in ${where}: ${oneLine(e)}`);
   }
   const iterative = model as DocREModel & { trainingStage?: 1 | 2 };
-  const K = json.name === 'docreii' && iterative.trainingStage === 2 ? ((json.config['iterations'] as number | undefined) ?? 3) : 0;
+  const K =
+    json.name === 'docreii' && iterative.trainingStage === 2
+      ? ((json.config['iterations'] as number | undefined) ?? 3)
+      : 0;
   // iteration t < K: the same weights in a model configured to stop after t iterations
   const iterationModels = Array.from({ length: Math.max(0, K - 1) }, (_, i) => {
     const m = createModel(json.name, { ...(json.config as unknown as CommonModelConfig), iterations: i + 1 });
@@ -223,7 +237,8 @@ function pairProbabilities(logits: tf.Tensor4D, model: string): tf.Tensor3D {
   return tf.tidy(() => {
     const [, e, , r] = logits.shape;
     const l = logits.reshape([e, e, r]);
-    const theta = model === 'docunet' ? tf.zerosLike(l.slice([0, 0, 0], [e, e, 1])) : l.slice([0, 0, 0], [e, e, 1]);
+    const theta =
+      model === 'docunet' ? tf.zerosLike(l.slice([0, 0, 0], [e, e, 1])) : l.slice([0, 0, 0], [e, e, 1]);
     const p = tf.sigmoid(l.sub(theta)); // [e,e,r]
     return tf.concat([tf.zeros([e, e, 1]), p.slice([0, 0, 1], [e, e, r - 1])], 2) as tf.Tensor3D;
   });
@@ -233,7 +248,11 @@ function pairProbabilities(logits: tf.Tensor4D, model: string): tf.Tensor3D {
  * Runs one document through the pipeline.
  * @param doc a validated document (labels, if any, are ignored as `docre-kit predict` does)
  */
-export async function runDocument(doc: DocREDDocument, encoder: EmbeddedEncoder, loaded: LoadedModel): Promise<RunResult> {
+export async function runDocument(
+  doc: DocREDDocument,
+  encoder: EmbeddedEncoder,
+  loaded: LoadedModel,
+): Promise<RunResult> {
   const timings: Timings = {};
   const unlabelled: DocREDDocument = { title: doc.title, sents: doc.sents, vertexSet: doc.vertexSet };
   const feature = await timed(timings, 'featurize', () => {
@@ -258,7 +277,12 @@ export async function runDocument(doc: DocREDDocument, encoder: EmbeddedEncoder,
     const triples = await timed(timings, 'predict', async () => {
       const multiHot = loaded.model.predict(input);
       tensors.push(multiHot);
-      const t = triplesFromPredictions(await multiHot.array(), batch.titles, loaded.schema, batch.entityCounts);
+      const t = triplesFromPredictions(
+        await multiHot.array(),
+        batch.titles,
+        loaded.schema,
+        batch.entityCounts,
+      );
       if (E.isLeft(t)) throw dataError('decode', t.left);
       return t.right;
     });
@@ -299,4 +323,3 @@ export async function runDocument(doc: DocREDDocument, encoder: EmbeddedEncoder,
     tf.dispose(batch as unknown as tf.TensorContainer);
   }
 }
-

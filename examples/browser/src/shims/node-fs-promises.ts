@@ -23,7 +23,8 @@ class FileNotFound extends Error {
 async function readBytes(path: string): Promise<Uint8Array> {
   const own = picked.get(path);
   if (own) return own;
-  if (path.startsWith('/picked/')) throw new FileNotFound(`ENOENT: no such file '${path.slice('/picked/'.length)}' among the picked files`);
+  if (path.startsWith('/picked/'))
+    throw new FileNotFound(`ENOENT: no such file '${path.slice('/picked/'.length)}' among the picked files`);
   let res: Response;
   try {
     res = await fetch(path);
@@ -34,7 +35,10 @@ async function readBytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-export async function readFile(path: string, options?: string | { encoding?: string | null }): Promise<Uint8Array | string> {
+export async function readFile(
+  path: string,
+  options?: string | { encoding?: string | null },
+): Promise<Uint8Array | string> {
   const bytes = await readBytes(String(path));
   const encoding = typeof options === 'string' ? options : options?.encoding;
   return encoding ? new TextDecoder().decode(bytes) : bytes;

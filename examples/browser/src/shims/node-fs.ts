@@ -12,4 +12,15 @@ export const renameSync = nodeOnly('renameSync');
 export const createReadStream = nodeOnly('createReadStream');
 export const createWriteStream = nodeOnly('createWriteStream');
 export const promises = {};
-export default { existsSync, readFileSync, writeFileSync, mkdirSync, statSync, readdirSync, renameSync, createReadStream, createWriteStream, promises };
+export default {
+  existsSync,
+  readFileSync,
+  writeFileSync,
+  mkdirSync,
+  statSync,
+  readdirSync,
+  renameSync,
+  createReadStream,
+  createWriteStream,
+  promises,
+};
