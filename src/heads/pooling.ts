@@ -55,6 +55,33 @@ export function checkMentions(
 }
 
 /**
+ * Element-wise max over real mentions, `x [b,e,m,d]`, `mentionMask [b,e,m]` → `[b,e,d]` (0 for an
+ * entity with none), returned as a constant: log-sum-exp does not depend on its shift, so the
+ * exact gradient flows through `exp(x − max)` alone. Computed in m element-wise steps inside
+ * `customGrad` (not taped) instead of a reduction over the middle axis, which tfjs-webgpu runs
+ * with a 64-thread workgroup per output (seconds at DocRED scale on SwiftShader).
+ */
+const realMentionMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, mentionMask] = args as [tf.Tensor4D, tf.Tensor3D];
+  const value = tf.tidy(() => {
+    const slots = tf.unstack(x, 2); // m × [b,e,d]
+    const real = tf.unstack(mentionMask.greater(0).expandDims(3), 2); // m × [b,e,1] bool
+    let max = tf.zerosLike(slots[0]!);
+    let seen = tf.zerosLike(real[0]!); // bool: a real mention was met
+    slots.forEach((slot, j) => {
+      const take = real[j]!.logicalAnd(seen.logicalNot().logicalOr(slot.greater(max))); // [b,e,d]
+      max = tf.where(take, slot, max);
+      seen = seen.logicalOr(real[j]!);
+    });
+    return max;
+  });
+  return {
+    value,
+    gradFunc: () => [tf.zerosLike(x), tf.zerosLike(mentionMask)],
+  };
+}) as (x: tf.Tensor4D, mentionMask: tf.Tensor3D) => tf.Tensor3D;
+
+/**
  * Log-sum-exp pooling of mention start-marker states into entity embeddings (ATLOP §2.1,
  * DocuNet eq. 2), restricted to real mentions. An entity with no real mention gets a zero
  * vector and its (padding) inputs get zero, finite gradients.
@@ -77,18 +104,21 @@ export function logSumExpPooling(
 ): tf.Tensor3D {
   const dims = checkShape('hidden', hidden.shape, ['b', 'n', 'd']);
   checkMentions(mentionIndex, mentionMask, dims);
+  if (dims['m'] === 0) return tf.zeros([dims['b']!, dims['e']!, dims['d']!]);
   return tf.tidy(() => {
     const x = gatherMentionRows(hidden, mentionIndex, mentionMask); // [b,e,m,d]
-    const mask = mentionMask.toFloat().expandDims(3); // [b,e,m,1]
-    const real = mask.greater(0);
-    // max over real mentions only; padded rows take the row minimum so they never win
-    const filled = tf.where(tf.broadcastTo(real, x.shape), x, tf.broadcastTo(tf.min(x, 2, true), x.shape));
-    const max = tf.max(filled, 2); // [b,e,d]
-    const sum = tf.sum(tf.exp(tf.minimum(filled.sub(max.expandDims(2)), 0)).mul(mask), 2); // [b,e,d]
-    // 1 when the entity has a real mention; reduced over the LAST axis of the [b,e,m] mask (a
-    // middle-axis reduction of a bool-derived mask hits a TransposeProgram bug in tfjs-webgpu 4.22)
-    const any = tf.max(mentionMask.toFloat(), 2, true); // [b,e,1]
-    // log(sum + 1 - any) is log(1) = 0 for an empty entity: finite value and gradient
+    const max = realMentionMax(x, mentionMask); // [b,e,d], a constant shift
+    // Σ_j mask_j·e^{x_j − max} accumulated over the m mention slots with element-wise ops only:
+    // no reduction over the middle axis and no broadcast in the backward pass (both run as
+    // 64-thread-per-output reductions on tfjs-webgpu). e^{x_j − max} ≤ 1 for real mentions;
+    // padded slots are clamped to ≤ 1 and weighted 0.
+    const weights = tf.unstack(mentionMask.toFloat().expandDims(3), 2); // m × [b,e,1]
+    const sum = tf
+      .unstack(x, 2) // m × [b,e,d]
+      .map((slot, j) => tf.exp(tf.minimum(slot.sub(max), 0)).mul(weights[j]!))
+      .reduce((acc, term) => acc.add(term)); // [b,e,d]
+    const any = tf.max(mentionMask.toFloat(), 2, true); // [b,e,1]: 1 when the entity has a real mention
+    // log(sum + 1 − any) is log(1) = 0 for an empty entity: finite value and gradient
     return max.add(tf.log(sum.add(tf.sub(1, any)))).mul(any) as tf.Tensor3D;
   });
 }
