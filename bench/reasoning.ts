@@ -12,7 +12,8 @@
  * Peak bytes = tf.profile's peak of live tensor bytes minus the bytes alive before the call
  * (inputs and parameters excluded). A naive run above --naive-max-e is not executed: its peak is
  * extrapolated from the measured smaller sizes with the fit α·e³ + β·e² (marked "extrap.").
- * Times are medians of --reps runs after one warm-up (WebGPU: until the result is read back).
+ * Efficient: median of --reps runs after one warm-up; naive (slow): the single profiled run, no
+ * warm-up. Times run until the result is read back (WebGPU included).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
@@ -46,21 +47,24 @@ interface Row {
   extrapolated?: boolean;
 }
 
-async function measure(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ ms: number; bytes: number }> {
+async function measure(fn: () => tf.Tensor | tf.Tensor[], warmUp: boolean): Promise<{ ms: number; bytes: number }> {
   const read = async (out: tf.Tensor | tf.Tensor[]) => {
     const list = Array.isArray(out) ? out : [out];
     await Promise.all(list.map((t) => t.data()));
     tf.dispose(list);
   };
-  await read(fn()); // warm-up (shader compilation, kernel caches)
+  if (warmUp) await read(fn()); // shader compilation, kernel caches
   const start = tf.memory().numBytes;
   let out: tf.Tensor | tf.Tensor[] = [];
+  const t0 = performance.now();
   const info = await tf.profile(() => {
     out = fn();
     return out;
   });
   await read(out);
+  const profiledMs = performance.now() - t0;
   const bytes = info.peakBytes - start;
+  if (!warmUp) return { ms: profiledMs, bytes }; // slow naive runs: one profiled run, timed
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
@@ -142,9 +146,9 @@ for (const backend of backends) {
         } else {
           const run = c.run(impl, e);
           try {
-            const f = await measure(run.fwd);
+            const f = await measure(run.fwd, impl === 'efficient');
             Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes });
-            const b = await measure(run.bwd);
+            const b = await measure(run.bwd, impl === 'efficient');
             Object.assign(row, { bwdMs: b.ms, bwdBytes: b.bytes });
           } catch (err) {
             console.error(`${backend} ${c.module} e=${e} ${impl} failed: ${String(err).split('\n')[0]}`);

@@ -14,7 +14,8 @@
  * Memory: the path projection is linear, so with W1 = kernel[h][:dh], W2 = kernel[h][dh:]
  *   q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias      (batched matmuls over rows / columns)
  *   Σ_k a_k value_k = (Σ_k a_k V_p1) W1v + (Σ_k a_k V_p2) W2v + (Σ_k a_k) bias_v
- * and no `[b,e,e,e,·]` tensor wider than 1 is ever built: peak O(b·e³ + b·e²·d) per head.
+ * and no `[b,e,e,e,·]` tensor wider than 1 is ever built: peak O(b·h·e³ + b·e²·d), heads batched
+ * as extra documents of the matmuls.
  *
  * Dimensions: b documents · e entities (padded) · d width · h heads (4) · dh = d/4 · k intermediate.
  */
