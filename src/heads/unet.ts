@@ -18,9 +18,12 @@
  * (`channels` = its `down_channel`). BatchNorm follows torch: `momentum` 0.1 is the weight of the
  * new batch statistic, `epsilon` 1e-5, moving variance updated with the unbiased batch variance.
  *
- * Any entity count e ≥ 1: the map is zero-padded at the bottom/right to E = 4·⌈e/4⌉ and the
- * output cropped back to e. The official code runs on a fixed 42 × 42 grid (floor pooling, then
- * zero-pads after each upsampling); this file always pads to a multiple of 4 instead.
+ * Any entity count e ≥ 1 (`padding: 'multiple-of-4'`, the default): the map is zero-padded at
+ * the bottom/right to E = 4·⌈e/4⌉ and the output cropped back to e. `padding: 'official'`
+ * reproduces the official code, which runs on a fixed 42 × 42 grid: floor pooling (42 → 21 → 10),
+ * and after each upsampling a zero pad to the skip's size (torch `F.pad` with `diff // 2` before,
+ * the rest after: 20 → 21); there E = max(e, 4) (the official code fails below 4). Use it with
+ * official weights on the 42 grid; the two modes give the same result when e is a multiple of 4.
  *
  * Padding and BatchNorm. Every cell outside the real region is kept at zero before every conv
  * and pool (the internal padding always; padded entities when `mask` is given), and BatchNorm's
@@ -99,7 +102,12 @@ export interface USegmentationOptions {
   readonly mask?: tf.Tensor;
   /** BatchNorm epsilon. Default 1e-5 (torch). */
   readonly epsilon?: number;
+  /** How odd sizes are handled (module comment). Default 'multiple-of-4'. */
+  readonly padding?: UPadding;
 }
+
+export type UPadding = 'multiple-of-4' | 'official';
+export const U_PADDINGS: readonly UPadding[] = ['multiple-of-4', 'official'];
 
 export interface USegmentationResult {
   /** `[b,e,e,outChannels]` */
@@ -163,17 +171,26 @@ function doubleConv(x: tf.Tensor4D, mask: tf.Tensor4D, p: DoubleConvParams, bloc
   return h;
 }
 
-/** 2×2 max-pool, stride 2: `[b,h,w,c] → [b,h/2,w/2,c]` (h, w even). */
+/** 2×2 max-pool, stride 2: `[b,h,w,c] → [b,⌊h/2⌋,⌊w/2⌋,c]` (torch `MaxPool2d(2)`). */
 function pool(x: tf.Tensor4D): tf.Tensor4D {
   return tf.maxPool(x, 2, 2, 'valid');
 }
 
-/** Bilinear ×2 with aligned corners (torch `align_corners=True`): `[b,h,w,c] → [b,2h,2w,c]`. */
-function upsample(x: tf.Tensor4D): tf.Tensor4D {
+/**
+ * Bilinear ×2 with aligned corners (torch `align_corners=True`), then zero-padded to `size` as the
+ * official `Up` does (`diff // 2` before, the rest after): `[b,h,w,c] → [b,size,size,c]`, size ≥ 2h.
+ */
+function upsample(x: tf.Tensor4D, size: number): tf.Tensor4D {
   // A 1 × 1 map is replicated (what aligned corners give). Written as a tile because webgpu's
   // ResizeBilinearGrad (tfjs 4.22) returns wrong values for a 1 × 1 source with aligned corners.
-  if (x.shape[1] === 1 && x.shape[2] === 1) return tf.tile(x, [1, 2, 2, 1]);
-  return tf.image.resizeBilinear(x, [x.shape[1] * 2, x.shape[2] * 2], true);
+  const up =
+    x.shape[1] === 1 && x.shape[2] === 1
+      ? tf.tile(x, [1, 2, 2, 1])
+      : tf.image.resizeBilinear(x, [x.shape[1] * 2, x.shape[2] * 2], true);
+  const diff = size - up.shape[1];
+  if (diff === 0) return up;
+  const side: [number, number] = [diff >> 1, diff - (diff >> 1)];
+  return tf.pad(up, [[0, 0], side, side, [0, 0]]);
 }
 
 /**
@@ -194,20 +211,22 @@ export function uSegmentation(x: tf.Tensor, params: USegmentationParams, options
   if (x.shape[3] !== cIn) throw new ShapeError('x', `[b, e, e, ${cIn}] (inConv.conv1.kernel input channels)`, x.shape);
   if (options.mask) checkShape('mask', options.mask.shape, [b!, e!, e!]);
   const ctx: Context = { training: options.training ?? false, epsilon: options.epsilon ?? 1e-5, stats: [] };
-  const E = 4 * Math.ceil(e! / 4);
+  const padding = options.padding ?? 'multiple-of-4';
+  if (!U_PADDINGS.includes(padding)) throw new ArgumentError('padding', U_PADDINGS.join(' | '), padding);
+  const E = padding === 'official' ? Math.max(e!, 4) : 4 * Math.ceil(e! / 4);
   const pad: [number, number][] = [[0, 0], [0, E - e!], [0, E - e!], [0, 0]];
   const output = tf.tidy(() => {
     const real = options.mask ? options.mask.toFloat().expandDims(3) : tf.ones([b!, e!, e!, 1]);
     const m0 = tf.pad(real, pad) as tf.Tensor4D; // [b,E,E,1]
-    const m1 = pool(m0); // [b,E/2,E/2,1]: a coarse cell is real when any cell under it is
-    const m2 = pool(m1); // [b,E/4,E/4,1]
+    const m1 = pool(m0); // [b,E/2,E/2,1] (floor): a coarse cell is real when any cell under it is
+    const m2 = pool(m1); // [b,E/4,E/4,1] (floor)
     const x0 = tf.pad(x, pad).mul(m0) as tf.Tensor4D; // [b,E,E,cIn]
     const x1 = doubleConv(x0, m0, params.inConv, 'inConv', ctx); // [b,E,E,c]
     const x2 = doubleConv(pool(x1), m1, params.down1, 'down1', ctx); // [b,E/2,E/2,2c]
     const x3 = doubleConv(pool(x2), m2, params.down2, 'down2', ctx); // [b,E/4,E/4,2c]
-    const u1 = tf.concat([x2, upsample(x3).mul(m1)], 3) as tf.Tensor4D; // [b,E/2,E/2,4c]
+    const u1 = tf.concat([x2, upsample(x3, x2.shape[1]).mul(m1)], 3) as tf.Tensor4D; // [b,E/2,E/2,4c]
     const y1 = doubleConv(u1, m1, params.up1, 'up1', ctx); // [b,E/2,E/2,c]
-    const u2 = tf.concat([x1, upsample(y1).mul(m0)], 3) as tf.Tensor4D; // [b,E,E,2c]
+    const u2 = tf.concat([x1, upsample(y1, E).mul(m0)], 3) as tf.Tensor4D; // [b,E,E,2c]
     const y2 = doubleConv(u2, m0, params.up2, 'up2', ctx); // [b,E,E,c/2]
     const out = tf.matMul(y2.reshape([-1, y2.shape[3]]), params.output.kernel).add(params.output.bias); // [b·E·E, out]
     const full = out.reshape([b!, E, E, params.output.kernel.shape[1]]).mul(m0); // [b,E,E,out]
@@ -230,6 +249,8 @@ export interface USegmentationLayerArgs extends LayerArgs {
   momentum?: number;
   /** BatchNorm epsilon. Default 1e-5. */
   epsilon?: number;
+  /** 'multiple-of-4' (default) or 'official' (floor pooling + pad after upsampling, module comment). */
+  padding?: UPadding;
 }
 
 type Var = tf.LayerVariable;
@@ -255,6 +276,7 @@ export class USegmentationLayer extends tf.layers.Layer {
   readonly outChannels: number;
   readonly momentum: number;
   readonly epsilon: number;
+  readonly padding: UPadding;
   private vars?: { blocks: Record<UBlock, DoubleConvVars>; output: { kernel: Var; bias: Var } };
 
   constructor(args: USegmentationLayerArgs = {}) {
@@ -263,6 +285,8 @@ export class USegmentationLayer extends tf.layers.Layer {
     this.outChannels = args.outChannels ?? 256;
     this.momentum = args.momentum ?? 0.1;
     this.epsilon = args.epsilon ?? 1e-5;
+    this.padding = args.padding ?? 'multiple-of-4';
+    if (!U_PADDINGS.includes(this.padding)) throw new ArgumentError('padding', U_PADDINGS.join(' | '), args.padding);
     if (!Number.isInteger(this.channels) || this.channels < 2 || this.channels % 2 !== 0)
       throw new ArgumentError('channels', 'an even integer ≥ 2', args.channels);
     if (!Number.isInteger(this.outChannels) || this.outChannels < 1)
@@ -330,7 +354,7 @@ export class USegmentationLayer extends tf.layers.Layer {
     return tf.tidy(() => {
       const [x, mask] = Array.isArray(inputs) ? inputs : [inputs];
       const training = kwargs?.training ?? false;
-      const { output, batchStatistics } = uSegmentation(x!, this.params(), { training, mask, epsilon: this.epsilon });
+      const { output, batchStatistics } = uSegmentation(x!, this.params(), { training, mask, epsilon: this.epsilon, padding: this.padding });
       for (const s of batchStatistics) {
         const v = this.vars!.blocks[s.block][s.norm];
         const mix = (old: Var, batch: tf.Tensor) =>
@@ -349,6 +373,7 @@ export class USegmentationLayer extends tf.layers.Layer {
       outChannels: this.outChannels,
       momentum: this.momentum,
       epsilon: this.epsilon,
+      padding: this.padding,
     };
   }
 }

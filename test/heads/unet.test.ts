@@ -24,6 +24,7 @@ interface UNetCase {
   cIn: number;
   channels: number;
   outChannels: number;
+  padding: 'multiple-of-4' | 'official';
   x: number[];
   mask: number[] | null;
   params: Record<string, number[]>;
@@ -33,7 +34,7 @@ interface UNetCase {
   grads: Record<string, number[]>;
   movingAfterTrain: Record<string, number[]>;
 }
-const fixture = await loadFixture<Record<'plain' | 'masked' | 'tiny', UNetCase>>('unet.json');
+const fixture = await loadFixture<Record<'plain' | 'masked' | 'tiny' | 'official', UNetCase>>('unet.json');
 
 /** Finds a layer weight by its docre-kit name (the layer scope and a uniqueness suffix aside). */
 function weightByName(layer: tf.layers.Layer, key: string): tf.LayerVariable {
@@ -49,7 +50,7 @@ function disposeLayer(layer: tf.layers.Layer): void {
 }
 
 function layerFromCase(c: UNetCase): USegmentationLayer {
-  const layer = new USegmentationLayer({ channels: c.channels, outChannels: c.outChannels });
+  const layer = new USegmentationLayer({ channels: c.channels, outChannels: c.outChannels, padding: c.padding });
   layer.build([null, c.e, c.e, c.cIn]);
   for (const [key, values] of Object.entries(c.params)) {
     const w = weightByName(layer, key);
@@ -94,6 +95,7 @@ test('computeOutputShape and concrete shapes for e = 1, 3, 4, 5 (padded internal
 test('bad arguments throw typed errors naming the argument', () => {
   assert.throws(() => new USegmentationLayer({ channels: 3 }), ArgumentError);
   assert.throws(() => new USegmentationLayer({ outChannels: 0 }), /outChannels/);
+  assert.throws(() => new USegmentationLayer({ padding: 'same' as never }), /padding: expected multiple-of-4 \| official/);
   const layer = tinyLayer(2, 2, 2, 1);
   assert.throws(() => layer.apply(tf.zeros([1, 3, 3, 5])), ShapeError);
   assert.throws(() => layer.apply(tf.zeros([1, 3, 4, 2])), /x: expected shape/);
@@ -141,7 +143,7 @@ test('closed form: zero conv kernels make every block constant; output = relu(BN
 
 // 3. Reference parity (torch) ------------------------------------------------------------------
 
-for (const name of ['plain', 'masked', 'tiny'] as const) {
+for (const name of ['plain', 'masked', 'tiny', 'official'] as const) {
   test(`golden parity vs torch AttentionUNet (${name}): inference, training, gradients, moving statistics`, async () => {
     const c = fixture[name];
     const layer = layerFromCase(c);
@@ -159,7 +161,7 @@ for (const name of ['plain', 'masked', 'tiny'] as const) {
         down2: { ...params.down2, norm2: { ...params.down2.norm2, gamma: gamma as tf.Tensor1D } },
         output: { ...params.output, kernel: ko as tf.Tensor2D },
       };
-      return uSegmentation(xx, q, { training: true, mask }).output.mul(upstream).sum();
+      return uSegmentation(xx, q, { training: true, mask, padding: c.padding }).output.mul(upstream).sum();
     };
     const grads = tf.grads(f)([x!, params.inConv.conv1.kernel, params.down2.norm2.gamma, params.output.kernel]);
     const keys = ['x', 'inConv/conv1/kernel', 'down2/norm2/gamma', 'output/kernel'];
@@ -210,6 +212,28 @@ test('batched equals per-document (inference mode; training-mode statistics coup
   disposeLayer(layer);
 });
 
+test("padding 'official' equals 'multiple-of-4' when e is a multiple of 4, and handles e = 1, 3, 6", async () => {
+  const layer = tinyLayer(2, 2, 3, 71);
+  const params = layer.params();
+  const x = seededTensor([2, 8, 8, 2], 12);
+  for (const training of [false, true]) {
+    const [a, o] = tf.tidy(() => [
+      uSegmentation(x, params, { training }).output,
+      uSegmentation(x, params, { training, padding: 'official' }).output,
+    ]);
+    await close(o!, a!, tol(1e-5), tol(1e-5), `training=${training}`);
+    tf.dispose([a!, o!]);
+  }
+  for (const e of [1, 3, 6]) {
+    const y = tf.tidy(() => uSegmentation(seededTensor([1, e, e, 2], e), params, { padding: 'official' }).output);
+    assert.deepEqual(y.shape, [1, e, e, 3]);
+    assert.ok(Array.from(await y.data()).every(Number.isFinite));
+    y.dispose();
+  }
+  x.dispose();
+  disposeLayer(layer);
+});
+
 test('padded entities change nothing with a mask (values in padded cells are ignored, both modes)', async () => {
   for (const training of [false, true]) {
     const layer = tinyLayer(2, 2, 3, 31);
@@ -254,6 +278,7 @@ test('inference leaves moving statistics alone; training updates them (momentum 
 test('serialization round trip: fromConfig(getConfig()) + weights gives the same outputs', async () => {
   const layer = tinyLayer(2, 4, 3, 51);
   const config = layer.getConfig();
+  assert.equal(config['padding'], 'multiple-of-4');
   assert.equal(config['channels'], 4);
   assert.equal(config['outChannels'], 3);
   const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap['USegmentationLayer']!;
