@@ -50,6 +50,8 @@ export interface ReDocREDRun {
   /** DocRE-II / GTN schedules (see src/models: setStage, variableGroups().discriminator) */
   readonly stages?: (model: DocREModel) => TrainStage[];
   readonly extraSteps?: (model: DocREModel) => ExtraStep[];
+  /** encode all 500 documents once (shared cache, default) or only the ones used (main job) */
+  readonly encodeAll?: boolean;
   /** print this many extracted validation triples with names at the end. Default 0. */
   readonly showTriples?: number;
   /** quiet: no per-step progress */
@@ -66,8 +68,12 @@ interface Prepared {
   readonly schema: RelationSchema;
   readonly train: DocREDDocument[];
   readonly validation: DocREDDocument[];
+  /** features of the encoded documents: encoded train documents, then the validation ones */
   readonly features: Feature[];
   readonly cache: FeatureCache;
+  /** index of the first validation document in `features` / the cache */
+  readonly validationOffset: number;
+  readonly encodeAll: boolean;
 }
 
 let prepared: Prepared | undefined;
@@ -79,18 +85,21 @@ let prepared: Prepared | undefined;
  */
 export async function prepareReDocRED(
   trainDocs = 400,
-  backend: BackendName = (process.env['DOCRE_BACKEND'] as BackendName) ?? 'wasm',
+  options: { encodeAll?: boolean; backend?: BackendName } = {},
 ): Promise<Prepared> {
-  if (prepared && prepared.train.length === trainDocs) return prepared;
-  await initBackend(backend);
+  const encodeAll = options.encodeAll ?? true;
+  if (prepared && prepared.train.length === trainDocs && prepared.encodeAll === encodeAll) return prepared;
+  await initBackend(options.backend ?? (process.env['DOCRE_BACKEND'] as BackendName | undefined) ?? 'wasm');
   const docs = orFail(await loadBundledReDocRED()());
   const split = reDocREDSplit(docs);
-  const train = split.train.slice(0, trainDocs); // the first k train documents: only those are encoded
+  const train = split.train.slice(0, trainDocs); // the first k train documents
   const validation = split.validation;
   const schema = RelationSchema.docred();
   const encoder = await EmbeddedEncoder.load();
   const featurizer = new Featurizer(encoder.tokenizer, { markers: 'star' });
-  const features = orFail(featurizer.featurizeAll([...train, ...validation]));
+  // encodeAll: all 500 documents share one cache file whatever k; otherwise only the k + 100 used
+  const encodedTrain = encodeAll ? split.train : train;
+  const features = orFail(featurizer.featurizeAll([...encodedTrain, ...validation]));
   const t0 = Date.now();
   const info = await cacheFeatures(
     features.map((f) => ({ inputIds: f.inputIds, queryPositions: [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b) })),
@@ -106,11 +115,11 @@ export async function prepareReDocRED(
   );
   if (!info.reused) process.stderr.write(` (${((Date.now() - t0) / 1000).toFixed(0)} s, cached in ${info.file})\n`);
   encoder.dispose();
-  prepared = { schema, train, validation, features, cache: await FeatureCache.load(info.file) };
+  prepared = { schema, train, validation, features, cache: await FeatureCache.load(info.file), validationOffset: encodedTrain.length, encodeAll };
   return prepared;
 }
 
-/** Model input for documents `indices` (into `[...train, ...validation]`): collated batch + cached features. */
+/** Model input for documents `indices` (into `features`: encoded train documents, then validation): collated batch + cached features. */
 export function inputOf(p: Prepared, indices: readonly number[], graph = false): ModelInput & { titles: readonly string[]; entityCounts: readonly number[] } {
   const batch = orFail(collate(indices.map((i) => p.features[i]!), p.schema, { graph }));
   const enc = p.cache.batch(indices, batch.inputIds.shape[1]);
@@ -120,7 +129,7 @@ export function inputOf(p: Prepared, indices: readonly number[], graph = false):
 /** Official scores of a model on the validation split (Ign F1 ignores facts of the train split). */
 export async function scoreValidation(p: Prepared, model: Pick<DocREModel, 'predict'>, graph = false): Promise<{ scores: DocREDScores; triples: OfficialTriple[] }> {
   const triples: OfficialTriple[] = [];
-  const offset = p.train.length;
+  const offset = p.validationOffset;
   for (let start = 0; start < p.validation.length; start += 4) {
     const idx = Array.from({ length: Math.min(4, p.validation.length - start) }, (_, k) => offset + start + k);
     const input = inputOf(p, idx, graph);
@@ -141,7 +150,7 @@ export function formatScores(s: DocREDScores): string {
 
 /** Trains on (a subset of) the train split with cached features and scores the validation split. */
 export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
-  const p = await prepareReDocRED(run.trainDocs ?? 400);
+  const p = await prepareReDocRED(run.trainDocs ?? 400, { encodeAll: run.encodeAll ?? true });
   const model = run.makeModel(p.cache.hiddenSize, p.schema.size);
   const trainIdx = p.train.map((_, i) => i);
   const trainer = new Trainer<number>(model, {
@@ -176,4 +185,34 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
 /** Adam with decoupled weight decay for GTN's discriminator step. */
 export function discriminatorOptimizer(vars: tf.Variable[], lr = 1e-4): AdamW {
   return new AdamW([{ variables: vars, lr }]);
+}
+
+/** `--epochs N --train-docs N --seed N` (and env EPOCHS / TRAIN_DOCS / SEED) with the example's defaults. */
+export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?: number }): { epochs: number; trainDocs: number; seed: number } {
+  const argv = process.argv.slice(2);
+  const flag = (name: string, env: string, fallback: number): number => {
+    const i = argv.indexOf(`--${name}`);
+    const raw = i >= 0 ? argv[i + 1] : process.env[env];
+    const v = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got ${raw}`);
+    return v;
+  };
+  return {
+    epochs: flag('epochs', 'EPOCHS', defaults.epochs),
+    trainDocs: flag('train-docs', 'TRAIN_DOCS', defaults.trainDocs),
+    seed: flag('seed', 'SEED', defaults.seed ?? 0),
+  };
+}
+
+/** Runs one example end to end and prints its budget, the official scores and the timing. */
+export async function runExample(title: string, run: ReDocREDRun & { budget: string }): Promise<ReDocREDResult> {
+  console.log(
+    `${title} on Re-DocRED (bundled dev_revised.json: first ${run.trainDocs ?? 400} of the 400 train documents, 100 validation), ` +
+      `embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}.\nBudget: ${run.budget}.`,
+  );
+  const t0 = Date.now();
+  const result = await runReDocRED(run);
+  console.log(`\nValidation (100 documents, official scorer): ${formatScores(result.scores)}`);
+  console.log(`Training ${result.trainSeconds.toFixed(0)} s; whole run ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+  return result;
 }
