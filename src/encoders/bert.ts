@@ -186,6 +186,28 @@ const IGNORED = /^(pooler\.|cls\.|lm_head\.|classifier\.|qa_outputs\.|embeddings
 /** Parameters by (prefix-less) checkpoint name. */
 export type BertParams = Readonly<Record<string, tf.Tensor>>;
 
+/**
+ * Embedding lookup `table[ids]` whose gradient is one scatter-add (`scatterND` sums duplicate
+ * indices) instead of tfjs' gather gradient, which uses UnsortedSegmentSum: on the cpu backend
+ * that kernel loops over all v segments (a 29k-row vocabulary took minutes), and 4.22's wasm
+ * backend lacks it.
+ * @param table `[v, d]`
+ * @param ids `[k]` int32
+ * @returns `[k, d]`
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    (args[1] as tf.GradSaveFunc)([ids]); // kept by the tape (ids may be a tidy-scoped tensor)
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.scatterND(saved[0]!.reshape([-1, 1]), dy as tf.Tensor, t.shape),
+    };
+  });
+  return op(table) as tf.Tensor2D;
+}
+
 /** LayerNorm over the last axis: `(x − μ) / √(σ² + eps) · w + b`. */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
@@ -242,8 +264,8 @@ export function bertForward(
       const real = tf.notEqual(inputIds, config.padTokenId).toInt();
       pos = tf.cumsum(real, 1).mul(real).add(config.padTokenId).toInt();
     } else pos = tf.range(0, n, 1, 'int32').expandDims(0).tile([b, 1]);
-    const word = tf.gather(P('embeddings.word_embeddings.weight'), inputIds.reshape([b * n])); // [b·n, d]
-    const position = tf.gather(P('embeddings.position_embeddings.weight'), pos.reshape([b * n]));
+    const word = embeddingLookup(P('embeddings.word_embeddings.weight') as tf.Tensor2D, inputIds.reshape([b * n])); // [b·n, d]
+    const position = embeddingLookup(P('embeddings.position_embeddings.weight') as tf.Tensor2D, pos.reshape([b * n]));
     const tokenType = P('embeddings.token_type_embeddings.weight').slice([0, 0], [1, d]); // type 0
     let x = layerNorm(word.add(position).add(tokenType), P('embeddings.LayerNorm.weight'), P('embeddings.LayerNorm.bias'), eps);
     x = drop(x, config.hiddenDropoutProb); // [b·n, d]

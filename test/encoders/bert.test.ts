@@ -15,6 +15,8 @@ import {
   parseBertConfig,
   bertForward,
   bertParameterShapes,
+  embeddingLookup,
+  geluErf,
   type BertParams,
 } from '../../src/encoders/bert.js';
 import { encodeInWindows, planWindows } from '../../src/encoders/encoder.js';
@@ -99,6 +101,36 @@ for (const which of ['bert', 'roberta'] as const) {
     await rm(dir, { recursive: true });
   });
 }
+
+test('embeddingLookup: forward = gather, gradient = scatter-add of dy (duplicate ids accumulate)', async () => {
+  const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+  const ids = tf.tensor1d([2, 0, 2, 2], 'int32');
+  const dy = tf.tensor2d([[1, 0], [0, 1], [2, 0], [3, 1]]);
+  await close(embeddingLookup(table, ids), [5, 6, 1, 2, 5, 6, 5, 6], [4, 2], 0, 'forward');
+  const g = tf.grad((t: tf.Tensor) => embeddingLookup(t as tf.Tensor2D, ids).mul(dy).sum())(table);
+  await close(g, [0, 1, 0, 0, 1 + 2 + 3, 0 + 0 + 1], [3, 2], 0, 'gradient');
+  tf.dispose([table, ids, dy, g]);
+});
+
+test('geluErf is the exact GELU x·Φ(x), and its gradient Φ(x) + x·φ(x)', async () => {
+  const xs = [-3, -1, -0.5, 0, 0.5, 1, 3];
+  const erf = (x: number) => {
+    // Abramowitz–Stegun 7.1.26 is too coarse here: use the series (|x| ≤ 3 converges fast)
+    let sum = 0;
+    let term = x;
+    for (let k = 0; k < 60; k++) {
+      sum += term / (2 * k + 1);
+      term *= (-x * x) / (k + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  const Phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+  const phi = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
+  const x = tf.tensor1d(xs);
+  await close(geluErf(x), xs.map((v) => v * Phi(v)), [7], tol(1e-6), 'gelu');
+  await close(tf.grad((t: tf.Tensor) => geluErf(t).sum())(x), xs.map((v) => Phi(v) + v * phi(v)), [7], tol(1e-6), 'gelu gradient');
+  x.dispose();
+});
 
 test('checkpoint names: the same weights without the bert. prefix (and without heads) give the same outputs', async () => {
   const dir = await writeGoldenDir('bert');
