@@ -221,7 +221,11 @@ export class EmbeddedEncoder implements Encoder {
     return encodeHostInWindows(forward, ids, mask, { windowLength: this.maxLength, minOverlap: this.minOverlap });
   }
 
-  /** One graph call on ≤ 128 pieces per row. */
+  /**
+   * One graph call on ≤ 128 pieces per row. The dense shape is bucketed (rows to a power of two,
+   * columns to a multiple of 16) and the outputs sliced back: WebGPU compiles shaders per shape,
+   * and padded rows and columns never reach a real token (their keys get the graph's −1e9 bias).
+   */
   private forwardHost(ids: number[][], mask: number[][], options: EncodeOptions): EncoderOutput {
     const b = ids.length;
     const n = ids[0]?.length ?? 0;
@@ -236,6 +240,8 @@ export class EmbeddedEncoder implements Encoder {
         coords.push(i, j);
         values.push(v);
       }
+    const bb = 2 ** Math.ceil(Math.log2(Math.max(1, b)));
+    const nb = Math.max(16, Math.ceil(n / 16) * 16);
     const k = options.attentionLayers ?? 1;
     return tf.tidy(() => {
       const N = values.length;
@@ -243,17 +249,18 @@ export class EmbeddedEncoder implements Encoder {
       const feeds: tf.NamedTensorMap = {
         [EMBEDDED_NODES.sparseIndices]: indices,
         [EMBEDDED_NODES.sparseValues]: tf.tensor1d(values, 'int32'),
-        [EMBEDDED_NODES.denseShape]: tf.tensor1d([b, n], 'int32'),
+        [EMBEDDED_NODES.denseShape]: tf.tensor1d([bb, nb], 'int32'),
         [EMBEDDED_NODES.realTokens]: indices,
         [EMBEDDED_NODES.realPositions]: tf.tensor1d(coords.filter((_, i) => i % 2 === 1), 'int32'),
       };
       const names = [EMBEDDED_NODES.hidden, EMBEDDED_NODES.attention(1), ...(k === 2 ? [EMBEDDED_NODES.attention(0)] : [])];
       const [hidden, att1, att0] = this.model.execute(feeds, names) as tf.Tensor[];
-      if (att0 && att0.shape[1] !== att1!.shape[1])
-        throw new ArgumentError('attentionLayers', `layers with equal head counts (${att1!.shape[1]} vs ${att0.shape[1]})`, k);
+      const h = att1!.shape[1]!;
+      if (att0 && att0.shape[1] !== h) throw new ArgumentError('attentionLayers', `layers with equal head counts (${h} vs ${att0.shape[1]})`, k);
       const m = tf.tensor2d(mask.map((r) => r.map((x) => (x > 0 ? 1 : 0))), [b, n], 'float32');
-      const attention = (att0 ? att1!.add(att0).mul(0.5) : att1!).mul(m.reshape([b, 1, n, 1])) as tf.Tensor4D;
-      return { hidden: hidden!.mul(m.expandDims(2)) as tf.Tensor3D, attention };
+      const att = (att0 ? att1!.add(att0).mul(0.5) : att1!).slice([0, 0, 0, 0], [b, h, n, n]); // un-bucket
+      const attention = att.mul(m.reshape([b, 1, n, 1])) as tf.Tensor4D;
+      return { hidden: hidden!.slice([0, 0, 0], [b, n, this.hiddenSize]).mul(m.expandDims(2)) as tf.Tensor3D, attention };
     });
   }
 
