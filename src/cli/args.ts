@@ -52,7 +52,12 @@ const encoder = {
   arg: 'DIR',
   help: 'Hugging Face encoder directory (config.json, model.safetensors, tokenizer.json); default: the embedded encoder',
 } as const satisfies OptionSpec;
-const maxDocs = { kind: 'int', arg: 'N', min: 1, help: 'use only the first N documents (quick runs)' } as const satisfies OptionSpec;
+const maxDocs = {
+  kind: 'int',
+  arg: 'N',
+  min: 1,
+  help: 'use only the first N documents (quick runs)',
+} as const satisfies OptionSpec;
 const help = { kind: 'boolean', short: 'h', help: 'show this help' } as const satisfies OptionSpec;
 
 export const COMMANDS = {
@@ -60,26 +65,91 @@ export const COMMANDS = {
     summary: 'train a model on a DocRED-format file, evaluating on a dev file every epoch',
     usage: 'docre-kit train --model NAME --train FILE [--dev FILE] [--out DIR] [options]',
     options: {
-      model: { kind: 'choice', arg: 'NAME', choices: MODEL_NAMES, required: true, help: 'which paper model (its preset)' },
-      train: { kind: 'string', arg: 'FILE', required: true, help: 'training documents (DocRED / Re-DocRED JSON)' },
-      dev: { kind: 'string', arg: 'FILE', help: 'dev documents, scored with the official metrics after every epoch' },
+      model: {
+        kind: 'choice',
+        arg: 'NAME',
+        choices: MODEL_NAMES,
+        required: true,
+        help: 'which paper model (its preset)',
+      },
+      train: {
+        kind: 'string',
+        arg: 'FILE',
+        required: true,
+        help: 'training documents (DocRED / Re-DocRED JSON)',
+      },
+      dev: {
+        kind: 'string',
+        arg: 'FILE',
+        help: 'dev documents, scored with the official metrics after every epoch',
+      },
       encoder,
       backend,
-      epochs: { kind: 'int', arg: 'N', min: 1, help: "training epochs (docreii: of stage 1) (default: the preset's, 30)" },
+      epochs: {
+        kind: 'int',
+        arg: 'N',
+        min: 1,
+        help: "training epochs (docreii: of stage 1) (default: the preset's, 30)",
+      },
       'batch-size': { kind: 'int', arg: 'N', min: 1, help: "documents per batch (default: the preset's)" },
       'accumulation-steps': { kind: 'int', arg: 'N', min: 1, default: 1, help: 'batches per optimizer step' },
       lr: { kind: 'number', arg: 'X', min: 0, help: "learning rate of the heads (default: the preset's)" },
-      'encoder-lr': { kind: 'number', arg: 'X', min: 0, help: "learning rate of a trainable encoder (default: the preset's)" },
-      'warmup-ratio': { kind: 'number', arg: 'X', min: 0, help: "linear warmup fraction (default: the preset's, 0.06)" },
-      'max-grad-norm': { kind: 'number', arg: 'X', min: 0, help: "global-norm clipping, 0: off (default: the preset's, 1)" },
-      'weight-decay': { kind: 'number', arg: 'X', min: 0, help: "AdamW weight decay, not on biases/LayerNorm (default: the preset's)" },
-      'stage2-epochs': { kind: 'int', arg: 'N', min: 1, help: "docreii: epochs of stage 2 (default: the preset's ratio, epochs/2)" },
-      cache: { kind: 'string', arg: 'DIR', default: '.docre-kit-cache', help: 'feature cache of a frozen encoder (encode each file once)' },
-      out: { kind: 'string', arg: 'DIR', default: 'runs/model', help: 'output: best/, last/, resume.ckpt, train-log.json' },
+      'encoder-lr': {
+        kind: 'number',
+        arg: 'X',
+        min: 0,
+        help: "learning rate of a trainable encoder (default: the preset's)",
+      },
+      'warmup-ratio': {
+        kind: 'number',
+        arg: 'X',
+        min: 0,
+        help: "linear warmup fraction (default: the preset's, 0.06)",
+      },
+      'max-grad-norm': {
+        kind: 'number',
+        arg: 'X',
+        min: 0,
+        help: "global-norm clipping, 0: off (default: the preset's, 1)",
+      },
+      'weight-decay': {
+        kind: 'number',
+        arg: 'X',
+        min: 0,
+        help: "AdamW weight decay, not on biases/LayerNorm (default: the preset's)",
+      },
+      'stage2-epochs': {
+        kind: 'int',
+        arg: 'N',
+        min: 1,
+        help: "docreii: epochs of stage 2 (default: the preset's ratio, epochs/2)",
+      },
+      cache: {
+        kind: 'string',
+        arg: 'DIR',
+        default: '.docre-kit-cache',
+        help: 'feature cache of a frozen encoder (encode each file once)',
+      },
+      out: {
+        kind: 'string',
+        arg: 'DIR',
+        default: 'runs/model',
+        help: 'output: best/, last/, resume.ckpt, train-log.json',
+      },
       seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
-      config: { kind: 'string', arg: 'JSON', help: `model config overrides as JSON, e.g. '{"embSize":256,"blockSize":32}'` },
+      config: {
+        kind: 'string',
+        arg: 'JSON',
+        help: `model config overrides as JSON, e.g. '{"embSize":256,"blockSize":32}'`,
+      },
       'max-docs': maxDocs,
-      'checkpoint-every': { kind: 'int', arg: 'N', min: 0, default: 0, help: 'resume checkpoint every N steps (0: each epoch)' },
+      'checkpoint-every': {
+        kind: 'int',
+        arg: 'N',
+        min: 0,
+        default: 0,
+        help: 'resume checkpoint every N steps (0: each epoch)',
+      },
       resume: { kind: 'boolean', help: 'continue from DIR/resume.ckpt when it exists' },
       help,
     },
@@ -88,7 +158,12 @@ export const COMMANDS = {
     summary: 'score a trained model on a labelled file: P, R, F1, Ign F1, intra/inter F1',
     usage: 'docre-kit evaluate --model-dir DIR --data FILE [--train FILE] [--json OUT]',
     options: {
-      'model-dir': { kind: 'string', arg: 'DIR', required: true, help: 'a saved model (best/ or last/ of a train run)' },
+      'model-dir': {
+        kind: 'string',
+        arg: 'DIR',
+        required: true,
+        help: 'a saved model (best/ or last/ of a train run)',
+      },
       data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED format)' },
       train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
       encoder,
@@ -103,8 +178,18 @@ export const COMMANDS = {
     usage: 'docre-kit predict --model-dir DIR --data FILE [--out FILE]',
     options: {
       'model-dir': { kind: 'string', arg: 'DIR', required: true, help: 'a saved model' },
-      data: { kind: 'string', arg: 'FILE', required: true, help: 'documents (DocRED format; labels not needed)' },
-      out: { kind: 'string', arg: 'FILE', default: 'result.json', help: 'official result JSON [{title, h_idx, t_idx, r}]' },
+      data: {
+        kind: 'string',
+        arg: 'FILE',
+        required: true,
+        help: 'documents (DocRED format; labels not needed)',
+      },
+      out: {
+        kind: 'string',
+        arg: 'FILE',
+        default: 'result.json',
+        help: 'official result JSON [{title, h_idx, t_idx, r}]',
+      },
       encoder,
       backend,
       'max-docs': maxDocs,
@@ -116,10 +201,22 @@ export const COMMANDS = {
     summary: 'training throughput and inference latency of the models on a backend (synthetic features)',
     usage: 'docre-kit bench [--model NAME] [--backend NAME] [--quick]',
     options: {
-      model: { kind: 'choice', arg: 'NAME', choices: ['all', ...MODEL_NAMES], default: 'all', help: 'model to measure' },
+      model: {
+        kind: 'choice',
+        arg: 'NAME',
+        choices: ['all', ...MODEL_NAMES],
+        default: 'all',
+        help: 'model to measure',
+      },
       backend,
       docs: { kind: 'int', arg: 'N', min: 1, default: 8, help: 'documents per measurement' },
-      entities: { kind: 'int', arg: 'N', min: 2, default: 20, help: 'entities per document (DocRED mean ≈ 20)' },
+      entities: {
+        kind: 'int',
+        arg: 'N',
+        min: 2,
+        default: 20,
+        help: 'entities per document (DocRED mean ≈ 20)',
+      },
       tokens: { kind: 'int', arg: 'N', min: 8, default: 256, help: 'tokens per document' },
       quick: { kind: 'boolean', help: 'tiny sizes (smoke run)' },
       help,
@@ -136,7 +233,13 @@ type ValueOf<S> = S extends { kind: 'int' | 'number' }
     : S extends { kind: 'choice'; choices: readonly (infer U)[] }
       ? U
       : string;
-type Required<S> = S extends { required: true } ? true : S extends { default: unknown } ? true : S extends { kind: 'boolean' } ? true : false;
+type Required<S> = S extends { required: true }
+  ? true
+  : S extends { default: unknown }
+    ? true
+    : S extends { kind: 'boolean' }
+      ? true
+      : false;
 
 /** The parsed, validated options of a subcommand (camel-case-free: keys as on the command line). */
 export type ParsedOptions<C extends CommandName> = {
@@ -176,11 +279,17 @@ export function commandHelp(name: CommandName): string {
  * const o = parseCommand('train', ['--model', 'atlop', '--train', 'train.json']);
  * o['accumulation-steps']; // 1 (epochs, lrs, batch size: undefined = the model's preset)
  */
-export function parseCommand<C extends CommandName>(name: C, argv: readonly string[]): ParsedOptions<C> | 'help' {
+export function parseCommand<C extends CommandName>(
+  name: C,
+  argv: readonly string[],
+): ParsedOptions<C> | 'help' {
   const spec = COMMANDS[name] as CommandSpec;
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [k, o] of Object.entries(spec.options))
-    options[k] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+    options[k] = {
+      type: o.kind === 'boolean' ? 'boolean' : 'string',
+      ...(o.short ? { short: o.short } : {}),
+    };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as {
@@ -213,7 +322,8 @@ function convert(k: string, o: OptionSpec, raw: string | boolean): unknown {
     return s;
   }
   if (o.kind === 'choice') {
-    if (!o.choices!.includes(s)) throw new UsageError(`--${k} must be one of ${o.choices!.join(', ')}; got '${s}'`);
+    if (!o.choices!.includes(s))
+      throw new UsageError(`--${k} must be one of ${o.choices!.join(', ')}; got '${s}'`);
     return s;
   }
   const x = Number(s);
@@ -233,7 +343,9 @@ function parseArgsMessage(e: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option '${opt ?? msg}'`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing|ambiguous/.test(msg) ? `option '${opt?.split(' ')[0] ?? ''}' needs a value` : msg.split('\n')[0]!;
+      return /argument missing|ambiguous/.test(msg)
+        ? `option '${opt?.split(' ')[0] ?? ''}' needs a value`
+        : msg.split('\n')[0]!;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument '${/'([^']*)'/.exec(msg)?.[1] ?? msg}'`;
     default:

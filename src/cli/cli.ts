@@ -27,7 +27,9 @@ export async function runCli(argv: readonly string[], io: CliIO = process): Prom
     return cmd === undefined ? 2 : 0;
   }
   if (!(cmd in COMMANDS)) {
-    io.stderr.write(`docre-kit: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')}; see docre-kit --help)\n`);
+    io.stderr.write(
+      `docre-kit: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')}; see docre-kit --help)\n`,
+    );
     return 2;
   }
   const name = cmd as CommandName;
@@ -54,7 +56,10 @@ export async function runCli(argv: readonly string[], io: CliIO = process): Prom
 
 /** A multi-line message (e.g. a data file's list of problems) as one line: the first two lines and a count. */
 export function oneLine(msg: string): string {
-  const lines = msg.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length <= 2) return lines.join(' ');
   return `${lines[0]} ${lines[1]} (+${lines.length - 2} more)`;
 }

@@ -62,13 +62,21 @@ function parseConfig(text: string | undefined): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`--config expects a JSON object, got '${text}' (${(e as Error).message})`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`--config expects a JSON object, got '${text}'`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new UsageError(`--config expects a JSON object, got '${text}'`);
   return v as Record<string, unknown>;
 }
 
 /** Scores as the metrics the trainer records (fractions). */
 function metricsOf(s: DocREDScores): EvalMetrics {
-  return { f1: s.f1, precision: s.precision, recall: s.recall, ignF1: s.ignF1, intraF1: s.intraF1, interF1: s.interF1 };
+  return {
+    f1: s.f1,
+    precision: s.precision,
+    recall: s.recall,
+    ignF1: s.ignF1,
+    intraF1: s.intraF1,
+    interF1: s.interF1,
+  };
 }
 
 async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
@@ -113,7 +121,8 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const log = (line: string) => io.stderr.write(line + '\n');
   const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn', cacheDir: o.cache, log };
   const trainSet = await encodedSet(trainFeatures, { ...inputs, source: o.train });
-  const devSet = devFeatures && o.dev ? await encodedSet(devFeatures, { ...inputs, source: o.dev }) : undefined;
+  const devSet =
+    devFeatures && o.dev ? await encodedSet(devFeatures, { ...inputs, source: o.dev }) : undefined;
   const preset = trainingPreset(o.model);
   const hp = {
     epochs: o.epochs ?? preset.epochs,
@@ -124,14 +133,23 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     maxGradNorm: o['max-grad-norm'] ?? preset.maxGradNorm,
     weightDecay: o['weight-decay'] ?? preset.weightDecay,
   };
-  const schedule = paperSchedule(o.model, model, { epochs: hp.epochs, headLr: hp.headLr, ...(o['stage2-epochs'] ? { stage2Epochs: o['stage2-epochs'] } : {}) });
+  const schedule = paperSchedule(o.model, model, {
+    epochs: hp.epochs,
+    headLr: hp.headLr,
+    ...(o['stage2-epochs'] ? { stage2Epochs: o['stage2-epochs'] } : {}),
+  });
   const started = Date.now();
   const trainer = new Trainer<number>(saved, {
     collate: (indices) => trainSet.input(indices),
     ...(schedule.stages ? {} : { epochs: hp.epochs }),
     batchSize: hp.batchSize,
     accumulationSteps: o['accumulation-steps'],
-    optimizer: { headLr: hp.headLr, encoderLr: hp.encoderLr, weightDecay: hp.weightDecay, epsilon: preset.adamEpsilon },
+    optimizer: {
+      headLr: hp.headLr,
+      encoderLr: hp.encoderLr,
+      weightDecay: hp.weightDecay,
+      epsilon: preset.adamEpsilon,
+    },
     warmupRatio: hp.warmupRatio,
     maxGradNorm: hp.maxGradNorm,
     seed: o.seed,
@@ -139,7 +157,9 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     checkpointEvery: o['checkpoint-every'],
     resume: o.resume,
     progress: { stream: io.stderr },
-    ...(devSet && devDocs ? { evaluate: async () => metricsOf(await scoreDocuments(model, devSet, devDocs, schema, trainDocs)) } : {}),
+    ...(devSet && devDocs
+      ? { evaluate: async () => metricsOf(await scoreDocuments(model, devSet, devDocs, schema, trainDocs)) }
+      : {}),
     ...schedule,
   });
   io.stderr.write(
@@ -149,16 +169,24 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   const record = { command: 'train', options: o, hyperparameters: hp, schema: schema.size, seconds, ...res };
   await writeFileAtomic(path.join(o.out, 'train-log.json'), JSON.stringify(record, null, 1));
-  const best = res.bestEpoch >= 0 ? `best dev F1 ${(100 * res.bestF1).toFixed(2)} at epoch ${res.bestEpoch + 1} → ${path.join(o.out, 'best')}` : `model → ${path.join(o.out, 'last')}`;
+  const best =
+    res.bestEpoch >= 0
+      ? `best dev F1 ${(100 * res.bestF1).toFixed(2)} at epoch ${res.bestEpoch + 1} → ${path.join(o.out, 'best')}`
+      : `model → ${path.join(o.out, 'last')}`;
   io.stdout.write(`${o.model}: ${res.steps} steps in ${seconds.toFixed(1)} s; ${best}\n`);
 }
 
 /** Loads a saved model with the encoder and schema its run file names. */
 async function loadRun(dir: string, encoderDir: string | undefined, backend: string) {
   const info = await readRunInfo(dir, '--model-dir');
-  const encDir = encoderDir ?? (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
+  const encDir =
+    encoderDir ??
+    (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
   await startBackend(backend);
-  const enc = await loadEncoder(encDir, { trainable: false, flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}` });
+  const enc = await loadEncoder(encDir, {
+    trainable: false,
+    flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}`,
+  });
   const model = await loadSavedModel(dir);
   if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
   const schema = runSchema(info);
@@ -172,7 +200,8 @@ const pct = (x: number) => (100 * x).toFixed(2);
 async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> {
   await readRunInfo(o['model-dir'], '--model-dir');
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
-  if (!docs.some((d) => d.labels !== undefined)) throw new CliError(`--data '${o.data}' has no labels to score against (use predict)`);
+  if (!docs.some((d) => d.labels !== undefined))
+    throw new CliError(`--data '${o.data}' has no labels to score against (use predict)`);
   const trainDocs = o.train ? await loadDocuments(o.train, '--train') : undefined;
   const run = await loadRun(o['model-dir'], o.encoder, o.backend);
   const set = await encodedSet(featurizeAll(run.featurizer, docs), run.inputs);
@@ -185,8 +214,12 @@ async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> 
     ['intra F1', s.intraF1],
     ['inter F1', s.interF1],
   ];
-  io.stdout.write(`${cols.map(([k]) => k.padStart(9)).join('')}\n${cols.map(([, v]) => pct(v).padStart(9)).join('')}\n`);
-  io.stdout.write(`${s.counts.predicted} predicted, ${s.counts.gold} gold, ${s.counts.correct} correct facts over ${docs.length} documents${trainDocs ? '' : ' (Ign F1 = F1: no --train)'}\n`);
+  io.stdout.write(
+    `${cols.map(([k]) => k.padStart(9)).join('')}\n${cols.map(([, v]) => pct(v).padStart(9)).join('')}\n`,
+  );
+  io.stdout.write(
+    `${s.counts.predicted} predicted, ${s.counts.gold} gold, ${s.counts.correct} correct facts over ${docs.length} documents${trainDocs ? '' : ' (Ign F1 = F1: no --train)'}\n`,
+  );
   if (o.json) {
     const out = { model: o['model-dir'], data: o.data, train: o.train ?? null, documents: docs.length, ...s };
     await writeFileAtomic(o.json, JSON.stringify(out, null, 1) + '\n');
@@ -204,7 +237,13 @@ async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
   const run = await loadRun(o['model-dir'], o.encoder, o.backend);
   // the official result format carries no labels: featurize without them
-  const set = await encodedSet(featurizeAll(run.featurizer, docs.map(({ labels: _labels, ...d }) => d)), run.inputs);
+  const set = await encodedSet(
+    featurizeAll(
+      run.featurizer,
+      docs.map(({ labels: _labels, ...d }) => d),
+    ),
+    run.inputs,
+  );
   const triples = await predictTriples(run.model, set, run.schema);
   await writeFileAtomic(o.out, toOfficialJSON(triples) + '\n');
   if (!o.quiet) {
@@ -225,13 +264,18 @@ async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
  */
 async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
   await startBackend(o.backend);
-  const sizes = o.quick ? { b: 2, n: 32, e: 6, d: 32, h: 2, r: 5, reps: 2 } : { b: o.docs, n: o.tokens, e: o.entities, d: 256, h: 4, r: 97, reps: 3 };
+  const sizes = o.quick
+    ? { b: 2, n: 32, e: 6, d: 32, h: 2, r: 5, reps: 2 }
+    : { b: o.docs, n: o.tokens, e: o.entities, d: 256, h: 4, r: 97, reps: 3 };
   const names = o.model === 'all' ? MODEL_NAMES : [o.model];
-  io.stdout.write(`backend ${tf.getBackend()}  b=${sizes.b} n=${sizes.n} e=${sizes.e} d=${sizes.d} r=${sizes.r}\n`);
+  io.stdout.write(
+    `backend ${tf.getBackend()}  b=${sizes.b} n=${sizes.n} e=${sizes.e} d=${sizes.d} r=${sizes.r}\n`,
+  );
   const heads = ['train docs/s', 'train docs/cpu-s', 'infer ms/doc', 'infer cpu-ms/doc'];
   io.stdout.write('model'.padEnd(10) + heads.map((h) => h.padStart(18)).join('') + '\n');
   for (const name of names) {
-    const failed = (e: unknown) => io.stdout.write(`${name.padEnd(10)}${'—'.padStart(18).repeat(4)}  (${(e as Error).message})\n`);
+    const failed = (e: unknown) =>
+      io.stdout.write(`${name.padEnd(10)}${'—'.padStart(18).repeat(4)}  (${(e as Error).message})\n`);
     let model: DocREModel;
     try {
       model = createPresetModel(name, { hiddenSize: sizes.d, numClasses: sizes.r });
@@ -239,10 +283,22 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
       failed(e);
       continue;
     }
-    const batch = syntheticBatch({ b: sizes.b, n: sizes.n, d: sizes.d, h: sizes.h, e: sizes.e, m: 3, r: sizes.r, graph: name === 'gtn' });
+    const batch = syntheticBatch({
+      b: sizes.b,
+      n: sizes.n,
+      d: sizes.d,
+      h: sizes.h,
+      e: sizes.e,
+      m: 3,
+      r: sizes.r,
+      graph: name === 'gtn',
+    });
     const vars = model.trainableVariables();
     const step = async () => {
-      const { value, grads } = tf.variableGrads(() => model.forward(batch, { training: true }).losses['total']!, vars);
+      const { value, grads } = tf.variableGrads(
+        () => model.forward(batch, { training: true }).losses['total']!,
+        vars,
+      );
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     };
@@ -258,13 +314,23 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
       const c0 = process.cpuUsage();
       for (let i = 0; i < sizes.reps; i++) await f();
       const c = process.cpuUsage(c0);
-      return { wall: (performance.now() - t0) / sizes.reps / 1000, cpu: (c.user + c.system) / 1e6 / sizes.reps };
+      return {
+        wall: (performance.now() - t0) / sizes.reps / 1000,
+        cpu: (c.user + c.system) / 1e6 / sizes.reps,
+      };
     };
     try {
       const tTrain = await time(step);
       const tInfer = await time(infer);
-      const cols = [sizes.b / tTrain.wall, sizes.b / tTrain.cpu, (1000 * tInfer.wall) / sizes.b, (1000 * tInfer.cpu) / sizes.b];
-      io.stdout.write(name.padEnd(10) + cols.map((x, i) => x.toFixed(i < 2 ? 2 : 1).padStart(18)).join('') + '\n');
+      const cols = [
+        sizes.b / tTrain.wall,
+        sizes.b / tTrain.cpu,
+        (1000 * tInfer.wall) / sizes.b,
+        (1000 * tInfer.cpu) / sizes.b,
+      ];
+      io.stdout.write(
+        name.padEnd(10) + cols.map((x, i) => x.toFixed(i < 2 ? 2 : 1).padStart(18)).join('') + '\n',
+      );
     } catch (e) {
       failed(e);
     } finally {
@@ -273,4 +339,3 @@ async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
     }
   }
 }
-

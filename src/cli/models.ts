@@ -11,7 +11,10 @@ import type { ExtraStep, TrainStage } from '../train/trainer.js';
 import { CliError } from './args.js';
 
 /** A new model with its paper preset; `config` (hiddenSize, numClasses, overrides) wins. */
-export function createPresetModel(name: string, config: CommonModelConfig & Record<string, unknown>): DocREModel {
+export function createPresetModel(
+  name: string,
+  config: CommonModelConfig & Record<string, unknown>,
+): DocREModel {
   try {
     return createModel(name, config);
   } catch (e) {
@@ -55,7 +58,8 @@ export function paperSchedule(
   if (name === 'docreii' && preset.stage2 && staged.setStage) {
     const s2 = preset.stage2;
     const stage2Epochs = o.stage2Epochs ?? Math.max(1, Math.round((o.epochs * s2.epochs) / preset.epochs));
-    const scale = (_n: string, g: string | undefined) => (g === 'inference' ? s2.inferenceLr : s2.baseLr) / o.headLr;
+    const scale = (_n: string, g: string | undefined) =>
+      (g === 'inference' ? s2.inferenceLr : s2.baseLr) / o.headLr;
     return {
       stages: [
         { epochs: o.epochs, onStart: () => staged.setStage!(1) },
@@ -70,9 +74,12 @@ export function paperSchedule(
   }
   const disc: tf.Variable[] = groups['discriminator'] ?? [];
   if (name === 'gtn' && disc.length > 0) {
-    const optimizer = new AdamW([{ variables: disc, lr: preset.discriminatorLr ?? o.headLr, weightDecay: 0 }], {
-      epsilon: preset.adamEpsilon,
-    });
+    const optimizer = new AdamW(
+      [{ variables: disc, lr: preset.discriminatorLr ?? o.headLr, weightDecay: 0 }],
+      {
+        epsilon: preset.adamEpsilon,
+      },
+    );
     return { extraSteps: [{ optimizer, lossKey: 'discriminator', variables: disc }] };
   }
   return {};

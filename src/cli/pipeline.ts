@@ -16,7 +16,12 @@ import { RelationSchema } from '../data/schema.js';
 import { Featurizer, type Feature, type MarkerStyle } from '../data/featurize.js';
 import { HFTokenizer, type TokenizerLike } from '../data/tokenizer.js';
 import { collate, type Batch } from '../data/collate.js';
-import { evaluateDocRED, triplesFromPredictions, type DocREDScores, type OfficialTriple } from '../data/evaluate.js';
+import {
+  evaluateDocRED,
+  triplesFromPredictions,
+  type DocREDScores,
+  type OfficialTriple,
+} from '../data/evaluate.js';
 import type { DataError } from '../data/errors.js';
 import { BertEncoder } from '../encoders/bert.js';
 import { EMBEDDED_PACKAGE, EmbeddedEncoder } from '../encoders/embedded.js';
@@ -36,7 +41,11 @@ export interface RunInfo {
   readonly markers: MarkerStyle;
   /** DocRE-II: the training stage the model was in when saved (its decoding path depends on it). */
   readonly stage?: 1 | 2;
-  readonly schema: { readonly ids: readonly string[]; readonly names: readonly string[]; readonly naAliases: readonly string[] };
+  readonly schema: {
+    readonly ids: readonly string[];
+    readonly names: readonly string[];
+    readonly naAliases: readonly string[];
+  };
 }
 
 export const RUN_FILE = 'docre-kit.json';
@@ -48,11 +57,16 @@ export function orFail<A>(e: E.Either<DataError, A>): A {
 }
 
 /** Checks that `file` is a readable file, naming the option when it is not. */
-export async function checkFile(file: string, flag: string, kind: 'file' | 'directory' = 'file'): Promise<void> {
+export async function checkFile(
+  file: string,
+  flag: string,
+  kind: 'file' | 'directory' = 'file',
+): Promise<void> {
   const st = await fs.stat(file).catch(() => undefined);
   if (!st) throw new CliError(`cannot read ${flag} '${file}': no such ${kind}`);
   if (kind === 'file' && !st.isFile()) throw new CliError(`cannot read ${flag} '${file}': not a file`);
-  if (kind === 'directory' && !st.isDirectory()) throw new CliError(`cannot read ${flag} '${file}': not a directory`);
+  if (kind === 'directory' && !st.isDirectory())
+    throw new CliError(`cannot read ${flag} '${file}': not a directory`);
 }
 
 /** Reads a DocRED-format file (strict validation), keeping the first `maxDocs` documents. */
@@ -85,7 +99,10 @@ export interface LoadedEncoder {
  * The encoder: `dir` → `BertEncoder.fromPretrained(dir)` with the directory's tokenizer;
  * no `dir` → the embedded frozen encoder.
  */
-export async function loadEncoder(dir: string | undefined, options: { trainable: boolean; flag?: string }): Promise<LoadedEncoder> {
+export async function loadEncoder(
+  dir: string | undefined,
+  options: { trainable: boolean; flag?: string },
+): Promise<LoadedEncoder> {
   if (dir === undefined) return loadEmbeddedEncoder();
   await checkFile(dir, options.flag ?? '--encoder', 'directory');
   let encoder: BertEncoder;
@@ -150,7 +167,13 @@ function queryPositions(f: Feature): number[] {
  */
 export async function encodedSet(features: readonly Feature[], o: InputOptions): Promise<EncodedSet> {
   const batchOf = (indices: readonly number[]): Batch =>
-    orFail(collate(indices.map((i) => features[i]!), o.schema, { graph: o.graph }));
+    orFail(
+      collate(
+        indices.map((i) => features[i]!),
+        o.schema,
+        { graph: o.graph },
+      ),
+    );
   if (!o.frozen) return { features, input: async (indices) => batchOf(indices) };
   if (o.cacheDir === undefined)
     return {
@@ -178,7 +201,9 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
       },
     },
   );
-  o.log?.(`features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s`} (${info.file})`);
+  o.log?.(
+    `features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s`} (${info.file})`,
+  );
   const cache = await FeatureCache.load(info.file);
   return {
     features,
@@ -244,9 +269,12 @@ export async function readRunInfo(dir: string, flag: string): Promise<RunInfo> {
   try {
     info = JSON.parse(await fs.readFile(file, 'utf8')) as RunInfo;
   } catch (e) {
-    throw new CliError(`${flag} '${dir}' is not a docre-kit model directory (${RUN_FILE}: ${(e as Error).message.split('\n')[0]})`);
+    throw new CliError(
+      `${flag} '${dir}' is not a docre-kit model directory (${RUN_FILE}: ${(e as Error).message.split('\n')[0]})`,
+    );
   }
-  if (info.format !== 'docre-kit-run') throw new CliError(`${file}: not a docre-kit run file (format ${JSON.stringify(info.format)})`);
+  if (info.format !== 'docre-kit-run')
+    throw new CliError(`${file}: not a docre-kit run file (format ${JSON.stringify(info.format)})`);
   return info;
 }
 

@@ -159,7 +159,8 @@ export class AdamW {
    */
   setState(state: AdamWState): void {
     for (const name of Object.keys(state.steps))
-      if (!this.slots.has(name)) throw new ArgumentError('state.steps', 'names of variables in the optimizer', name);
+      if (!this.slots.has(name))
+        throw new ArgumentError('state.steps', 'names of variables in the optimizer', name);
     for (const [name, s] of this.slots) {
       s.step = state.steps[name] ?? 0;
       const mv = state.moments[name];
@@ -168,7 +169,10 @@ export class AdamW {
       s.m = undefined;
       s.v = undefined;
       if (!mv) continue;
-      if (!tf.util.arraysEqual(mv.m.shape, s.variable.shape) || !tf.util.arraysEqual(mv.v.shape, s.variable.shape))
+      if (
+        !tf.util.arraysEqual(mv.m.shape, s.variable.shape) ||
+        !tf.util.arraysEqual(mv.v.shape, s.variable.shape)
+      )
         throw new ArgumentError(`state.moments[${name}]`, `shape [${s.variable.shape}]`, mv.m.shape);
       s.m = tf.variable(mv.m, false);
       s.v = tf.variable(mv.v, false);
@@ -220,7 +224,10 @@ const defaultIsEncoder = (v: tf.Variable): boolean => /encoder|bert/i.test(v.nam
  * @example
  * const opt = new AdamW(paramGroups(model.variables, { encoderLr: 5e-5, headLr: 1e-4, weightDecay: 0.01 }));
  */
-export function paramGroups(variables: readonly tf.Variable[], options: ParamGroupsOptions = {}): ParamGroup[] {
+export function paramGroups(
+  variables: readonly tf.Variable[],
+  options: ParamGroupsOptions = {},
+): ParamGroup[] {
   const isEncoder = options.isEncoder ?? defaultIsEncoder;
   const noDecay = options.noDecay ?? isNoDecay;
   const wd = options.weightDecay ?? 0;

@@ -15,7 +15,10 @@ export type NamedGrads = Record<string, tf.Tensor>;
  * @example
  * const { grads: clipped, norm } = clipByGlobalNorm(grads, 1.0);
  */
-export function clipByGlobalNorm(grads: Readonly<NamedGrads>, maxNorm: number): { grads: NamedGrads; norm: tf.Scalar } {
+export function clipByGlobalNorm(
+  grads: Readonly<NamedGrads>,
+  maxNorm: number,
+): { grads: NamedGrads; norm: tf.Scalar } {
   if (!(maxNorm > 0)) throw new ArgumentError('maxNorm', 'a number > 0', maxNorm);
   const names = Object.keys(grads);
   return tf.tidy(() => {

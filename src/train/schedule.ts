@@ -20,7 +20,8 @@ export type Schedule = (step: number) => number;
 export function linearWarmupDecay(totalSteps: number, warmupRatio = 0.06): Schedule {
   if (!(Number.isInteger(totalSteps) && totalSteps > 0))
     throw new ArgumentError('totalSteps', 'an integer > 0', totalSteps);
-  if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new ArgumentError('warmupRatio', 'a number in [0, 1]', warmupRatio);
+  if (!(warmupRatio >= 0 && warmupRatio <= 1))
+    throw new ArgumentError('warmupRatio', 'a number in [0, 1]', warmupRatio);
   const warmup = Math.round(warmupRatio * totalSteps);
   return (step: number) => {
     if (step < warmup) return step / Math.max(1, warmup);

@@ -185,7 +185,8 @@ export class Trainer<T> {
     intOpt('seed', -(2 ** 31));
     if (options.maxGradNorm !== undefined && !(options.maxGradNorm >= 0))
       throw new ArgumentError('maxGradNorm', 'a number >= 0', options.maxGradNorm);
-    if (options.resume && !options.outDir) throw new ArgumentError('resume', 'outDir to be set', options.resume);
+    if (options.resume && !options.outDir)
+      throw new ArgumentError('resume', 'outDir to be set', options.resume);
     this.stages = options.stages ?? [{ epochs: options.epochs ?? 1 }];
     if (this.stages.length === 0) throw new ArgumentError('stages', 'at least one stage', options.stages);
     this.stages.forEach((s, i) => {
@@ -194,10 +195,14 @@ export class Trainer<T> {
     });
     for (const [group, vars] of Object.entries(model.variableGroups?.() ?? {}))
       for (const v of vars) this.groupOf.set(v.name, group);
-    this.extraNames = new Set((options.extraSteps ?? []).flatMap((x) => (x.variables ?? x.optimizer.variables).map((v) => v.name)));
+    this.extraNames = new Set(
+      (options.extraSteps ?? []).flatMap((x) => (x.variables ?? x.optimizer.variables).map((v) => v.name)),
+    );
     // every variable any stage may train: trainableVariables() can change with the model's stage
     const groupVars = Object.values(model.variableGroups?.() ?? {}).flat();
-    this.mainVars = unique([...model.trainableVariables(), ...groupVars]).filter((v) => !this.extraNames.has(v.name));
+    this.mainVars = unique([...model.trainableVariables(), ...groupVars]).filter(
+      (v) => !this.extraNames.has(v.name),
+    );
     if (this.mainVars.length === 0) throw new ArgumentError('model', 'trainable variables', 'none');
     const o = options.optimizer;
     if (o instanceof AdamW) this.optimizer = o;
@@ -227,7 +232,13 @@ export class Trainer<T> {
     const totalEpochs = this.stages.reduce((a, s) => a + s.epochs, 0);
     const totalSteps = perEpoch * totalEpochs;
     const seed = o.seed ?? 0;
-    const fingerprint = JSON.stringify({ n: items.length, batchSize, accum: accum.steps, epochs: this.stages.map((s) => s.epochs), seed });
+    const fingerprint = JSON.stringify({
+      n: items.length,
+      batchSize,
+      accum: accum.steps,
+      epochs: this.stages.map((s) => s.epochs),
+      seed,
+    });
 
     let st: RunState = {
       version: STATE_VERSION,
@@ -245,7 +256,10 @@ export class Trainer<T> {
     let resumed = false;
     if (o.resume && o.outDir) {
       const restored = await this.restore(path.join(o.outDir, RESUME_FILE), fingerprint);
-      if (restored) (st = restored), (resumed = true);
+      if (restored) {
+        st = restored;
+        resumed = true;
+      }
     }
     const progress = o.progress === false ? undefined : new ProgressReporter(totalSteps, o.progress);
     if (resumed) progress?.log(`resumed at epoch ${st.epoch + 1}, step ${st.step}/${totalSteps}`);
@@ -256,8 +270,13 @@ export class Trainer<T> {
       stageDef.onStart?.(this.model);
       const vars = this.model
         .trainableVariables()
-        .filter((v) => !this.extraNames.has(v.name) && (stageDef.trainable?.(v.name, this.groupOf.get(v.name), v) ?? true));
-      if (vars.length === 0) throw new ArgumentError(`stages[${stage}].trainable`, 'to keep at least one variable', 'none');
+        .filter(
+          (v) =>
+            !this.extraNames.has(v.name) &&
+            (stageDef.trainable?.(v.name, this.groupOf.get(v.name), v) ?? true),
+        );
+      if (vars.length === 0)
+        throw new ArgumentError(`stages[${stage}].trainable`, 'to keep at least one variable', 'none');
       const schedule = linearWarmupDecay(perEpoch * stageDef.epochs, o.warmupRatio ?? 0.06);
       const rng = new SeededRandom(seed, st.epochRng);
       const order = rng.permutation(items.length);
@@ -277,7 +296,10 @@ export class Trainer<T> {
         const every = o.checkpointEvery ?? 0;
         const checkpointed = !!o.outDir && every > 0 && st.step % every === 0 && bi < nBatches - 1;
         if (checkpointed) await this.checkpoint(st);
-        progress?.update(st.step, { epoch: `${st.epoch + 1}/${totalEpochs}`, loss: st.lossSum / st.lossCount });
+        progress?.update(st.step, {
+          epoch: `${st.epoch + 1}/${totalEpochs}`,
+          loss: st.lossSum / st.lossCount,
+        });
         await o.onStep?.({ step: st.step, totalSteps, epoch: st.epoch, loss, lrScale, checkpointed });
       }
       const record: EpochRecord = {
@@ -291,7 +313,11 @@ export class Trainer<T> {
       const f1 = record.metrics?.f1;
       let line = `epoch ${st.epoch + 1}/${totalEpochs}  loss ${record.loss.toFixed(4)}`;
       if (f1 !== undefined) {
-        line += '  ' + Object.entries(record.metrics!).map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`).join('  ');
+        line +=
+          '  ' +
+          Object.entries(record.metrics!)
+            .map(([k, v]) => `${k} ${(100 * v).toFixed(2)}`)
+            .join('  ');
         if (f1 > st.bestF1) {
           st.bestF1 = f1;
           st.bestEpoch = st.epoch;
@@ -328,13 +354,25 @@ export class Trainer<T> {
     const l = losses[key];
     if (l) return l;
     if (this.opts.lossKey !== undefined || Object.keys(losses).length === 0)
-      throw new ArgumentError('lossKey', `one of the model's losses (${Object.keys(losses).join(', ') || 'none: no labels?'})`, key);
+      throw new ArgumentError(
+        'lossKey',
+        `one of the model's losses (${Object.keys(losses).join(', ') || 'none: no labels?'})`,
+        key,
+      );
     const skip = new Set((this.opts.extraSteps ?? []).map((x) => x.lossKey));
-    return tf.addN(Object.entries(losses).filter(([k]) => !skip.has(k)).map(([, v]) => v)) as tf.Scalar;
+    return tf.addN(
+      Object.entries(losses)
+        .filter(([k]) => !skip.has(k))
+        .map(([, v]) => v),
+    ) as tf.Scalar;
   }
 
   /** Forward/backward of one micro-batch into the accumulator (+ extra steps); returns its loss. */
-  private async microStep(batchItems: readonly T[], vars: tf.Variable[], accum: GradientAccumulator): Promise<number> {
+  private async microStep(
+    batchItems: readonly T[],
+    vars: tf.Variable[],
+    accum: GradientAccumulator,
+  ): Promise<number> {
     const batch = await this.opts.collate(batchItems);
     try {
       const { value, grads } = tf.variableGrads(() => {
@@ -350,7 +388,12 @@ export class Trainer<T> {
         const r = tf.variableGrads(() => {
           const out = this.model.forward(batch, { training: true });
           const l = out.losses[x.lossKey];
-          if (!l) throw new ArgumentError('extraSteps.lossKey', `one of ${Object.keys(out.losses).join(', ')}`, x.lossKey);
+          if (!l)
+            throw new ArgumentError(
+              'extraSteps.lossKey',
+              `one of ${Object.keys(out.losses).join(', ')}`,
+              x.lossKey,
+            );
           return l;
         }, xv);
         x.optimizer.applyGradients(r.grads);
@@ -439,13 +482,15 @@ export class Trainer<T> {
     const { tensors, metadata } = await loadTensorFile(file);
     try {
       const st = JSON.parse(metadata['state'] ?? '{}') as RunState;
-      if (st.version !== STATE_VERSION) throw new ArgumentError(`${file} version`, String(STATE_VERSION), st.version);
+      if (st.version !== STATE_VERSION)
+        throw new ArgumentError(`${file} version`, String(STATE_VERSION), st.version);
       st.bestF1 ??= -Infinity; // JSON has no -Infinity: stored as null before the first evaluation
       if (st.fingerprint !== fingerprint)
         throw new ArgumentError(`${file}`, `a checkpoint of the same run ${fingerprint}`, st.fingerprint);
       const vars = this.allVars();
       const shapes = JSON.parse(metadata['shapes'] ?? '[]') as number[][];
-      if (shapes.length !== vars.length) throw new ArgumentError(`${file} variables`, String(vars.length), shapes.length);
+      if (shapes.length !== vars.length)
+        throw new ArgumentError(`${file} variables`, String(vars.length), shapes.length);
       vars.forEach((v, i) => {
         const t = tensors[`param/${i}`];
         if (!t || !tf.util.arraysEqual(t.shape, v.shape))
@@ -484,7 +529,10 @@ export async function saveModelAtomic(model: Pick<TrainableModel, 'save'>, dir: 
   const old = `${dir}.old-${process.pid}`;
   await fs.rm(tmp, { recursive: true, force: true });
   await model.save(tmp);
-  const exists = await fs.stat(dir).then(() => true, () => false);
+  const exists = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (exists) await fs.rename(dir, old);
   await fs.rename(tmp, dir);
   if (exists) await fs.rm(old, { recursive: true, force: true });

@@ -15,7 +15,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
   return { code, out, err };
 }
 
@@ -32,18 +35,32 @@ test('--help of every command lists its options and exits 0', async () => {
     assert.equal(err, '');
     assert.equal(out, commandHelp(name));
     assert.match(out, new RegExp(`^docre-kit ${name}: `));
-    for (const opt of Object.keys(COMMANDS[name].options)) assert.match(out, new RegExp(`--${opt}\\b`), `${name} --${opt}`);
+    for (const opt of Object.keys(COMMANDS[name].options))
+      assert.match(out, new RegExp(`--${opt}\\b`), `${name} --${opt}`);
   }
   const top = await cli('--help');
   assert.equal(top.code, 0);
   assert.match(top.out, /commands:\n {2}train {5}train a model/);
-  assert.match(commandHelp('train'), /--model NAME {14}which paper model \(its preset\) \(one of atlop \| docunet \| dremir \| gtn \| docreii; required\)/);
+  assert.match(
+    commandHelp('train'),
+    /--model NAME {14}which paper model \(its preset\) \(one of atlop \| docunet \| dremir \| gtn \| docreii; required\)/,
+  );
   assert.match(commandHelp('train'), /--epochs N .*\(default: the preset's, 30\)/);
   assert.match(commandHelp('train'), /--seed N .*\(default 66\)/);
 });
 
 test('parseCommand: typed values and defaults', () => {
-  const o = parseCommand('train', ['--model', 'gtn', '--train', 't.json', '--epochs', '3', '--lr', '2e-4', '--resume']);
+  const o = parseCommand('train', [
+    '--model',
+    'gtn',
+    '--train',
+    't.json',
+    '--epochs',
+    '3',
+    '--lr',
+    '2e-4',
+    '--resume',
+  ]);
   assert.notEqual(o, 'help');
   assert.deepEqual(o, {
     model: 'gtn',
@@ -58,24 +75,52 @@ test('parseCommand: typed values and defaults', () => {
     'checkpoint-every': 0,
     resume: true,
   });
-  assert.deepEqual(parseCommand('bench', ['--quick']), { model: 'all', backend: 'wasm', docs: 8, entities: 20, tokens: 256, quick: true });
+  assert.deepEqual(parseCommand('bench', ['--quick']), {
+    model: 'all',
+    backend: 'wasm',
+    docs: 8,
+    entities: 20,
+    tokens: 256,
+    quick: true,
+  });
   assert.equal(parseCommand('predict', ['-h']), 'help');
 });
 
 test('bad command lines: one line on stderr naming the problem, exit code 2', async () => {
   const cases: [string[], RegExp][] = [
-    [['frobnicate'], /^docre-kit: unknown command 'frobnicate' \(commands: train, evaluate, predict, bench; see docre-kit --help\)$/],
-    [['train', '--train', 'x.json'], /^docre-kit train: --model NAME is required \(see docre-kit train --help\)$/],
-    [['train', '--model', 'bert', '--train', 'x.json'], /^docre-kit train: --model must be one of atlop, docunet, dremir, gtn, docreii; got 'bert'/],
-    [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', 'three'], /^docre-kit train: --epochs expects an integer, got 'three'/],
-    [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', '1.5'], /--epochs expects an integer, got '1.5'/],
+    [
+      ['frobnicate'],
+      /^docre-kit: unknown command 'frobnicate' \(commands: train, evaluate, predict, bench; see docre-kit --help\)$/,
+    ],
+    [
+      ['train', '--train', 'x.json'],
+      /^docre-kit train: --model NAME is required \(see docre-kit train --help\)$/,
+    ],
+    [
+      ['train', '--model', 'bert', '--train', 'x.json'],
+      /^docre-kit train: --model must be one of atlop, docunet, dremir, gtn, docreii; got 'bert'/,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', 'x.json', '--epochs', 'three'],
+      /^docre-kit train: --epochs expects an integer, got 'three'/,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', 'x.json', '--epochs', '1.5'],
+      /--epochs expects an integer, got '1.5'/,
+    ],
     [['train', '--model', 'atlop', '--train', 'x.json', '--epochs', '0'], /--epochs must be >= 1, got 0/],
     [['train', '--model', 'atlop', '--train', 'x.json', '--lr', 'fast'], /--lr expects a number, got 'fast'/],
     [['train', '--model', 'atlop', '--train'], /^docre-kit train: option '--train' needs a value/],
     [['train', '--model', 'atlop', '--train', '--epochs', '3'], /option '--train' needs a value/],
-    [['train', '--modle', 'atlop'], /^docre-kit train: unknown option '--modle' \(see docre-kit train --help\)$/],
+    [
+      ['train', '--modle', 'atlop'],
+      /^docre-kit train: unknown option '--modle' \(see docre-kit train --help\)$/,
+    ],
     [['evaluate', 'dev.json'], /^docre-kit evaluate: unexpected argument 'dev.json'/],
-    [['evaluate', '--model-dir', 'm', '--data', 'd.json', '--backend', 'cuda'], /--backend must be one of cpu, wasm, webgpu, tensorflow; got 'cuda'/],
+    [
+      ['evaluate', '--model-dir', 'm', '--data', 'd.json', '--backend', 'cuda'],
+      /--backend must be one of cpu, wasm, webgpu, tensorflow; got 'cuda'/,
+    ],
     [['predict', '--model-dir', '', '--data', 'd.json'], /--model-dir expects DIR, got an empty string/],
     [['bench', '--quick=yes'], /^docre-kit bench: Option '--quick' does not take an argument/],
   ];
@@ -91,17 +136,24 @@ test('bad command lines: one line on stderr naming the problem, exit code 2', as
 });
 
 test('oneLine keeps a multi-line data error on one line', () => {
-  assert.equal(oneLine('a.json: 3 problems:\na.json: document 0 at $[0].title: bad\nx\ny'), 'a.json: 3 problems: a.json: document 0 at $[0].title: bad (+2 more)');
+  assert.equal(
+    oneLine('a.json: 3 problems:\na.json: document 0 at $[0].title: bad\nx\ny'),
+    'a.json: 3 problems: a.json: document 0 at $[0].title: bad (+2 more)',
+  );
   assert.equal(oneLine('single'), 'single');
 });
 
 test('the executable: help on stdout with exit 0, usage errors on stderr with exit 2', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8' });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+    });
   const h = run('evaluate', '--help');
   assert.equal(h.status, 0, h.stderr);
   assert.match(h.stdout, /^docre-kit evaluate: /);
   const bad = run('train', '--model', 'atlop');
   assert.equal(bad.status, 2);
   assert.equal(bad.stdout, '');
-  assert.equal(bad.stderr, "docre-kit train: --train FILE is required (see docre-kit train --help)\n");
+  assert.equal(bad.stderr, 'docre-kit train: --train FILE is required (see docre-kit train --help)\n');
 });

@@ -10,13 +10,22 @@ import { useTestBackend } from '../helpers.js';
 await useTestBackend();
 
 test('docreii: stage 1 (base) then stage 2 with the preset lrs relative to the head lr', () => {
-  const model = createPresetModel('docreii', { hiddenSize: 16, numClasses: 4, pairSize: 16, ffnDim: 16, numLayers: 1 }) as ReturnType<typeof createPresetModel> & {
+  const model = createPresetModel('docreii', {
+    hiddenSize: 16,
+    numClasses: 4,
+    pairSize: 16,
+    ffnDim: 16,
+    numLayers: 1,
+  }) as ReturnType<typeof createPresetModel> & {
     trainingStage: 1 | 2;
   };
   const preset = trainingPreset('docreii');
   const s = paperSchedule('docreii', model, { epochs: 4, headLr: 1e-4 });
   assert.equal(s.extraSteps, undefined);
-  assert.deepEqual(s.stages!.map((x) => x.epochs), [4, Math.round((4 * preset.stage2!.epochs) / preset.epochs)]);
+  assert.deepEqual(
+    s.stages!.map((x) => x.epochs),
+    [4, Math.round((4 * preset.stage2!.epochs) / preset.epochs)],
+  );
   s.stages![0]!.onStart!(model);
   assert.equal(model.trainingStage, 1);
   s.stages![1]!.onStart!(model);
@@ -24,25 +33,43 @@ test('docreii: stage 1 (base) then stage 2 with the preset lrs relative to the h
   const scale = s.stages![1]!.lrScale as (n: string, g: string | undefined) => number;
   assert.equal(scale('x', 'inference'), preset.stage2!.inferenceLr / 1e-4);
   assert.equal(scale('x', 'base'), preset.stage2!.baseLr / 1e-4);
-  assert.equal(paperSchedule('docreii', model, { epochs: 4, stage2Epochs: 7, headLr: 1e-4 }).stages![1]!.epochs, 7);
+  assert.equal(
+    paperSchedule('docreii', model, { epochs: 4, stage2Epochs: 7, headLr: 1e-4 }).stages![1]!.epochs,
+    7,
+  );
   model.dispose();
 });
 
 test('gtn: a discriminator step on the discriminator group; atlop: nothing extra', () => {
-  const gtn = createPresetModel('gtn', { hiddenSize: 16, numClasses: 4, numLayers: 1, embSize: 16, blockSize: 4 });
+  const gtn = createPresetModel('gtn', {
+    hiddenSize: 16,
+    numClasses: 4,
+    numLayers: 1,
+    embSize: 16,
+    blockSize: 4,
+  });
   const s = paperSchedule('gtn', gtn, { epochs: 1, headLr: 1e-4 });
   const disc = gtn.variableGroups()['discriminator']!;
   assert.ok(disc.length > 0);
   assert.equal(s.extraSteps!.length, 1);
   assert.equal(s.extraSteps![0]!.lossKey, 'discriminator');
-  assert.deepEqual(s.extraSteps![0]!.variables!.map((v) => v.name), disc.map((v) => v.name));
+  assert.deepEqual(
+    s.extraSteps![0]!.variables!.map((v) => v.name),
+    disc.map((v) => v.name),
+  );
   assert.deepEqual(s.extraSteps![0]!.optimizer.groups[0]!.lr, trainingPreset('gtn').discriminatorLr);
   const mainNames = new Set(gtn.trainableVariables().map((v) => v.name));
-  assert.ok(disc.every((v) => !mainNames.has(v.name)), 'the discriminator is not trained by the main objective');
+  assert.ok(
+    disc.every((v) => !mainNames.has(v.name)),
+    'the discriminator is not trained by the main objective',
+  );
   s.extraSteps![0]!.optimizer.dispose();
   gtn.dispose();
   const atlop = createPresetModel('atlop', { hiddenSize: 16, numClasses: 4, embSize: 16, blockSize: 4 });
   assert.deepEqual(paperSchedule('atlop', atlop, { epochs: 1, headLr: 1e-4 }), {});
   atlop.dispose();
-  assert.throws(() => createPresetModel('bert', { hiddenSize: 16, numClasses: 4 }), /cannot build model 'bert': model name: expected atlop \| docunet/);
+  assert.throws(
+    () => createPresetModel('bert', { hiddenSize: 16, numClasses: 4 }),
+    /cannot build model 'bert': model name: expected atlop \| docunet/,
+  );
 });

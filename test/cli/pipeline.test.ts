@@ -22,12 +22,17 @@ const file = (name: string) => path.join(dir, name);
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
   return { code, out, err };
 }
 
 // a tiny BERT directory with the real bert-base-cased tokenizer
-const tokenizer = JSON.parse(await fs.readFile(path.join(root, 'assets/tokenizers/bert-base-cased/tokenizer.json'), 'utf8'));
+const tokenizer = JSON.parse(
+  await fs.readFile(path.join(root, 'assets/tokenizers/bert-base-cased/tokenizer.json'), 'utf8'),
+);
 const config = parseBertConfig({
   model_type: 'bert',
   vocab_size: 28996,
@@ -49,7 +54,9 @@ type Doc = {
   vertexSet: { sent_id: number }[][];
   labels?: { h: number; t: number; r: string; evidence: number[] }[];
 };
-const all = JSON.parse(await fs.readFile(path.join(root, 'assets/re-docred/dev_revised.json'), 'utf8')) as Doc[];
+const all = JSON.parse(
+  await fs.readFile(path.join(root, 'assets/re-docred/dev_revised.json'), 'utf8'),
+) as Doc[];
 /** The first k sentences of a document: mentions, entities and labels outside them removed, entities renumbered. */
 function cut(d: Doc, k: number): Doc {
   const keep = d.vertexSet.map((ms) => ms.filter((m) => m.sent_id < k));
@@ -58,7 +65,12 @@ function cut(d: Doc, k: number): Doc {
   const labels = (d.labels ?? [])
     .filter((l) => ids.has(l.h) && ids.has(l.t))
     .map((l) => ({ ...l, h: ids.get(l.h)!, t: ids.get(l.t)!, evidence: l.evidence.filter((e) => e < k) }));
-  return { title: d.title, sents: d.sents.slice(0, k), vertexSet: keep.filter((ms) => ms.length > 0), labels };
+  return {
+    title: d.title,
+    sents: d.sents.slice(0, k),
+    vertexSet: keep.filter((ms) => ms.length > 0),
+    labels,
+  };
 }
 const short = all.slice(0, 6).map((d) => cut(d, 3));
 await fs.writeFile(file('train.json'), JSON.stringify(short.slice(0, 4)));
@@ -66,32 +78,93 @@ await fs.writeFile(file('dev.json'), JSON.stringify(short.slice(4, 6)));
 await fs.writeFile(file('test.json'), JSON.stringify(short.slice(4, 6).map(({ labels: _l, ...d }) => d)));
 
 test('train → evaluate → predict on real documents', { timeout: 300_000 }, async () => {
-  const t = await cli('train', '--model', 'atlop', '--train', file('train.json'), '--dev', file('dev.json'), '--encoder', file('bert'),
-    '--backend', 'wasm', '--epochs', '2', '--batch-size', '2', '--lr', '1e-3', '--out', file('run'), '--seed', '3',
-    '--config', '{"embSize":16,"blockSize":4}');
+  const t = await cli(
+    'train',
+    '--model',
+    'atlop',
+    '--train',
+    file('train.json'),
+    '--dev',
+    file('dev.json'),
+    '--encoder',
+    file('bert'),
+    '--backend',
+    'wasm',
+    '--epochs',
+    '2',
+    '--batch-size',
+    '2',
+    '--lr',
+    '1e-3',
+    '--out',
+    file('run'),
+    '--seed',
+    '3',
+    '--config',
+    '{"embSize":16,"blockSize":4}',
+  );
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /^atlop: 4 steps in [\d.]+ s; best dev F1 [\d.]+ at epoch [12] → .*run\/best\n$/);
   assert.match(t.err, /^training atlop on 4 documents \(97 classes, encoder .*bert, backend wasm\)/);
   assert.match(t.err, /epoch 2\/2 {2}loss \d\.\d{4} {2}f1 [\d.]+ {2}precision/);
-  for (const f of ['best/model.json', 'best/weights.bin', 'best/docre-kit.json', 'best/encoder/model.safetensors', 'last/model.json', 'resume.ckpt', 'train-log.json'])
+  for (const f of [
+    'best/model.json',
+    'best/weights.bin',
+    'best/docre-kit.json',
+    'best/encoder/model.safetensors',
+    'last/model.json',
+    'resume.ckpt',
+    'train-log.json',
+  ])
     await fs.access(file(`run/${f}`));
   const log = JSON.parse(await fs.readFile(file('run/train-log.json'), 'utf8'));
   assert.equal(log.history.length, 2);
   assert.equal(log.steps, 4);
 
-  const e = await cli('evaluate', '--model-dir', file('run/best'), '--data', file('dev.json'), '--train', file('train.json'),
-    '--backend', 'wasm', '--json', file('scores.json'));
+  const e = await cli(
+    'evaluate',
+    '--model-dir',
+    file('run/best'),
+    '--data',
+    file('dev.json'),
+    '--train',
+    file('train.json'),
+    '--backend',
+    'wasm',
+    '--json',
+    file('scores.json'),
+  );
   assert.equal(e.code, 0, e.err);
-  assert.match(e.out, /^ +P +R +F1 +Ign F1 +intra F1 +inter F1\n( +\d+\.\d\d){6}\n\d+ predicted, \d+ gold, \d+ correct facts over 2 documents\n$/);
+  assert.match(
+    e.out,
+    /^ +P +R +F1 +Ign F1 +intra F1 +inter F1\n( +\d+\.\d\d){6}\n\d+ predicted, \d+ gold, \d+ correct facts over 2 documents\n$/,
+  );
   const scores = JSON.parse(await fs.readFile(file('scores.json'), 'utf8'));
-  for (const k of ['precision', 'recall', 'f1', 'ignF1', 'intraF1', 'interF1']) assert.ok(scores[k] >= 0 && scores[k] <= 1, k);
+  for (const k of ['precision', 'recall', 'f1', 'ignF1', 'intraF1', 'interF1'])
+    assert.ok(scores[k] >= 0 && scores[k] <= 1, k);
   assert.equal(scores.documents, 2);
   // the dev F1 the trainer recorded for the best epoch is what evaluate computes
   assert.ok(Math.abs(scores.f1 - log.bestF1) < 1e-9, `${scores.f1} vs ${log.bestF1}`);
 
-  const p = await cli('predict', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'wasm', '--out', file('result.json'));
+  const p = await cli(
+    'predict',
+    '--model-dir',
+    file('run/best'),
+    '--data',
+    file('test.json'),
+    '--backend',
+    'wasm',
+    '--out',
+    file('result.json'),
+  );
   assert.equal(p.code, 0, p.err);
-  const result = JSON.parse(await fs.readFile(file('result.json'), 'utf8')) as { title: string; h_idx: number; t_idx: number; r: string; evidence: number[] }[];
+  const result = JSON.parse(await fs.readFile(file('result.json'), 'utf8')) as {
+    title: string;
+    h_idx: number;
+    t_idx: number;
+    r: string;
+    evidence: number[];
+  }[];
   assert.equal(result.length, scores.counts.predicted);
   const lines = p.out.split('\n').filter(Boolean);
   assert.equal(lines.length, result.length);
@@ -113,39 +186,121 @@ const SMALL: Record<string, object> = {
   docreii: { pairSize: 16, ffnDim: 16, numLayers: 1 },
 };
 for (const [name, config] of Object.entries(SMALL))
-  test(`${name} trains from the CLI and its best checkpoint reloads to the recorded dev F1`, { timeout: 300_000 }, async () => {
-    const out = file(`run-${name}`);
-    const epochs = name === 'docreii' ? ['--epochs', '1', '--stage2-epochs', '1'] : ['--epochs', '2'];
-    const t = await cli('train', '--model', name, '--train', file('train.json'), '--dev', file('dev.json'), '--encoder', file('bert'),
-      '--backend', 'wasm', ...epochs, '--batch-size', '2', '--lr', '1e-3', '--out', out, '--config', JSON.stringify(config));
-    assert.equal(t.code, 0, t.err);
-    const log = JSON.parse(await fs.readFile(path.join(out, 'train-log.json'), 'utf8'));
-    assert.equal(log.history.length, 2);
-    assert.equal(log.steps, 4);
-    if (name === 'docreii') assert.deepEqual(log.history.map((h: { stage: number }) => h.stage), [0, 1]);
-    const e = await cli('evaluate', '--model-dir', path.join(out, 'best'), '--data', file('dev.json'), '--train', file('train.json'),
-      '--backend', 'wasm', '--json', path.join(out, 'scores.json'));
-    assert.equal(e.code, 0, e.err);
-    const scores = JSON.parse(await fs.readFile(path.join(out, 'scores.json'), 'utf8'));
-    const recorded = log.history[log.bestEpoch].metrics;
-    for (const k of ['f1', 'precision', 'recall', 'ignF1', 'intraF1', 'interF1'])
-      assert.ok(Math.abs(scores[k] - recorded[k]) < 1e-9, `${k}: ${scores[k]} vs ${recorded[k]}`);
-  });
+  test(
+    `${name} trains from the CLI and its best checkpoint reloads to the recorded dev F1`,
+    { timeout: 300_000 },
+    async () => {
+      const out = file(`run-${name}`);
+      const epochs = name === 'docreii' ? ['--epochs', '1', '--stage2-epochs', '1'] : ['--epochs', '2'];
+      const t = await cli(
+        'train',
+        '--model',
+        name,
+        '--train',
+        file('train.json'),
+        '--dev',
+        file('dev.json'),
+        '--encoder',
+        file('bert'),
+        '--backend',
+        'wasm',
+        ...epochs,
+        '--batch-size',
+        '2',
+        '--lr',
+        '1e-3',
+        '--out',
+        out,
+        '--config',
+        JSON.stringify(config),
+      );
+      assert.equal(t.code, 0, t.err);
+      const log = JSON.parse(await fs.readFile(path.join(out, 'train-log.json'), 'utf8'));
+      assert.equal(log.history.length, 2);
+      assert.equal(log.steps, 4);
+      if (name === 'docreii')
+        assert.deepEqual(
+          log.history.map((h: { stage: number }) => h.stage),
+          [0, 1],
+        );
+      const e = await cli(
+        'evaluate',
+        '--model-dir',
+        path.join(out, 'best'),
+        '--data',
+        file('dev.json'),
+        '--train',
+        file('train.json'),
+        '--backend',
+        'wasm',
+        '--json',
+        path.join(out, 'scores.json'),
+      );
+      assert.equal(e.code, 0, e.err);
+      const scores = JSON.parse(await fs.readFile(path.join(out, 'scores.json'), 'utf8'));
+      const recorded = log.history[log.bestEpoch].metrics;
+      for (const k of ['f1', 'precision', 'recall', 'ignF1', 'intraF1', 'interF1'])
+        assert.ok(Math.abs(scores[k] - recorded[k]) < 1e-9, `${k}: ${scores[k]} vs ${recorded[k]}`);
+    },
+  );
 
 test('bad files: one line on stderr, exit code 1', async () => {
-  await fs.writeFile(file('broken.json'), '[{"title": "x", "sents": [["a"]], "vertexSet": [[{"name": "a", "pos": [0, 9], "sent_id": 0, "type": "PER"}]]}');
+  await fs.writeFile(
+    file('broken.json'),
+    '[{"title": "x", "sents": [["a"]], "vertexSet": [[{"name": "a", "pos": [0, 9], "sent_id": 0, "type": "PER"}]]}',
+  );
   await fs.writeFile(file('bad-doc.json'), '[{"title": 7, "sents": [], "vertexSet": []}]');
   const cases: [string[], RegExp][] = [
-    [['train', '--model', 'atlop', '--train', file('missing.json')], /^docre-kit train: cannot read --train '.*missing\.json': no such file$/],
-    [['train', '--model', 'atlop', '--train', dir], /^docre-kit train: cannot read --train '.*': not a file$/],
-    [['train', '--model', 'atlop', '--train', file('broken.json')], /^docre-kit train: .*broken\.json.*JSON/i],
-    [['train', '--model', 'atlop', '--train', file('bad-doc.json')], /^docre-kit train: .*bad-doc\.json: \d+ problems?: .*title/],
-    [['train', '--model', 'atlop', '--train', file('train.json'), '--dev', file('nope.json')], /cannot read --dev '.*nope\.json': no such file$/],
-    [['train', '--model', 'atlop', '--train', file('train.json'), '--encoder', file('nodir'), '--backend', 'cpu'], /cannot read --encoder '.*nodir': no such directory$/],
-    [['evaluate', '--model-dir', file('bert'), '--data', file('dev.json')], /^docre-kit evaluate: --model-dir '.*bert' is not a docre-kit model directory/],
-    [['evaluate', '--model-dir', file('nodir'), '--data', file('dev.json')], /cannot read --model-dir '.*nodir': no such directory$/],
-    [['predict', '--model-dir', file('run/best'), '--data', file('missing.json')], /^docre-kit predict: cannot read --data '.*missing\.json': no such file$/],
-    [['evaluate', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'cpu'], /has no labels to score against \(use predict\)$/],
+    [
+      ['train', '--model', 'atlop', '--train', file('missing.json')],
+      /^docre-kit train: cannot read --train '.*missing\.json': no such file$/,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', dir],
+      /^docre-kit train: cannot read --train '.*': not a file$/,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', file('broken.json')],
+      /^docre-kit train: .*broken\.json.*JSON/i,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', file('bad-doc.json')],
+      /^docre-kit train: .*bad-doc\.json: \d+ problems?: .*title/,
+    ],
+    [
+      ['train', '--model', 'atlop', '--train', file('train.json'), '--dev', file('nope.json')],
+      /cannot read --dev '.*nope\.json': no such file$/,
+    ],
+    [
+      [
+        'train',
+        '--model',
+        'atlop',
+        '--train',
+        file('train.json'),
+        '--encoder',
+        file('nodir'),
+        '--backend',
+        'cpu',
+      ],
+      /cannot read --encoder '.*nodir': no such directory$/,
+    ],
+    [
+      ['evaluate', '--model-dir', file('bert'), '--data', file('dev.json')],
+      /^docre-kit evaluate: --model-dir '.*bert' is not a docre-kit model directory/,
+    ],
+    [
+      ['evaluate', '--model-dir', file('nodir'), '--data', file('dev.json')],
+      /cannot read --model-dir '.*nodir': no such directory$/,
+    ],
+    [
+      ['predict', '--model-dir', file('run/best'), '--data', file('missing.json')],
+      /^docre-kit predict: cannot read --data '.*missing\.json': no such file$/,
+    ],
+    [
+      ['evaluate', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'cpu'],
+      /has no labels to score against \(use predict\)$/,
+    ],
   ];
   for (const [argv, re] of cases) {
     const { code, out, err } = await cli(...argv);
@@ -155,16 +310,26 @@ test('bad files: one line on stderr, exit code 1', async () => {
     assert.equal(lines.length, 1, err);
     assert.match(lines[0]!, re);
   }
-  const badConfig = await cli('train', '--model', 'atlop', '--train', file('train.json'), '--config', '{oops');
+  const badConfig = await cli(
+    'train',
+    '--model',
+    'atlop',
+    '--train',
+    file('train.json'),
+    '--config',
+    '{oops',
+  );
   assert.equal(badConfig.code, 2);
   assert.match(badConfig.err, /^docre-kit train: --config expects a JSON object, got '\{oops'/);
 });
 
-
 test('bench --quick prints a throughput table', async () => {
   const b = await cli('bench', '--quick', '--model', 'atlop', '--backend', 'wasm');
   assert.equal(b.code, 0, b.err);
-  assert.match(b.out, /^backend wasm {2}b=2 n=32 e=6 d=32 r=5\nmodel +train docs\/s +train docs\/cpu-s +infer ms\/doc +infer cpu-ms\/doc\natlop( +\d+\.\d\d){2}( +\d+\.\d){2}\n$/);
+  assert.match(
+    b.out,
+    /^backend wasm {2}b=2 n=32 e=6 d=32 r=5\nmodel +train docs\/s +train docs\/cpu-s +infer ms\/doc +infer cpu-ms\/doc\natlop( +\d+\.\d\d){2}( +\d+\.\d){2}\n$/,
+  );
 });
 
 test.after(() => fs.rm(dir, { recursive: true, force: true }));

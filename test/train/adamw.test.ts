@@ -17,14 +17,22 @@ test('one step equals the closed form θ(1−lr·λ) − lr·ĝ/(|ĝ|+ε)', () =
   const g = tf.tensor1d([0.5, -3]);
   opt.applyGradients({ [p.name]: g });
   // after one step m̂ = g and √v̂ = |g|
-  assertClose(p, [1 * (1 - 0.01) - (0.1 * 0.5) / (0.5 + 1e-6), -2 * (1 - 0.01) - (0.1 * -3) / (3 + 1e-6)], tol(1e-6));
+  assertClose(
+    p,
+    [1 * (1 - 0.01) - (0.1 * 0.5) / (0.5 + 1e-6), -2 * (1 - 0.01) - (0.1 * -3) / (3 + 1e-6)],
+    tol(1e-6),
+  );
   tf.dispose([p, g]);
   opt.dispose();
 });
 
 test('two steps follow the bias-corrected moments (hand-computed)', () => {
   const p = tf.variable(tf.scalar(0.5));
-  const opt = new AdamW([{ variables: [p], lr: 0.01, weightDecay: 0 }], { beta1: 0.9, beta2: 0.99, epsilon: 1e-8 });
+  const opt = new AdamW([{ variables: [p], lr: 0.01, weightDecay: 0 }], {
+    beta1: 0.9,
+    beta2: 0.99,
+    epsilon: 1e-8,
+  });
   const grads = [2, -1];
   let theta = 0.5;
   let m = 0;
@@ -45,7 +53,13 @@ test('two steps follow the bias-corrected moments (hand-computed)', () => {
 
 test('matches torch.optim.AdamW for 5 steps with two groups and a schedule', async () => {
   type Step = { lr_scale: number; grad_w: number[][]; grad_b: number[]; w: number[][]; b: number[] };
-  const fx = await loadFixture<{ lr: number[]; weight_decay: number[]; eps: number; init: { w: number[][]; b: number[] }; steps: Step[] }>('adamw.json');
+  const fx = await loadFixture<{
+    lr: number[];
+    weight_decay: number[];
+    eps: number;
+    init: { w: number[][]; b: number[] };
+    steps: Step[];
+  }>('adamw.json');
   const w = tf.variable(tf.tensor2d(fx.init.w));
   const b = tf.variable(tf.tensor1d(fx.init.b));
   const opt = new AdamW(
@@ -86,7 +100,12 @@ test('a variable without a gradient is untouched and keeps its own step count', 
 
 test('getState/setState into a fresh optimizer continues identically', () => {
   const init = tf.tensor1d([0.3, -0.7, 1.1]);
-  const gs = [[0.1, 0.2, -0.3], [1, -1, 0.5], [-0.2, 0.4, 0.9], [0.05, 0, -2]].map((g) => tf.tensor1d(g));
+  const gs = [
+    [0.1, 0.2, -0.3],
+    [1, -1, 0.5],
+    [-0.2, 0.4, 0.9],
+    [0.05, 0, -2],
+  ].map((g) => tf.tensor1d(g));
   const run = (split: boolean): Float32Array => {
     let p = tf.variable(init.clone());
     let opt = new AdamW([{ variables: [p], lr: 0.05, weightDecay: 0.01 }]);
@@ -130,9 +149,22 @@ test('applyGradients leaks no tensor once the moments exist', () => {
 test('bad arguments throw ArgumentError naming the argument', () => {
   const p = tf.variable(tf.zeros([2]));
   assert.throws(() => new AdamW([]), /groups: expected at least one parameter group/);
-  assert.throws(() => new AdamW([{ variables: [p], lr: -1 }]), /groups\[0\]\.lr: expected a number >= 0, got -1/);
-  assert.throws(() => new AdamW([{ variables: [p], lr: 1 }], { beta1: 1 }), /beta1: expected a number in \[0, 1\), got 1/);
-  assert.throws(() => new AdamW([{ variables: [p], lr: 1 }, { variables: [p], lr: 2 }]), ArgumentError);
+  assert.throws(
+    () => new AdamW([{ variables: [p], lr: -1 }]),
+    /groups\[0\]\.lr: expected a number >= 0, got -1/,
+  );
+  assert.throws(
+    () => new AdamW([{ variables: [p], lr: 1 }], { beta1: 1 }),
+    /beta1: expected a number in \[0, 1\), got 1/,
+  );
+  assert.throws(
+    () =>
+      new AdamW([
+        { variables: [p], lr: 1 },
+        { variables: [p], lr: 2 },
+      ]),
+    ArgumentError,
+  );
   const opt = new AdamW([{ variables: [p], lr: 1 }]);
   const g3 = tf.zeros([3]);
   assert.throws(() => opt.applyGradients({ [p.name]: g3 }), /\.shape: expected \[2\], got \[3\]/);
@@ -151,7 +183,9 @@ test('paramGroups: encoder vs heads lrs, no decay on biases and LayerNorm', () =
     mk('heads/maskVector', [1, 4]),
   ];
   const groups = paramGroups(vars, { encoderLr: 5e-5, headLr: 1e-4, weightDecay: 0.01 });
-  const byName = Object.fromEntries(groups.map((g) => [g.name, { lr: g.lr, wd: g.weightDecay, vars: g.variables.map((v) => v.name) }]));
+  const byName = Object.fromEntries(
+    groups.map((g) => [g.name, { lr: g.lr, wd: g.weightDecay, vars: g.variables.map((v) => v.name) }]),
+  );
   assert.deepEqual(byName, {
     'encoder/decay': { lr: 5e-5, wd: 0.01, vars: ['encoder/layer0/kernel'] },
     'encoder/no-decay': { lr: 5e-5, wd: 0, vars: ['encoder/layer0/bias', 'encoder/LayerNorm/gamma'] },
@@ -162,11 +196,14 @@ test('paramGroups: encoder vs heads lrs, no decay on biases and LayerNorm', () =
   assert.equal(isNoDecay(mk('x/layer_norm/w', [2, 2])), true);
   // a custom encoder predicate (what the trainer passes from variableGroups())
   const g2 = paramGroups(vars, { isEncoder: (v) => v.name.startsWith('heads/bilinear') });
-  assert.deepEqual(g2.map((g) => [g.name, g.variables.length]), [
-    ['heads/decay', 2],
-    ['heads/no-decay', 2],
-    ['encoder/decay', 1],
-    ['encoder/no-decay', 1],
-  ]);
+  assert.deepEqual(
+    g2.map((g) => [g.name, g.variables.length]),
+    [
+      ['heads/decay', 2],
+      ['heads/no-decay', 2],
+      ['encoder/decay', 1],
+      ['encoder/no-decay', 1],
+    ],
+  );
   tf.dispose(vars);
 });

@@ -15,9 +15,15 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const script = 'test/train/train-script.ts';
 
-function run(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function run(
+  args: string[],
+  onLine?: (line: string, kill: () => void) => void,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: process.env });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: root,
+      env: process.env,
+    });
     let stderr = '';
     let buf = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -32,29 +38,33 @@ function run(args: string[], onLine?: (line: string, kill: () => void) => void):
   });
 }
 
-test('SIGKILL mid-epoch, resume, same final weights as an uninterrupted run', { timeout: 120_000 }, async () => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-kill-'));
-  const killed = path.join(dir, 'killed');
-  const straight = path.join(dir, 'straight');
-  let seen = '';
-  const first = await run(['--out', killed, '--hang-after', '5'], (line, kill) => {
-    seen = line;
-    kill();
-  });
-  assert.equal(first.signal, 'SIGKILL', first.stderr);
-  assert.equal(seen, 'checkpointed false 5'); // step 5 ran but was not checkpointed
-  assert.deepEqual(await fs.readdir(killed), ['resume.ckpt']);
+test(
+  'SIGKILL mid-epoch, resume, same final weights as an uninterrupted run',
+  { timeout: 120_000 },
+  async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-kill-'));
+    const killed = path.join(dir, 'killed');
+    const straight = path.join(dir, 'straight');
+    let seen = '';
+    const first = await run(['--out', killed, '--hang-after', '5'], (line, kill) => {
+      seen = line;
+      kill();
+    });
+    assert.equal(first.signal, 'SIGKILL', first.stderr);
+    assert.equal(seen, 'checkpointed false 5'); // step 5 ran but was not checkpointed
+    assert.deepEqual(await fs.readdir(killed), ['resume.ckpt']);
 
-  const resumed = await run(['--out', killed, '--resume', '--weights-out', path.join(dir, 'resumed.json')]);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  const uninterrupted = await run(['--out', straight, '--weights-out', path.join(dir, 'straight.json')]);
-  assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
+    const resumed = await run(['--out', killed, '--resume', '--weights-out', path.join(dir, 'resumed.json')]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const uninterrupted = await run(['--out', straight, '--weights-out', path.join(dir, 'straight.json')]);
+    assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
 
-  const a = JSON.parse(await fs.readFile(path.join(dir, 'resumed.json'), 'utf8'));
-  const b = JSON.parse(await fs.readFile(path.join(dir, 'straight.json'), 'utf8'));
-  assert.equal(a.resumed, true);
-  assert.equal(b.resumed, false);
-  assert.equal(a.steps, 9);
-  assert.deepEqual({ w: a.w, c: a.c }, { w: b.w, c: b.c });
-  await fs.rm(dir, { recursive: true });
-});
+    const a = JSON.parse(await fs.readFile(path.join(dir, 'resumed.json'), 'utf8'));
+    const b = JSON.parse(await fs.readFile(path.join(dir, 'straight.json'), 'utf8'));
+    assert.equal(a.resumed, true);
+    assert.equal(b.resumed, false);
+    assert.equal(a.steps, 9);
+    assert.deepEqual({ w: a.w, c: a.c }, { w: b.w, c: b.c });
+    await fs.rm(dir, { recursive: true });
+  },
+);

@@ -42,7 +42,10 @@ export function toyCollate(items: readonly ToyItem[]): ModelInput {
   const cat = (xs: Float32Array[]) => {
     const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
     let at = 0;
-    for (const x of xs) (out.set(x, at), (at += x.length));
+    for (const x of xs) {
+      out.set(x, at);
+      at += x.length;
+    }
     return out;
   };
   const pairMask = tf.tidy(() => tf.sub(1, tf.eye(E)).expandDims(0).tile([b, 1, 1])) as tf.Tensor3D;
@@ -73,7 +76,11 @@ export class ToyModel implements TrainableModel {
     return tf.tidy(() => {
       const h = batch.hidden!;
       const [b] = h.shape;
-      const logits = h.reshape([b * E * E, D]).matMul(this.w).add(this.c).reshape([b, E, E, R]) as tf.Tensor4D;
+      const logits = h
+        .reshape([b * E * E, D])
+        .matMul(this.w)
+        .add(this.c)
+        .reshape([b, E, E, R]) as tf.Tensor4D;
       const losses: Record<string, tf.Scalar> = {};
       if (batch.labels) {
         const mask = batch.pairMask.expandDims(-1).tile([1, 1, 1, R]);
@@ -102,6 +109,10 @@ export class ToyModel implements TrainableModel {
   }
 
   snapshot(): { w: number[]; c: number[]; disc: number[] } {
-    return { w: Array.from(this.w.dataSync()), c: Array.from(this.c.dataSync()), disc: Array.from(this.disc.dataSync()) };
+    return {
+      w: Array.from(this.w.dataSync()),
+      c: Array.from(this.c.dataSync()),
+      disc: Array.from(this.disc.dataSync()),
+    };
   }
 }

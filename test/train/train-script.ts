@@ -39,4 +39,7 @@ const res = await new Trainer(model, {
   },
 }).fit(toyItems(12, 2));
 if (values['weights-out'])
-  await writeFile(values['weights-out'], JSON.stringify({ resumed: res.resumed, steps: res.steps, ...model.snapshot() }));
+  await writeFile(
+    values['weights-out'],
+    JSON.stringify({ resumed: res.resumed, steps: res.steps, ...model.snapshot() }),
+  );

@@ -10,7 +10,14 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, ProgressReporter, Trainer, formatDuration, type TrainableModel, type TrainerOptions } from '../../src/train/index.js';
+import {
+  AdamW,
+  ProgressReporter,
+  Trainer,
+  formatDuration,
+  type TrainableModel,
+  type TrainerOptions,
+} from '../../src/train/index.js';
 import { ToyModel, toyCollate, toyItems, type ToyItem } from './toy.js';
 import { useTestBackend } from '../helpers.js';
 
@@ -29,7 +36,9 @@ const tmp = () => fs.mkdtemp(path.join(os.tmpdir(), 'docre-trainer-'));
 
 test('training the toy model lowers the loss', async () => {
   const model = new ToyModel();
-  const { history, steps } = await new Trainer(model, { ...base, epochs: 8, optimizer: { headLr: 0.2 } }).fit(items);
+  const { history, steps } = await new Trainer(model, { ...base, epochs: 8, optimizer: { headLr: 0.2 } }).fit(
+    items,
+  );
   assert.equal(steps, 8 * 3);
   assert.equal(history.length, 8);
   assert.ok(history[7]!.loss < 0.6 * history[0]!.loss, `loss ${history[0]!.loss} → ${history[7]!.loss}`);
@@ -50,7 +59,10 @@ test('the best checkpoint is the epoch with the highest dev F1', async () => {
   }).fit(items);
   assert.equal(res.bestEpoch, 1);
   assert.equal(res.bestF1, 0.5);
-  assert.deepEqual(res.history.map((h) => h.metrics?.f1), f1s);
+  assert.deepEqual(
+    res.history.map((h) => h.metrics?.f1),
+    f1s,
+  );
   const best = JSON.parse(await fs.readFile(path.join(dir, 'best', 'weights.json'), 'utf8'));
   assert.deepEqual(best, snaps[1]);
   assert.notDeepEqual(best, snaps[2]);
@@ -107,14 +119,22 @@ test('stages: onStart switches a model whose trainableVariables() follow its sta
   await new Trainer(model, {
     ...base,
     stages: [
-      { epochs: 1, onStart: (m) => ((m as Staged).stage = 1, (m as Staged).starts.push(1)) },
-      { epochs: 2, onStart: (m) => ((m as Staged).stage = 2, (m as Staged).starts.push(2)), trainable: (_n, g) => g === 'bias' },
+      { epochs: 1, onStart: (m) => (((m as Staged).stage = 1), (m as Staged).starts.push(1)) },
+      {
+        epochs: 2,
+        onStart: (m) => (((m as Staged).stage = 2), (m as Staged).starts.push(2)),
+        trainable: (_n, g) => g === 'bias',
+      },
     ],
     onEpochEnd: () => void snaps.push(model.snapshot()),
   }).fit(items);
   assert.deepEqual(model.starts, [1, 2, 2]); // once per epoch of each stage
   assert.deepEqual(snaps[0]!.c, init.c, 'c is not a stage-1 variable');
-  assert.notDeepEqual(snaps[2]!.c, init.c, 'c, absent from trainableVariables() at construction, is trained in stage 2');
+  assert.notDeepEqual(
+    snaps[2]!.c,
+    init.c,
+    'c, absent from trainableVariables() at construction, is trained in stage 2',
+  );
   assert.deepEqual(snaps[2]!.w, snaps[0]!.w);
 });
 
@@ -123,7 +143,9 @@ test('extra steps train only their variables and leave the main trajectory uncha
   await new Trainer(plain, { ...base, epochs: 2 }).fit(items);
   const adv = new ToyModel();
   const discOpt = new AdamW([{ variables: [adv.disc], lr: 0.1, weightDecay: 0 }]);
-  await new Trainer(adv, { ...base, epochs: 2, extraSteps: [{ optimizer: discOpt, lossKey: 'disc' }] }).fit(items);
+  await new Trainer(adv, { ...base, epochs: 2, extraSteps: [{ optimizer: discOpt, lossKey: 'disc' }] }).fit(
+    items,
+  );
   const p = plain.snapshot();
   const a = adv.snapshot();
   assert.deepEqual(a.w, p.w);
@@ -131,7 +153,10 @@ test('extra steps train only their variables and leave the main trajectory uncha
   assert.equal(p.disc[0], 0.5);
   // disc moved from 0.5 toward the mean logit
   const meanLogit = tf.tidy(() => adv.forward(toyCollate(items), {}).logits.mean().dataSync()[0]!);
-  assert.ok(Math.abs(a.disc[0]! - meanLogit) < Math.abs(0.5 - meanLogit), `disc ${a.disc[0]} vs mean ${meanLogit}`);
+  assert.ok(
+    Math.abs(a.disc[0]! - meanLogit) < Math.abs(0.5 - meanLogit),
+    `disc ${a.disc[0]} vs mean ${meanLogit}`,
+  );
 });
 
 test('resuming from the last checkpoint after a crash ends with the uninterrupted weights', async () => {
@@ -139,7 +164,9 @@ test('resuming from the last checkpoint after a crash ends with the uninterrupte
   const dirB = await tmp();
   const full = new ToyModel();
   // a deterministic "dev F1" from the weights, so both runs must pick the same best epoch
-  const evaluate = (m: TrainableModel) => ({ f1: 1 / (1 + Math.abs((m as ToyModel).snapshot().w[0]! - 0.1)) });
+  const evaluate = (m: TrainableModel) => ({
+    f1: 1 / (1 + Math.abs((m as ToyModel).snapshot().w[0]! - 0.1)),
+  });
   const opts = { ...base, epochs: 3, checkpointEvery: 2, evaluate };
   const fullRes = await new Trainer(full, { ...opts, outDir: dirA }).fit(items);
   const crashing = new ToyModel();
@@ -155,13 +182,21 @@ test('resuming from the last checkpoint after a crash ends with the uninterrupte
   );
   const fresh = new ToyModel(); // same seed: the resume must overwrite everything that matters
   const steps: number[] = [];
-  const res = await new Trainer(fresh, { ...opts, outDir: dirB, resume: true, onStep: ({ step }) => void steps.push(step) }).fit(items);
+  const res = await new Trainer(fresh, {
+    ...opts,
+    outDir: dirB,
+    resume: true,
+    onStep: ({ step }) => void steps.push(step),
+  }).fit(items);
   assert.equal(res.resumed, true);
   assert.deepEqual(steps, [5, 6, 7, 8, 9]);
   assert.deepEqual(fresh.snapshot(), full.snapshot());
   assert.equal(res.bestEpoch, fullRes.bestEpoch);
   assert.equal(res.bestF1, fullRes.bestF1);
-  assert.deepEqual(res.history, fullRes.history.map((h, i) => ({ ...h, seconds: res.history[i]!.seconds })));
+  assert.deepEqual(
+    res.history,
+    fullRes.history.map((h, i) => ({ ...h, seconds: res.history[i]!.seconds })),
+  );
   const best = (d: string) => fs.readFile(path.join(d, 'best', 'weights.json'), 'utf8');
   assert.equal(await best(dirB), await best(dirA));
   await Promise.all([dirA, dirB].map((d) => fs.rm(d, { recursive: true })));
@@ -174,11 +209,20 @@ test('progress: plain lines when not a TTY, an in-place bar on a TTY', async () 
   const text = out.join('');
   assert.doesNotMatch(text, /\r|\x1b/);
   const lines = text.trimEnd().split('\n');
-  assert.ok(lines.some((l) => /^step 6\/6 .*epoch 2\/2 .*loss \d\.\d{4} .*eta /.test(l)), text);
-  assert.ok(lines.some((l) => /^epoch 1\/2 {2}loss \d\.\d{4}$/.test(l)), text);
+  assert.ok(
+    lines.some((l) => /^step 6\/6 .*epoch 2\/2 .*loss \d\.\d{4} .*eta /.test(l)),
+    text,
+  );
+  assert.ok(
+    lines.some((l) => /^epoch 1\/2 {2}loss \d\.\d{4}$/.test(l)),
+    text,
+  );
   let t = 0;
   const tty: string[] = [];
-  const p = new ProgressReporter(10, { stream: { write: (s: string) => tty.push(s), isTTY: true, columns: 100 }, now: () => (t += 1000) });
+  const p = new ProgressReporter(10, {
+    stream: { write: (s: string) => tty.push(s), isTTY: true, columns: 100 },
+    now: () => (t += 1000),
+  });
   p.update(5, { loss: 0.5 });
   p.log('hello');
   p.update(10, { loss: 0.25 });
@@ -194,7 +238,10 @@ test('bad options and bad runs are clear errors', async () => {
   const m = new ToyModel();
   assert.throws(() => new Trainer(m, { ...base, epochs: 0 }), /epochs: expected an integer >= 1, got 0/);
   assert.throws(() => new Trainer(m, { ...base, resume: true }), /resume: expected outDir to be set/);
-  await assert.rejects(new Trainer(m, { ...base, lossKey: 'nope' }).fit(items), /lossKey: expected one of the model's losses \(bce, disc, total\), got "nope"/);
+  await assert.rejects(
+    new Trainer(m, { ...base, lossKey: 'nope' }).fit(items),
+    /lossKey: expected one of the model's losses \(bce, disc, total\), got "nope"/,
+  );
   await assert.rejects(new Trainer(m, base).fit([]), /items: expected at least one training item/);
   const dir = await tmp();
   await new Trainer(new ToyModel(), { ...base, outDir: dir }).fit(items);

@@ -51,7 +51,8 @@ test('accumulating k equal micro-batches gives the gradient of the whole batch',
   const w = tf.variable(seededTensor([4, 2], 3));
   const x = seededTensor([8, 4], 4);
   const y = seededTensor([8, 2], 5);
-  const lossOf = (xs: tf.Tensor, ys: tf.Tensor) => () => tf.losses.meanSquaredError(ys, xs.matMul(w)) as tf.Scalar;
+  const lossOf = (xs: tf.Tensor, ys: tf.Tensor) => () =>
+    tf.losses.meanSquaredError(ys, xs.matMul(w)) as tf.Scalar;
   const full = tf.variableGrads(lossOf(x, y), [w]);
   const acc = new GradientAccumulator(4);
   for (let i = 0; i < 4; i++) {
@@ -74,7 +75,10 @@ test('SeededRandom: same seed same permutations; state resumes the stream', () =
   const p1 = a.permutation(10);
   const saved = a.state;
   const p2 = a.permutation(10);
-  assert.deepEqual([...p1].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...p1].sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.deepEqual(new SeededRandom(7).permutation(10), p1);
   assert.deepEqual(new SeededRandom(7, saved).permutation(10), p2);
   assert.notDeepEqual(p1, p2);
