@@ -11,7 +11,14 @@
  * WebGPU in Node runs on Dawn; with no GPU that is SwiftShader (a CPU rasteriser).
  */
 import * as tf from '@tensorflow/tfjs';
-import { backendTable, parseBenchArgs, ratioTable, runBackend, runInSubprocesses, type BenchCase } from './common.js';
+import {
+  backendTable,
+  parseBenchArgs,
+  ratioTable,
+  runBackend,
+  runInSubprocesses,
+  type BenchCase,
+} from './common.js';
 import { uSegmentation, USegmentationLayer } from '../src/heads/unet.js';
 import { GTNLayer, gtnLayer } from '../src/heads/gtn.js';
 import { nodeReconstructionLoss } from '../src/losses/graph-losses.js';
@@ -29,7 +36,8 @@ interface Sizes {
 const FULL: Sizes = { b: 1, e: 42, cIn: 3, c: 256, out: 256, v: 97, n: 512, d: 768 };
 const QUICK: Sizes = { b: 1, e: 8, cIn: 3, c: 16, out: 16, v: 17, n: 64, d: 64 };
 
-const rand = (shape: number[], seed: number, scale = 1) => tf.randomUniform(shape, -scale, scale, 'float32', seed);
+const rand = (shape: number[], seed: number, scale = 1) =>
+  tf.randomUniform(shape, -scale, scale, 'float32', seed);
 
 function cases(z: Sizes): BenchCase[] {
   const { b, e, cIn, c, out, v, n, d } = z;
@@ -62,7 +70,9 @@ function cases(z: Sizes): BenchCase[] {
         const layer = new GTNLayer();
         const nodes = rand([b, v, d], 2);
         const tokens = rand([b, n, d], 3);
-        const adjacency = tf.tidy(() => tf.randomUniform([b, 3, v, v], 0, 1, 'float32', 4).less(0.2).toFloat().maximum(tf.eye(v)));
+        const adjacency = tf.tidy(() =>
+          tf.randomUniform([b, 3, v, v], 0, 1, 'float32', 4).less(0.2).toFloat().maximum(tf.eye(v)),
+        );
         const entityIds = tf.randomUniform([b, v], 0, 50, 'int32', 5);
         const sentenceIds = tf.randomUniform([b, v], 0, 30, 'int32', 6);
         const nodeMask = tf.ones([b, v]);
@@ -76,7 +86,11 @@ function cases(z: Sizes): BenchCase[] {
         const f = (x: tf.Tensor, t: tf.Tensor) => gtnLayer({ ...graph, nodes: x }, { ...toks, tokens: t }, p);
         return {
           forward: () => f(nodes, tokens),
-          backward: () => tf.grads((x: tf.Tensor, t: tf.Tensor) => nodeReconstructionLoss(f(x, t), nodes, nodeMask))([nodes, tokens]),
+          backward: () =>
+            tf.grads((x: tf.Tensor, t: tf.Tensor) => nodeReconstructionLoss(f(x, t), nodes, nodeMask))([
+              nodes,
+              tokens,
+            ]),
           dispose: () => {
             tf.dispose(inputs);
             layer.weights.forEach((w) => w.dispose());

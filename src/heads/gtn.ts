@@ -151,8 +151,10 @@ function checkGraph(g: GraphInputs): Record<string, number> {
   checkShape('entityIds', g.entityIds.shape, ['b', 'v'], dims);
   checkShape('sentenceIds', g.sentenceIds.shape, ['b', 'v'], dims);
   checkShape('nodeMask', g.nodeMask.shape, ['b', 'v'], dims);
-  if (g.entityIds.dtype !== 'int32') throw new ShapeError('entityIds', '[b, v] int32', `dtype ${g.entityIds.dtype}`);
-  if (g.sentenceIds.dtype !== 'int32') throw new ShapeError('sentenceIds', '[b, v] int32', `dtype ${g.sentenceIds.dtype}`);
+  if (g.entityIds.dtype !== 'int32')
+    throw new ShapeError('entityIds', '[b, v] int32', `dtype ${g.entityIds.dtype}`);
+  if (g.sentenceIds.dtype !== 'int32')
+    throw new ShapeError('sentenceIds', '[b, v] int32', `dtype ${g.sentenceIds.dtype}`);
   return dims;
 }
 
@@ -187,7 +189,9 @@ export function graphAttention(g: GraphInputs, p: GraphAttentionParams, o: GTNOp
     const k = splitHeads(linear(g.nodes, p.key), 3); // [b,3,v,dh]
     const vals = splitHeads(linear(g.nodes, p.value), GTN_HEADS); // [b,4,v,dh]
     const local = scaledDotProductAttention(q, k, vals.slice([0, 0, 0, 0], [b, 3, v, -1]), localMask); // [b,3,v,dh]
-    const structured = g.nodes.add(embed(p.entityEmbeddings, g.entityIds)).add(embed(p.sentenceEmbeddings, g.sentenceIds));
+    const structured = g.nodes
+      .add(embed(p.entityEmbeddings, g.entityIds))
+      .add(embed(p.sentenceEmbeddings, g.sentenceIds));
     const tilde = layerNorm(structured, p.globalNorm, o.epsilon ?? 1e-12); // F̃ [b,v,d]
     const qg = splitHeads(linear(tilde, p.globalQuery), 1); // [b,1,v,dh]
     const kg = splitHeads(linear(tilde, p.globalKey), 1); // [b,1,v,dh]
@@ -209,12 +213,22 @@ export function graphAttention(g: GraphInputs, p: GraphAttentionParams, o: GTNOp
  * @example
  * const out = crossAttention(nodes, { tokens, localMask, attentionMask }, params);
  */
-export function crossAttention(nodes: tf.Tensor, t: TokenInputs, p: CrossAttentionParams, o: GTNOptions = {}): tf.Tensor3D {
+export function crossAttention(
+  nodes: tf.Tensor,
+  t: TokenInputs,
+  p: CrossAttentionParams,
+  o: GTNOptions = {},
+): tf.Tensor3D {
   const dims = checkShape('nodes', nodes.shape, ['b', 'v', 'd']);
   checkTokens(t, dims);
   const { b, v, n } = dims as { b: number; v: number; n: number };
   const dk = p.query.kernel.shape[1]!;
-  if (dk % GTN_HEADS !== 0) throw new ShapeError('params.query.kernel', `[d, dk] with dk divisible by ${GTN_HEADS}`, p.query.kernel.shape);
+  if (dk % GTN_HEADS !== 0)
+    throw new ShapeError(
+      'params.query.kernel',
+      `[d, dk] with dk divisible by ${GTN_HEADS}`,
+      p.query.kernel.shape,
+    );
   return tf.tidy(() => {
     const global = t.attentionMask.toFloat().reshape([b, 1, n]); // [b,1,n]
     const local = t.localMask.toFloat().mul(global); // [b,v,n]
@@ -257,9 +271,19 @@ export function gtnLayer(g: GraphInputs, t: TokenInputs, p: GTNLayerParams, o: G
 // ---------------------------------------------------------------------------------------------
 // Layers
 
-type Add = (name: string, shape: number[], init: ReturnType<typeof tf.initializers.zeros>) => tf.LayerVariable;
+type Add = (
+  name: string,
+  shape: number[],
+  init: ReturnType<typeof tf.initializers.zeros>,
+) => tf.LayerVariable;
 
-function addGraphAttentionWeights(add: Add, prefix: string, d: number, numEntityIds: number, numSentenceIds: number) {
+function addGraphAttentionWeights(
+  add: Add,
+  prefix: string,
+  d: number,
+  numEntityIds: number,
+  numSentenceIds: number,
+) {
   const dh = d / GTN_HEADS;
   const emb = tf.initializers.randomNormal({ stddev: 0.02 });
   return {
@@ -283,7 +307,10 @@ function addCrossAttentionWeights(add: Add, prefix: string, d: number, dk: numbe
     value: addDense(add, `${prefix}value`, d, d),
     output: addDense(add, `${prefix}output`, d, d),
     // official: Gate bias filled with −1 (the gate starts mostly closed)
-    gate: { kernel: add(`${prefix}gate/kernel`, [2 * d, d], tf.initializers.glorotUniform({})), bias: add(`${prefix}gate/bias`, [d], tf.initializers.constant({ value: -1 })) },
+    gate: {
+      kernel: add(`${prefix}gate/kernel`, [2 * d, d], tf.initializers.glorotUniform({})),
+      bias: add(`${prefix}gate/bias`, [d], tf.initializers.constant({ value: -1 })),
+    },
     norm: addNorm(add, `${prefix}norm`, d),
   };
 }
@@ -321,14 +348,23 @@ abstract class GTNBase extends tf.layers.Layer {
     this.dropoutRate = args.dropout ?? 0;
     this.epsilon = args.epsilon ?? 1e-12;
     const posInt = (name: string, x: unknown) => {
-      if (x !== undefined && !(Number.isInteger(x) && (x as number) > 0)) throw new ArgumentError(name, 'a positive integer', x);
+      if (x !== undefined && !(Number.isInteger(x) && (x as number) > 0))
+        throw new ArgumentError(name, 'a positive integer', x);
     };
     posInt('numEntityIds', this.numEntityIds);
     posInt('numSentenceIds', this.numSentenceIds);
     posInt('ffnDim', this.ffnDim);
-    if (this.crossKeyWidth !== undefined && !(Number.isInteger(this.crossKeyWidth) && this.crossKeyWidth > 0 && this.crossKeyWidth % GTN_HEADS === 0))
+    if (
+      this.crossKeyWidth !== undefined &&
+      !(
+        Number.isInteger(this.crossKeyWidth) &&
+        this.crossKeyWidth > 0 &&
+        this.crossKeyWidth % GTN_HEADS === 0
+      )
+    )
       throw new ArgumentError('crossKeyWidth', `a positive multiple of ${GTN_HEADS}`, this.crossKeyWidth);
-    if (!(this.dropoutRate >= 0 && this.dropoutRate < 1)) throw new ArgumentError('dropout', 'a rate in [0, 1)', args.dropout);
+    if (!(this.dropoutRate >= 0 && this.dropoutRate < 1))
+      throw new ArgumentError('dropout', 'a rate in [0, 1)', args.dropout);
     if (!(this.epsilon > 0)) throw new ArgumentError('epsilon', 'a positive number', args.epsilon);
   }
 
@@ -366,7 +402,12 @@ abstract class GTNBase extends tf.layers.Layer {
 }
 
 function asList(inputs: tf.Tensor | tf.Tensor[], count: number, names: string): tf.Tensor[] {
-  if (!Array.isArray(inputs) || inputs.length !== count) throw new ArgumentError('inputs', `[${names}]`, Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor');
+  if (!Array.isArray(inputs) || inputs.length !== count)
+    throw new ArgumentError(
+      'inputs',
+      `[${names}]`,
+      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
+    );
   return inputs;
 }
 
@@ -385,7 +426,13 @@ export class GraphAttentionLayer extends GTNBase {
   private vars?: ReturnType<typeof addGraphAttentionWeights>;
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    this.vars = addGraphAttentionWeights(this.add, '', this.width(inputShape), this.numEntityIds, this.numSentenceIds);
+    this.vars = addGraphAttentionWeights(
+      this.add,
+      '',
+      this.width(inputShape),
+      this.numEntityIds,
+      this.numSentenceIds,
+    );
     this.built = true;
   }
 
@@ -394,8 +441,22 @@ export class GraphAttentionLayer extends GTNBase {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const [nodes, adjacency, entityIds, sentenceIds, nodeMask] = asList(inputs, 5, GRAPH_INPUTS) as tf.Tensor[];
-    return graphAttention({ nodes: nodes!, adjacency: adjacency!, entityIds: entityIds!, sentenceIds: sentenceIds!, nodeMask: nodeMask! }, this.params(), this.options(kwargs));
+    const [nodes, adjacency, entityIds, sentenceIds, nodeMask] = asList(
+      inputs,
+      5,
+      GRAPH_INPUTS,
+    ) as tf.Tensor[];
+    return graphAttention(
+      {
+        nodes: nodes!,
+        adjacency: adjacency!,
+        entityIds: entityIds!,
+        sentenceIds: sentenceIds!,
+        nodeMask: nodeMask!,
+      },
+      this.params(),
+      this.options(kwargs),
+    );
   }
 }
 registerClass(GraphAttentionLayer);
@@ -422,7 +483,12 @@ export class CrossAttentionLayer extends GTNBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const [nodes, tokens, localMask, attentionMask] = asList(inputs, 4, `nodes, ${TOKEN_INPUTS}`);
-    return crossAttention(nodes!, { tokens: tokens!, localMask: localMask!, attentionMask: attentionMask! }, this.params(), this.options(kwargs));
+    return crossAttention(
+      nodes!,
+      { tokens: tokens!, localMask: localMask!, attentionMask: attentionMask! },
+      this.params(),
+      this.options(kwargs),
+    );
   }
 }
 registerClass(CrossAttentionLayer);
@@ -469,9 +535,19 @@ export class GTNLayer extends GTNBase {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const [nodes, adjacency, entityIds, sentenceIds, nodeMask, tokens, localMask, attentionMask] = asList(inputs, 8, `${GRAPH_INPUTS}, ${TOKEN_INPUTS}`);
+    const [nodes, adjacency, entityIds, sentenceIds, nodeMask, tokens, localMask, attentionMask] = asList(
+      inputs,
+      8,
+      `${GRAPH_INPUTS}, ${TOKEN_INPUTS}`,
+    );
     return gtnLayer(
-      { nodes: nodes!, adjacency: adjacency!, entityIds: entityIds!, sentenceIds: sentenceIds!, nodeMask: nodeMask! },
+      {
+        nodes: nodes!,
+        adjacency: adjacency!,
+        entityIds: entityIds!,
+        sentenceIds: sentenceIds!,
+        nodeMask: nodeMask!,
+      },
       { tokens: tokens!, localMask: localMask!, attentionMask: attentionMask! },
       this.params(),
       this.options(kwargs),

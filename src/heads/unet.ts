@@ -157,7 +157,13 @@ export function maskedBatchNorm(
  * @param mask `[b,h,w,1]`
  * @returns `[b,h,w,cOut]`
  */
-function doubleConv(x: tf.Tensor4D, mask: tf.Tensor4D, p: DoubleConvParams, block: UBlock, ctx: Context): tf.Tensor4D {
+function doubleConv(
+  x: tf.Tensor4D,
+  mask: tf.Tensor4D,
+  p: DoubleConvParams,
+  block: UBlock,
+  ctx: Context,
+): tf.Tensor4D {
   let h = x;
   for (const [conv, norm, name] of [
     [p.conv1, p.norm1, 'norm1'],
@@ -205,16 +211,26 @@ function upsample(x: tf.Tensor4D, size: number): tf.Tensor4D {
  * @example
  * const { output } = uSegmentation(x, params, { training: false });
  */
-export function uSegmentation(x: tf.Tensor, params: USegmentationParams, options: USegmentationOptions = {}): USegmentationResult {
+export function uSegmentation(
+  x: tf.Tensor,
+  params: USegmentationParams,
+  options: USegmentationOptions = {},
+): USegmentationResult {
   const { b, e } = checkShape('x', x.shape, ['b', 'e', 'e', null]);
   const cIn = params.inConv.conv1.kernel.shape[2];
-  if (x.shape[3] !== cIn) throw new ShapeError('x', `[b, e, e, ${cIn}] (inConv.conv1.kernel input channels)`, x.shape);
+  if (x.shape[3] !== cIn)
+    throw new ShapeError('x', `[b, e, e, ${cIn}] (inConv.conv1.kernel input channels)`, x.shape);
   if (options.mask) checkShape('mask', options.mask.shape, [b!, e!, e!]);
   const ctx: Context = { training: options.training ?? false, epsilon: options.epsilon ?? 1e-5, stats: [] };
   const padding = options.padding ?? 'multiple-of-4';
   if (!U_PADDINGS.includes(padding)) throw new ArgumentError('padding', U_PADDINGS.join(' | '), padding);
   const E = padding === 'official' ? Math.max(e!, 4) : 4 * Math.ceil(e! / 4);
-  const pad: [number, number][] = [[0, 0], [0, E - e!], [0, E - e!], [0, 0]];
+  const pad: [number, number][] = [
+    [0, 0],
+    [0, E - e!],
+    [0, E - e!],
+    [0, 0],
+  ];
   const output = tf.tidy(() => {
     const real = options.mask ? options.mask.toFloat().expandDims(3) : tf.ones([b!, e!, e!, 1]);
     const m0 = tf.pad(real, pad) as tf.Tensor4D; // [b,E,E,1]
@@ -233,7 +249,11 @@ export function uSegmentation(x: tf.Tensor, params: USegmentationParams, options
     const y = full.slice([0, 0, 0, 0], [b!, e!, e!, -1]) as tf.Tensor4D;
     return { y, means: ctx.stats.map((s) => s.mean), variances: ctx.stats.map((s) => s.variance) };
   });
-  const batchStatistics = ctx.stats.map((s, i) => ({ ...s, mean: output.means[i]!, variance: output.variances[i]! }));
+  const batchStatistics = ctx.stats.map((s, i) => ({
+    ...s,
+    mean: output.means[i]!,
+    variance: output.variances[i]!,
+  }));
   return { output: output.y, batchStatistics };
 }
 
@@ -286,19 +306,22 @@ export class USegmentationLayer extends tf.layers.Layer {
     this.momentum = args.momentum ?? 0.1;
     this.epsilon = args.epsilon ?? 1e-5;
     this.padding = args.padding ?? 'multiple-of-4';
-    if (!U_PADDINGS.includes(this.padding)) throw new ArgumentError('padding', U_PADDINGS.join(' | '), args.padding);
+    if (!U_PADDINGS.includes(this.padding))
+      throw new ArgumentError('padding', U_PADDINGS.join(' | '), args.padding);
     if (!Number.isInteger(this.channels) || this.channels < 2 || this.channels % 2 !== 0)
       throw new ArgumentError('channels', 'an even integer ≥ 2', args.channels);
     if (!Number.isInteger(this.outChannels) || this.outChannels < 1)
       throw new ArgumentError('outChannels', 'a positive integer', args.outChannels);
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ArgumentError('momentum', 'a number in [0, 1]', args.momentum);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new ArgumentError('momentum', 'a number in [0, 1]', args.momentum);
     if (!(this.epsilon > 0)) throw new ArgumentError('epsilon', 'a positive number', args.epsilon);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const xShape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const cIn = xShape[3];
-    if (xShape.length !== 4 || cIn == null) throw new ShapeError('x', '[b, e, e, cIn] with cIn known', String(xShape));
+    if (xShape.length !== 4 || cIn == null)
+      throw new ShapeError('x', '[b, e, e, cIn] with cIn known', String(xShape));
     const c = this.channels;
     const widths: Record<UBlock, [number, number]> = {
       inConv: [cIn, c],
@@ -318,10 +341,29 @@ export class USegmentationLayer extends tf.layers.Layer {
       const norm = (name: string) => ({
         gamma: this.addWeight(`${block}/${name}/gamma`, [outC], 'float32', tf.initializers.ones()),
         beta: this.addWeight(`${block}/${name}/beta`, [outC], 'float32', tf.initializers.zeros()),
-        movingMean: this.addWeight(`${block}/${name}/movingMean`, [outC], 'float32', tf.initializers.zeros(), undefined, false),
-        movingVariance: this.addWeight(`${block}/${name}/movingVariance`, [outC], 'float32', tf.initializers.ones(), undefined, false),
+        movingMean: this.addWeight(
+          `${block}/${name}/movingMean`,
+          [outC],
+          'float32',
+          tf.initializers.zeros(),
+          undefined,
+          false,
+        ),
+        movingVariance: this.addWeight(
+          `${block}/${name}/movingVariance`,
+          [outC],
+          'float32',
+          tf.initializers.ones(),
+          undefined,
+          false,
+        ),
       });
-      blocks[block] = { conv1: conv('conv1', inC), norm1: norm('norm1'), conv2: conv('conv2', outC), norm2: norm('norm2') };
+      blocks[block] = {
+        conv1: conv('conv1', inC),
+        norm1: norm('norm1'),
+        conv2: conv('conv2', outC),
+        norm2: norm('norm2'),
+      };
     }
     const output = {
       kernel: this.addWeight('output/kernel', [c / 2, this.outChannels], 'float32', fanIn),
@@ -333,13 +375,17 @@ export class USegmentationLayer extends tf.layers.Layer {
 
   /** The current parameters as tensors (the variables themselves, not copies). */
   params(): USegmentationParams {
-    if (!this.vars) throw new ArgumentError('USegmentationLayer', 'a built layer (call apply or build first)', 'unbuilt');
+    if (!this.vars)
+      throw new ArgumentError('USegmentationLayer', 'a built layer (call apply or build first)', 'unbuilt');
     const read = (o: Record<string, Var>): Record<string, tf.Tensor> =>
       Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.read()]));
     const blocks = Object.fromEntries(
       U_BLOCKS.map((blk) => {
         const v = this.vars!.blocks[blk];
-        return [blk, { conv1: read(v.conv1), norm1: read(v.norm1), conv2: read(v.conv2), norm2: read(v.norm2) }];
+        return [
+          blk,
+          { conv1: read(v.conv1), norm1: read(v.norm1), conv2: read(v.conv2), norm2: read(v.norm2) },
+        ];
       }),
     );
     return { ...blocks, output: read(this.vars.output) } as unknown as USegmentationParams;
@@ -354,11 +400,23 @@ export class USegmentationLayer extends tf.layers.Layer {
     return tf.tidy(() => {
       const [x, mask] = Array.isArray(inputs) ? inputs : [inputs];
       const training = kwargs?.training ?? false;
-      const { output, batchStatistics } = uSegmentation(x!, this.params(), { training, mask, epsilon: this.epsilon, padding: this.padding });
+      const { output, batchStatistics } = uSegmentation(x!, this.params(), {
+        training,
+        mask,
+        epsilon: this.epsilon,
+        padding: this.padding,
+      });
       for (const s of batchStatistics) {
         const v = this.vars!.blocks[s.block][s.norm];
         const mix = (old: Var, batch: tf.Tensor) =>
-          old.write(tf.tidy(() => old.read().mul(1 - this.momentum).add(batch.mul(this.momentum))));
+          old.write(
+            tf.tidy(() =>
+              old
+                .read()
+                .mul(1 - this.momentum)
+                .add(batch.mul(this.momentum)),
+            ),
+          );
         mix(v.movingMean, s.mean);
         mix(v.movingVariance, s.variance);
       }

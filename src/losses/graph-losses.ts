@@ -54,7 +54,11 @@ export function maskMentionNodes(
   maskToken: tf.Tensor,
   options: { rate?: number; seed: number },
 ): { nodes: tf.Tensor3D; maskedNodes: tf.Tensor2D } {
-  const { b, v, d } = checkShape('nodes', nodes.shape, ['b', 'v', 'd']) as { b: number; v: number; d: number };
+  const { b, v, d } = checkShape('nodes', nodes.shape, ['b', 'v', 'd']) as {
+    b: number;
+    v: number;
+    d: number;
+  };
   checkShape('mentionMask', mentionMask.shape, [b, v]);
   checkShape('maskToken', maskToken.shape, [d]);
   const rate = options.rate ?? 0.2;
@@ -144,12 +148,15 @@ export function adversarialDistillationLosses(
   checkShape('nodeMask', nodeMask.shape, ['b', 'v'], dims);
   checkShape('params.hidden.kernel', params.hidden.kernel.shape, ['d', null], dims);
   const form = options.generator ?? 'non-saturating';
-  if (form !== 'non-saturating' && form !== 'minimax') throw new ArgumentError('generator', "'non-saturating' | 'minimax'", form);
+  if (form !== 'non-saturating' && form !== 'minimax')
+    throw new ArgumentError('generator', "'non-saturating' | 'minimax'", form);
   return tf.tidy(() => {
     // discriminator side: inputs detached, −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z)
     const zt = nodeDiscriminator(stopGradient(teacher), params); // [b,v]
     const zs = nodeDiscriminator(stopGradient(student), params); // [b,v]
-    const discriminatorLoss = maskedMean(tf.softplus(zt.neg()), nodeMask).add(maskedMean(tf.softplus(zs), nodeMask)) as tf.Scalar;
+    const discriminatorLoss = maskedMean(tf.softplus(zt.neg()), nodeMask).add(
+      maskedMean(tf.softplus(zs), nodeMask),
+    ) as tf.Scalar;
     // generator side: discriminator frozen, gradient flows into the student only
     const frozen: NodeDiscriminatorParams = {
       hidden: { kernel: stopGradient(params.hidden.kernel), bias: stopGradient(params.hidden.bias) },
@@ -191,13 +198,18 @@ export class NodeDiscriminatorLayer extends tf.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const d = shape[shape.length - 1];
     if (d == null) throw new ArgumentError('inputShape', '[.., d] with d known', shape);
-    const add = (name: string, s: number[], init: ReturnType<typeof tf.initializers.zeros>) => this.addWeight(name, s, 'float32', init);
-    this.vars = { hidden: addDense(add, 'hidden', d, this.units ?? d), output: addDense(add, 'output', this.units ?? d, 1) };
+    const add = (name: string, s: number[], init: ReturnType<typeof tf.initializers.zeros>) =>
+      this.addWeight(name, s, 'float32', init);
+    this.vars = {
+      hidden: addDense(add, 'hidden', d, this.units ?? d),
+      output: addDense(add, 'output', this.units ?? d, 1),
+    };
     this.built = true;
   }
 
   params(): NodeDiscriminatorParams {
-    if (!this.vars) throw new ArgumentError('NodeDiscriminatorLayer', 'a built layer (apply or build first)', 'unbuilt');
+    if (!this.vars)
+      throw new ArgumentError('NodeDiscriminatorLayer', 'a built layer (apply or build first)', 'unbuilt');
     return readVars(this.vars) as NodeDiscriminatorParams;
   }
 

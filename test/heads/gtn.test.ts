@@ -6,7 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertClose, assertNoLeak, loadFixture, numericGrad, seededTensor, tol, useTestBackend } from '../helpers.js';
+import {
+  assertClose,
+  assertNoLeak,
+  loadFixture,
+  numericGrad,
+  seededTensor,
+  tol,
+  useTestBackend,
+} from '../helpers.js';
 import {
   crossAttention,
   CrossAttentionLayer,
@@ -23,7 +31,13 @@ import { ArgumentError, ShapeError } from '../../src/core/errors.js';
 await useTestBackend();
 
 /** Async assertClose: webgpu in Node has no synchronous read. Checks shapes when both are tensors. */
-async function close(actual: tf.Tensor, expected: tf.Tensor | number[], atol = tol(), rtol = atol, what = 'value'): Promise<void> {
+async function close(
+  actual: tf.Tensor,
+  expected: tf.Tensor | number[],
+  atol = tol(),
+  rtol = atol,
+  what = 'value',
+): Promise<void> {
   if (expected instanceof tf.Tensor) assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
   const e = expected instanceof tf.Tensor ? await expected.data() : expected;
   assertClose(Float32Array.from(await actual.data()), Float32Array.from(e), atol, rtol, what);
@@ -82,7 +96,11 @@ function disposeLayer(layer: tf.layers.Layer): void {
 }
 
 /** Builds a layer and loads weights by docre-kit name (layer scope and uniqueness suffix aside). */
-function loaded<L extends tf.layers.Layer>(layer: L, inputs: tf.Tensor[], weights: Record<string, number[]>): L {
+function loaded<L extends tf.layers.Layer>(
+  layer: L,
+  inputs: tf.Tensor[],
+  weights: Record<string, number[]>,
+): L {
   layer.build(inputs.map((x) => x.shape));
   for (const [key, values] of Object.entries(weights)) {
     const re = new RegExp(`(^|/)${key.replace(/\//g, '\\/')}(_\\d+)?$`);
@@ -94,7 +112,8 @@ function loaded<L extends tf.layers.Layer>(layer: L, inputs: tf.Tensor[], weight
   return layer;
 }
 const args = { numEntityIds: fx.numEntityIds, numSentenceIds: fx.numSentenceIds };
-const gtnFixtureLayer = () => loaded(new GTNLayer(args), [...graphList(graphInputs()), ...tokenList(tokenInputs())], fx.layerParams);
+const gtnFixtureLayer = () =>
+  loaded(new GTNLayer(args), [...graphList(graphInputs()), ...tokenList(tokenInputs())], fx.layerParams);
 const nodeMask3 = () => tf.tensor(fx.nodeMask, [b, v, 1]);
 
 // 1. Shapes ------------------------------------------------------------------------------------
@@ -125,11 +144,24 @@ test('bad arguments throw typed errors naming the argument', () => {
   const layer = new GTNLayer(args);
   const ok = [...graphList(g), ...tokenList(t)];
   assert.throws(() => layer.apply(ok.slice(0, 5)), ArgumentError);
-  assert.throws(() => layer.apply([g.nodes, tf.ones([b, 2, v, v]), ...ok.slice(2)]), /adjacency: expected shape \[b, 3, v, v\]/);
+  assert.throws(
+    () => layer.apply([g.nodes, tf.ones([b, 2, v, v]), ...ok.slice(2)]),
+    /adjacency: expected shape \[b, 3, v, v\]/,
+  );
   assert.throws(() => layer.apply([g.nodes, g.adjacency, g.entityIds.toFloat(), ...ok.slice(3)]), ShapeError);
   assert.throws(() => layer.apply([...ok.slice(0, 6), tf.ones([b, v + 1, n]), t.attentionMask]), /localMask/);
   assert.throws(() => new GTNLayer({ crossKeyWidth: 6 }), /crossKeyWidth/);
-  assert.throws(() => new GraphAttentionLayer().apply([tf.zeros([1, 2, 6]), tf.ones([1, 3, 2, 2]), tf.zeros([1, 2], 'int32'), tf.zeros([1, 2], 'int32'), tf.ones([1, 2])]), /divisible by 4/);
+  assert.throws(
+    () =>
+      new GraphAttentionLayer().apply([
+        tf.zeros([1, 2, 6]),
+        tf.ones([1, 3, 2, 2]),
+        tf.zeros([1, 2], 'int32'),
+        tf.zeros([1, 2], 'int32'),
+        tf.ones([1, 2]),
+      ]),
+    /divisible by 4/,
+  );
   disposeLayer(layer);
   tf.dispose([g, t] as unknown as tf.TensorContainer);
 });
@@ -160,19 +192,42 @@ test('one candidate: every head attends to the only real node, output = LN(W_O·
 });
 
 test('cross-attention gate: bias −30 keeps LN(nodes), bias +30 gives LN(W_O·V(token)) with one token', async () => {
-  const layer = loaded(new CrossAttentionLayer(args), [graphInputs().nodes, ...tokenList(tokenInputs())], fx.crossParams);
+  const layer = loaded(
+    new CrossAttentionLayer(args),
+    [graphInputs().nodes, ...tokenList(tokenInputs())],
+    fx.crossParams,
+  );
   const p = layer.params();
   const results = tf.tidy(() => {
     const nodes = seededTensor([1, 2, d], 4);
-    const t: TokenInputs = { tokens: seededTensor([1, 3, d], 5), localMask: tf.tensor3d([[[1, 0, 0], [1, 0, 0]]]), attentionMask: tf.tensor2d([[1, 0, 0]]) };
+    const t: TokenInputs = {
+      tokens: seededTensor([1, 3, d], 5),
+      localMask: tf.tensor3d([
+        [
+          [1, 0, 0],
+          [1, 0, 0],
+        ],
+      ]),
+      attentionMask: tf.tensor2d([[1, 0, 0]]),
+    };
     const ln = (x: tf.Tensor) => {
       const { mean, variance } = tf.moments(x, -1, true);
       return x.sub(mean).div(variance.add(1e-12).sqrt()).mul(p.norm.gamma).add(p.norm.beta);
     };
-    const closed = crossAttention(nodes, t, { ...p, gate: { kernel: tf.zerosLike(p.gate.kernel), bias: tf.fill([d], -30) } });
-    const open = crossAttention(nodes, t, { ...p, gate: { kernel: tf.zerosLike(p.gate.kernel), bias: tf.fill([d], 30) } });
+    const closed = crossAttention(nodes, t, {
+      ...p,
+      gate: { kernel: tf.zerosLike(p.gate.kernel), bias: tf.fill([d], -30) },
+    });
+    const open = crossAttention(nodes, t, {
+      ...p,
+      gate: { kernel: tf.zerosLike(p.gate.kernel), bias: tf.fill([d], 30) },
+    });
     const tok0 = t.tokens.slice([0, 0, 0], [1, 1, d]);
-    const out = tok0.matMul(p.value.kernel.expandDims(0)).add(p.value.bias).matMul(p.output.kernel.expandDims(0)).add(p.output.bias);
+    const out = tok0
+      .matMul(p.value.kernel.expandDims(0))
+      .add(p.value.bias)
+      .matMul(p.output.kernel.expandDims(0))
+      .add(p.output.bias);
     return [closed, ln(nodes), open, ln(tf.concat([out, out], 1))];
   });
   await close(results[0]!, results[1]!, tol(1e-5), tol(1e-5), 'closed gate');
@@ -209,35 +264,66 @@ test('golden gradients of the GTN layer (nodes, tokens, embeddings, global query
   const layer = gtnFixtureLayer();
   const p = layer.params();
   const up = tf.tensor(fx.upstream, [b, v, d]);
-  const f = (nodes: tf.Tensor, tokens: tf.Tensor, emb: tf.Tensor, gq: tf.Tensor, gate: tf.Tensor, inner: tf.Tensor) => {
+  const f = (
+    nodes: tf.Tensor,
+    tokens: tf.Tensor,
+    emb: tf.Tensor,
+    gq: tf.Tensor,
+    gate: tf.Tensor,
+    inner: tf.Tensor,
+  ) => {
     const q: GTNLayerParams = {
       ...p,
       graph: { ...p.graph, entityEmbeddings: emb, globalQuery: { ...p.graph.globalQuery, kernel: gq } },
       cross: { ...p.cross, gate: { ...p.cross.gate, kernel: gate } },
       inner: { ...p.inner, kernel: inner },
     };
-    return gtnLayer({ ...g, nodes }, { ...t, tokens }, q).mul(up).sum();
+    return gtnLayer({ ...g, nodes }, { ...t, tokens }, q)
+      .mul(up)
+      .sum();
   };
-  const grads = tf.grads(f)([g.nodes, t.tokens, p.graph.entityEmbeddings, p.graph.globalQuery.kernel, p.cross.gate.kernel, p.inner.kernel]);
-  const keys = ['nodes', 'tokens', 'graph/entityEmbeddings', 'graph/globalQuery/kernel', 'cross/gate/kernel', 'inner/kernel'];
-  for (let i = 0; i < keys.length; i++) await close(grads[i]!, fx.grads[keys[i]!]!, tol(2e-4), tol(2e-4), `dL/d ${keys[i]}`);
+  const grads = tf.grads(f)([
+    g.nodes,
+    t.tokens,
+    p.graph.entityEmbeddings,
+    p.graph.globalQuery.kernel,
+    p.cross.gate.kernel,
+    p.inner.kernel,
+  ]);
+  const keys = [
+    'nodes',
+    'tokens',
+    'graph/entityEmbeddings',
+    'graph/globalQuery/kernel',
+    'cross/gate/kernel',
+    'inner/kernel',
+  ];
+  for (let i = 0; i < keys.length; i++)
+    await close(grads[i]!, fx.grads[keys[i]!]!, tol(2e-4), tol(2e-4), `dL/d ${keys[i]}`);
   tf.dispose([...grads, up, g, t] as unknown as tf.TensorContainer);
   disposeLayer(layer);
 });
 
 // 4. Gradients and dependencies ----------------------------------------------------------------
 
-test('numeric gradient of the GTN layer w.r.t. the nodes (cpu, wasm)', { skip: tf.getBackend() === 'webgpu' && 'numericGrad reads synchronously' }, () => {
-  const g = graphInputs();
-  const t = tokenInputs();
-  const layer = gtnFixtureLayer();
-  const p = layer.params();
-  const w = seededTensor([b, v, d], 17);
-  const f = (nodes: tf.Tensor) => gtnLayer({ ...g, nodes }, t, p).mul(w).sum() as tf.Scalar;
-  assertClose(tf.grad(f)(g.nodes), numericGrad(f, g.nodes, 1e-2), 2e-2, 5e-2, 'numeric');
-  tf.dispose([w, g, t] as unknown as tf.TensorContainer);
-  disposeLayer(layer);
-});
+test(
+  'numeric gradient of the GTN layer w.r.t. the nodes (cpu, wasm)',
+  { skip: tf.getBackend() === 'webgpu' && 'numericGrad reads synchronously' },
+  () => {
+    const g = graphInputs();
+    const t = tokenInputs();
+    const layer = gtnFixtureLayer();
+    const p = layer.params();
+    const w = seededTensor([b, v, d], 17);
+    const f = (nodes: tf.Tensor) =>
+      gtnLayer({ ...g, nodes }, t, p)
+        .mul(w)
+        .sum() as tf.Scalar;
+    assertClose(tf.grad(f)(g.nodes), numericGrad(f, g.nodes, 1e-2), 2e-2, 5e-2, 'numeric');
+    tf.dispose([w, g, t] as unknown as tf.TensorContainer);
+    disposeLayer(layer);
+  },
+);
 
 test('masked edges get no attention: with only edge head h active, node i depends on node j iff adjacency[h][i][j]', async () => {
   const layer = loaded(new GraphAttentionLayer(args), graphList(graphInputs()), fx.graphParams);
@@ -247,17 +333,36 @@ test('masked edges get no attention: with only edge head h active, node i depend
   const dh = d / 4;
   for (const head of [0, 1, 2]) {
     // keep the value channels of `head` only: the other three heads (incl. the global one) add 0
-    const keep = tf.tidy(() => tf.concat([tf.zeros([head * dh]), tf.ones([dh]), tf.zeros([(3 - head) * dh])]));
+    const keep = tf.tidy(() =>
+      tf.concat([tf.zeros([head * dh]), tf.ones([dh]), tf.zeros([(3 - head) * dh])]),
+    );
     const q = { ...p, value: { kernel: p.value.kernel.mul(keep), bias: p.value.bias.mul(keep) } };
-    for (const i of [0]) { // node 0 has neighbours and non-neighbours in every edge type of the fixture
+    for (const i of [0]) {
+      // node 0 has neighbours and non-neighbours in every edge type of the fixture
       // d out[0, i, :]·w / d nodes
-      const w = tf.tidy(() => tf.oneHot([i], v).reshape([1, v, 1]).tile([1, 1, d]).mul(seededTensor([1, v, d], 3)).pad([[0, 1], [0, 0], [0, 0]]));
-      const grad = tf.grad((nodes: tf.Tensor) => graphAttention({ ...g, nodes }, q).mul(w).sum())(g.nodes);
+      const w = tf.tidy(() =>
+        tf
+          .oneHot([i], v)
+          .reshape([1, v, 1])
+          .tile([1, 1, d])
+          .mul(seededTensor([1, v, d], 3))
+          .pad([
+            [0, 1],
+            [0, 0],
+            [0, 0],
+          ]),
+      );
+      const grad = tf.grad((nodes: tf.Tensor) =>
+        graphAttention({ ...g, nodes }, q)
+          .mul(w)
+          .sum(),
+      )(g.nodes);
       const gv = (await grad.array()) as number[][][];
       for (let j = 0; j < v; j++) {
         const norm = Math.hypot(...gv[0]![j]!);
         if (j === i) continue; // the query node itself always matters
-        if (adjacency[0]![head]![i]![j]) assert.ok(norm > 1e-6, `head ${head}: node ${i} must depend on neighbour ${j}`);
+        if (adjacency[0]![head]![i]![j])
+          assert.ok(norm > 1e-6, `head ${head}: node ${i} must depend on neighbour ${j}`);
         else assert.equal(norm, 0, `head ${head}: node ${i} must not depend on non-neighbour ${j}`);
       }
       tf.dispose([w, grad]);
@@ -274,11 +379,21 @@ test('padding gets zero gradient: padded nodes and padded tokens do not reach re
   const layer = gtnFixtureLayer();
   const p = layer.params();
   const w = seededTensor([b, v, d], 23);
-  const [gn, gt] = tf.grads((nodes: tf.Tensor, tokens: tf.Tensor) => gtnLayer({ ...g, nodes }, { ...t, tokens }, p).mul(w).sum())([g.nodes, t.tokens]);
+  const [gn, gt] = tf.grads((nodes: tf.Tensor, tokens: tf.Tensor) =>
+    gtnLayer({ ...g, nodes }, { ...t, tokens }, p)
+      .mul(w)
+      .sum(),
+  )([g.nodes, t.tokens]);
   const nodeGrad = (await gn!.array()) as number[][][];
   const tokenGrad = (await gt!.array()) as number[][][];
-  assert.ok(nodeGrad[1]![4]!.every((x) => x === 0), 'padded node 4 of document 1');
-  assert.ok(tokenGrad[1]![5]!.every((x) => x === 0), 'padded token 5 of document 1');
+  assert.ok(
+    nodeGrad[1]![4]!.every((x) => x === 0),
+    'padded node 4 of document 1',
+  );
+  assert.ok(
+    tokenGrad[1]![5]!.every((x) => x === 0),
+    'padded token 5 of document 1',
+  );
   assert.ok(nodeGrad[1]![3]!.some((x) => x !== 0) && tokenGrad[1]![4]!.some((x) => x !== 0), 'real ones do');
   const out = gtnLayer(g, t, p);
   await close(out.slice([1, 4, 0], [1, 1, d]), new Array(d).fill(0), 0, 0, 'padded node output');
@@ -293,7 +408,13 @@ function permuteNodes(g: GraphInputs, t: TokenInputs, perm: number[]): [GraphInp
   const idx = tf.tensor1d(perm, 'int32');
   const adjacency = tf.gather(tf.gather(g.adjacency, idx, 2), idx, 3);
   return [
-    { nodes: tf.gather(g.nodes, idx, 1), adjacency, entityIds: tf.gather(g.entityIds, idx, 1), sentenceIds: tf.gather(g.sentenceIds, idx, 1), nodeMask: tf.gather(g.nodeMask, idx, 1) },
+    {
+      nodes: tf.gather(g.nodes, idx, 1),
+      adjacency,
+      entityIds: tf.gather(g.entityIds, idx, 1),
+      sentenceIds: tf.gather(g.sentenceIds, idx, 1),
+      nodeMask: tf.gather(g.nodeMask, idx, 1),
+    },
     { ...t, localMask: tf.gather(t.localMask, idx, 1) },
   ];
 }
@@ -336,7 +457,11 @@ test('batched equals per-document, and padding (nodes and tokens) changes nothin
       sentenceIds: g.sentenceIds.slice([1, 0], [1, rv]),
       nodeMask: g.nodeMask.slice([1, 0], [1, rv]),
     };
-    const t1: TokenInputs = { tokens: t.tokens.slice([1, 0, 0], [1, rn, d]), localMask: t.localMask.slice([1, 0, 0], [1, rv, rn]), attentionMask: t.attentionMask.slice([1, 0], [1, rn]) };
+    const t1: TokenInputs = {
+      tokens: t.tokens.slice([1, 0, 0], [1, rn, d]),
+      localMask: t.localMask.slice([1, 0, 0], [1, rv, rn]),
+      attentionMask: t.attentionMask.slice([1, 0], [1, rn]),
+    };
     const g0: GraphInputs = {
       nodes: g.nodes.slice([0], [1]),
       adjacency: g.adjacency.slice([0], [1]),
@@ -344,8 +469,17 @@ test('batched equals per-document, and padding (nodes and tokens) changes nothin
       sentenceIds: g.sentenceIds.slice([0], [1]),
       nodeMask: g.nodeMask.slice([0], [1]),
     };
-    const t0: TokenInputs = { tokens: t.tokens.slice([0], [1]), localMask: t.localMask.slice([0], [1]), attentionMask: t.attentionMask.slice([0], [1]) };
-    return [batched.slice([0], [1]), gtnLayer(g0, t0, p), batched.slice([1, 0, 0], [1, rv, d]), gtnLayer(g1, t1, p)];
+    const t0: TokenInputs = {
+      tokens: t.tokens.slice([0], [1]),
+      localMask: t.localMask.slice([0], [1]),
+      attentionMask: t.attentionMask.slice([0], [1]),
+    };
+    return [
+      batched.slice([0], [1]),
+      gtnLayer(g0, t0, p),
+      batched.slice([1, 0, 0], [1, rv, d]),
+      gtnLayer(g1, t1, p),
+    ];
   });
   await close(outs[0]!, outs[1]!, tol(1e-5), tol(1e-5), 'document 0');
   await close(outs[2]!, outs[3]!, tol(1e-5), tol(1e-5), 'document 1 (unpadded)');
@@ -363,7 +497,8 @@ test('serialization round trip for the three layers (config, weight layout; GTNL
     [new CrossAttentionLayer({ ...args, crossKeyWidth: 8 }), [g.nodes, ...tokenList(t)]],
     [new GTNLayer({ ...args, ffnDim: 12, dropout: 0.1 }), [...graphList(g), ...tokenList(t)]],
   ];
-  const layout = (l: tf.layers.Layer) => l.weights.map((w) => `${w.name.replace(/^[^/]*\//, '').replace(/_\d+$/, '')} [${w.shape}]`);
+  const layout = (l: tf.layers.Layer) =>
+    l.weights.map((w) => `${w.name.replace(/^[^/]*\//, '').replace(/_\d+$/, '')} [${w.shape}]`);
   for (const [layer, inputs] of cases) {
     layer.build(inputs.map((x) => x.shape));
     const className = (layer.constructor as unknown as { className: string }).className;
@@ -390,7 +525,11 @@ test('dropout only in training mode', async () => {
   const t = tokenInputs();
   const layer = new GTNLayer({ ...args, dropout: 0.5 });
   const inputs = [...graphList(g), ...tokenList(t)];
-  const [a, c, tr] = [layer.apply(inputs) as tf.Tensor, layer.apply(inputs) as tf.Tensor, layer.apply(inputs, { training: true }) as tf.Tensor];
+  const [a, c, tr] = [
+    layer.apply(inputs) as tf.Tensor,
+    layer.apply(inputs) as tf.Tensor,
+    layer.apply(inputs, { training: true }) as tf.Tensor,
+  ];
   await close(a, c, 0, 0, 'inference is deterministic');
   const diff = (await tf.sub(a, tr).abs().max().data())[0]!;
   assert.ok(diff > 1e-3, 'training mode applies dropout');
@@ -410,7 +549,10 @@ test('no tensor leaks (forward of the three layers and a gradient)', () => {
   assertNoLeak(() => cross.apply([g.nodes, ...tokenList(t)]), 'CrossAttentionLayer');
   assertNoLeak(() => graph.apply(graphList(g)), 'GraphAttentionLayer');
   const p = layer.params();
-  assertNoLeak(() => tf.grad((x: tf.Tensor) => gtnLayer({ ...g, nodes: x }, t, p).sum())(g.nodes), 'gradient');
+  assertNoLeak(
+    () => tf.grad((x: tf.Tensor) => gtnLayer({ ...g, nodes: x }, t, p).sum())(g.nodes),
+    'gradient',
+  );
   [layer, cross, graph].forEach(disposeLayer);
   tf.dispose([g, t] as unknown as tf.TensorContainer);
 });

@@ -5,14 +5,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertClose, assertNoLeak, loadFixture, numericGrad, seededTensor, tol, useTestBackend } from '../helpers.js';
-import { maskedBatchNorm, uSegmentation, USegmentationLayer, type USegmentationParams } from '../../src/heads/unet.js';
+import {
+  assertClose,
+  assertNoLeak,
+  loadFixture,
+  numericGrad,
+  seededTensor,
+  tol,
+  useTestBackend,
+} from '../helpers.js';
+import {
+  maskedBatchNorm,
+  uSegmentation,
+  USegmentationLayer,
+  type USegmentationParams,
+} from '../../src/heads/unet.js';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
 
 await useTestBackend();
 
 /** Async assertClose: webgpu in Node has no synchronous read. Checks shapes when both are tensors. */
-async function close(actual: tf.Tensor, expected: tf.Tensor | number[], atol = tol(), rtol = atol, what = 'value'): Promise<void> {
+async function close(
+  actual: tf.Tensor,
+  expected: tf.Tensor | number[],
+  atol = tol(),
+  rtol = atol,
+  what = 'value',
+): Promise<void> {
   if (expected instanceof tf.Tensor) assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
   const e = expected instanceof tf.Tensor ? await expected.data() : expected;
   assertClose(Float32Array.from(await actual.data()), Float32Array.from(e), atol, rtol, what);
@@ -50,7 +69,11 @@ function disposeLayer(layer: tf.layers.Layer): void {
 }
 
 function layerFromCase(c: UNetCase): USegmentationLayer {
-  const layer = new USegmentationLayer({ channels: c.channels, outChannels: c.outChannels, padding: c.padding });
+  const layer = new USegmentationLayer({
+    channels: c.channels,
+    outChannels: c.outChannels,
+    padding: c.padding,
+  });
   layer.build([null, c.e, c.e, c.cIn]);
   for (const [key, values] of Object.entries(c.params)) {
     const w = weightByName(layer, key);
@@ -95,7 +118,10 @@ test('computeOutputShape and concrete shapes for e = 1, 3, 4, 5 (padded internal
 test('bad arguments throw typed errors naming the argument', () => {
   assert.throws(() => new USegmentationLayer({ channels: 3 }), ArgumentError);
   assert.throws(() => new USegmentationLayer({ outChannels: 0 }), /outChannels/);
-  assert.throws(() => new USegmentationLayer({ padding: 'same' as never }), /padding: expected multiple-of-4 \| official/);
+  assert.throws(
+    () => new USegmentationLayer({ padding: 'same' as never }),
+    /padding: expected multiple-of-4 \| official/,
+  );
   const layer = tinyLayer(2, 2, 2, 1);
   assert.throws(() => layer.apply(tf.zeros([1, 3, 3, 5])), ShapeError);
   assert.throws(() => layer.apply(tf.zeros([1, 3, 4, 2])), /x: expected shape/);
@@ -109,11 +135,20 @@ test('maskedBatchNorm: training statistics over real cells only, inference with 
   // x [1,1,3,1] = 1, 2, 10; the third cell is padding
   const x = tf.tensor4d([1, 2, 10], [1, 1, 3, 1]);
   const mask = tf.tensor4d([1, 1, 0], [1, 1, 3, 1]);
-  const p = { gamma: tf.tensor1d([2]), beta: tf.tensor1d([0.5]), movingMean: tf.tensor1d([1]), movingVariance: tf.tensor1d([4]) };
+  const p = {
+    gamma: tf.tensor1d([2]),
+    beta: tf.tensor1d([0.5]),
+    movingMean: tf.tensor1d([1]),
+    movingVariance: tf.tensor1d([4]),
+  };
   const eps = 1e-5;
   const t = maskedBatchNorm(x, mask, p, true, eps);
   const sd = Math.sqrt(0.25 + eps); // mean 1.5, biased variance 0.25
-  await close(t.y, [(2 * (1 - 1.5)) / sd + 0.5, (2 * (2 - 1.5)) / sd + 0.5, (2 * (10 - 1.5)) / sd + 0.5], tol(1e-4));
+  await close(
+    t.y,
+    [(2 * (1 - 1.5)) / sd + 0.5, (2 * (2 - 1.5)) / sd + 0.5, (2 * (10 - 1.5)) / sd + 0.5],
+    tol(1e-4),
+  );
   await close(t.mean!, [1.5]);
   await close(t.variance!, [0.5]); // unbiased: 0.25 · 2 / 1
   const i = maskedBatchNorm(x, mask, p, false, eps);
@@ -128,9 +163,14 @@ test('closed form: zero conv kernels make every block constant; output = relu(BN
   const p = layer.params();
   const up2 = p.up2;
   const [bias, g, be, mm, mv, ob] = await Promise.all(
-    [up2.conv2.bias, up2.norm2.gamma, up2.norm2.beta, up2.norm2.movingMean, up2.norm2.movingVariance, p.output.bias].map(
-      async (t) => Array.from(await t.data()),
-    ),
+    [
+      up2.conv2.bias,
+      up2.norm2.gamma,
+      up2.norm2.beta,
+      up2.norm2.movingMean,
+      up2.norm2.movingVariance,
+      p.output.bias,
+    ].map(async (t) => Array.from(await t.data())),
   );
   const K = (await p.output.kernel.array()) as number[][];
   const h = bias!.map((v, c) => Math.max(0, ((v - mm![c]!) / Math.sqrt(mv![c]! + 1e-5)) * g![c]! + be![c]!));
@@ -163,9 +203,15 @@ for (const name of ['plain', 'masked', 'tiny', 'official'] as const) {
       };
       return uSegmentation(xx, q, { training: true, mask, padding: c.padding }).output.mul(upstream).sum();
     };
-    const grads = tf.grads(f)([x!, params.inConv.conv1.kernel, params.down2.norm2.gamma, params.output.kernel]);
+    const grads = tf.grads(f)([
+      x!,
+      params.inConv.conv1.kernel,
+      params.down2.norm2.gamma,
+      params.output.kernel,
+    ]);
     const keys = ['x', 'inConv/conv1/kernel', 'down2/norm2/gamma', 'output/kernel'];
-    for (let i = 0; i < 4; i++) await close(grads[i]!, c.grads[keys[i]!]!, tol(1e-4), tol(1e-4), `dL/d ${keys[i]}`);
+    for (let i = 0; i < 4; i++)
+      await close(grads[i]!, c.grads[keys[i]!]!, tol(1e-4), tol(1e-4), `dL/d ${keys[i]}`);
     // the layer in training mode: batch statistics, then one moving-average update
     const yTrain = tf.tidy(() => layer.apply(mask ? [x!, mask] : x!, { training: true }) as tf.Tensor);
     await close(yTrain, tf.tensor(c.yTrain, shape), tol(1e-4), tol(1e-4), 'training');
@@ -181,9 +227,16 @@ for (const name of ['plain', 'masked', 'tiny', 'official'] as const) {
 test('numeric gradient (training mode, masked) and zero gradient on padded cells', async () => {
   const layer = tinyLayer(2, 2, 2, 11);
   const params = layer.params();
-  const mask = tf.tensor3d([[[1, 1, 0], [1, 1, 0], [0, 0, 0]]]); // entity 2 is padding
+  const mask = tf.tensor3d([
+    [
+      [1, 1, 0],
+      [1, 1, 0],
+      [0, 0, 0],
+    ],
+  ]); // entity 2 is padding
   const w = seededTensor([1, 3, 3, 2], 5);
-  const f = (x: tf.Tensor) => uSegmentation(x, params, { training: true, mask }).output.mul(w).sum() as tf.Scalar;
+  const f = (x: tf.Tensor) =>
+    uSegmentation(x, params, { training: true, mask }).output.mul(w).sum() as tf.Scalar;
   const x = seededTensor([1, 3, 3, 2], 4);
   const g = tf.grad(f)(x);
   // numericGrad reads synchronously, which webgpu in Node cannot do; the golden test covers it there
@@ -191,7 +244,11 @@ test('numeric gradient (training mode, masked) and zero gradient on padded cells
   const gv = (await g.array()) as number[][][][];
   for (let i = 0; i < 3; i++)
     for (let j = 0; j < 3; j++)
-      if (i === 2 || j === 2) assert.ok(gv[0]![i]![j]!.every((v) => v === 0), `padded cell (${i},${j})`);
+      if (i === 2 || j === 2)
+        assert.ok(
+          gv[0]![i]![j]!.every((v) => v === 0),
+          `padded cell (${i},${j})`,
+        );
   assert.ok(Math.abs(gv[0]![0]![0]![0]!) > 0, 'real cells get gradient');
   tf.dispose([mask, w, x, g]);
   disposeLayer(layer);
@@ -225,7 +282,9 @@ test("padding 'official' equals 'multiple-of-4' when e is a multiple of 4, and h
     tf.dispose([a!, o!]);
   }
   for (const e of [1, 3, 6]) {
-    const y = tf.tidy(() => uSegmentation(seededTensor([1, e, e, 2], e), params, { padding: 'official' }).output);
+    const y = tf.tidy(
+      () => uSegmentation(seededTensor([1, e, e, 2], e), params, { padding: 'official' }).output,
+    );
     assert.deepEqual(y.shape, [1, e, e, 3]);
     assert.ok(Array.from(await y.data()).every(Number.isFinite));
     y.dispose();
@@ -238,17 +297,34 @@ test('padded entities change nothing with a mask (values in padded cells are ign
   for (const training of [false, true]) {
     const layer = tinyLayer(2, 2, 3, 31);
     const movingVars = layer.weights.filter((w) => /moving/.test(w.name));
-    const moving = async () => (await Promise.all(movingVars.map(async (w) => Array.from(await w.read().data())))).flat();
+    const moving = async () =>
+      (await Promise.all(movingVars.map(async (w) => Array.from(await w.read().data())))).flat();
     const real = seededTensor([1, 3, 3, 2], 9);
     // e = 4 with entity 3 padded (value 7 in its cells) vs e = 3 unpadded: both use the 4 × 4 grid
-    const padded = tf.pad(real, [[0, 0], [0, 1], [0, 1], [0, 0]], 7);
-    const mask = tf.pad(tf.ones([1, 3, 3]), [[0, 0], [0, 1], [0, 1]]);
+    const padded = tf.pad(
+      real,
+      [
+        [0, 0],
+        [0, 1],
+        [0, 1],
+        [0, 0],
+      ],
+      7,
+    );
+    const mask = tf.pad(tf.ones([1, 3, 3]), [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     const before = await Promise.all(movingVars.map((w) => w.read().clone()));
     const yp = layer.apply([padded, mask], { training }) as tf.Tensor;
     const afterPadded = await moving();
     movingVars.forEach((w, i) => w.write(before[i]!));
     const yu = layer.apply(real, { training }) as tf.Tensor;
-    const [ypReal, ypPad] = tf.tidy(() => [yp.slice([0, 0, 0, 0], [1, 3, 3, 3]), yp.slice([0, 3, 0, 0], [1, 1, 4, 3])]);
+    const [ypReal, ypPad] = tf.tidy(() => [
+      yp.slice([0, 0, 0, 0], [1, 3, 3, 3]),
+      yp.slice([0, 3, 0, 0], [1, 1, 4, 3]),
+    ]);
     await close(ypReal!, yu, tol(1e-5), tol(1e-5), `training=${training}`);
     await close(ypPad!, new Array(12).fill(0), 0, 0, 'padded output cells are 0');
     assertClose(afterPadded, await moving(), tol(1e-6), tol(1e-6), 'same moving statistics');
@@ -270,7 +346,11 @@ test('inference leaves moving statistics alone; training updates them (momentum 
   assert.equal(batchStatistics.length, 10);
   const batchMean = Array.from(await batchStatistics[0]!.mean.data());
   tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor);
-  await close(mm.read(), before.map((v, i) => 0.9 * v + 0.1 * batchMean[i]!), tol(1e-6));
+  await close(
+    mm.read(),
+    before.map((v, i) => 0.9 * v + 0.1 * batchMean[i]!),
+    tol(1e-6),
+  );
   tf.dispose([x, output, ...batchStatistics.flatMap((s) => [s.mean, s.variance])]);
   disposeLayer(layer);
 });
@@ -302,7 +382,10 @@ test('no tensor leaks (inference, training, gradient)', () => {
   assertNoLeak(() => layer.apply([x, mask], { training: false }), 'inference');
   assertNoLeak(() => layer.apply([x, mask], { training: true }), 'training');
   const params = layer.params();
-  assertNoLeak(() => tf.grad((xx: tf.Tensor) => uSegmentation(xx, params, { training: true }).output.sum())(x), 'grad');
+  assertNoLeak(
+    () => tf.grad((xx: tf.Tensor) => uSegmentation(xx, params, { training: true }).output.sum())(x),
+    'grad',
+  );
   tf.dispose([x, mask]);
   disposeLayer(layer);
 });
