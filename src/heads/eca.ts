@@ -104,7 +104,7 @@ export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, pa
         const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
         const a = tf.tidy(() => {
           const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
-          const mask = flatHeads(tf.broadcastTo(headMask(pm, sides, anchor).mul(exclude(e)), [b, g, e, e, e]));
+          const mask = flatHeads(headMask(pm, sides, anchor).mul(exclude(e))); // [b·g,e,e,e]
           return softmaxWithSelf(logits.mul(scale), flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale), mask);
         });
         const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));

@@ -60,7 +60,7 @@ function gatherPairs(x: tf.Tensor, idx: tf.Tensor): tf.Tensor {
 /**
  * Materialises the candidate pair of every (A,B,k) as x expanded to [b,e,e,e,c] — the official
  * code's `expand(b, n, n, n, d)`. Which of (A,k), (k,A), (B,k), (k,B) the candidate is, is read off
- * the literal candidate function at A = 0, B = 1, k = 2 (gradients flow through broadcastTo,
+ * the literal candidate function at A = 0, B = 1, k = 2 (gradients flow through a broadcast add,
  * which is fast on every backend, unlike gather's scatter-add on cpu).
  */
 function expandPairs(x: tf.Tensor, pick: (A: number, B: number, k: number) => Pair | null): tf.Tensor {
@@ -70,7 +70,9 @@ function expandPairs(x: tf.Tensor, pick: (A: number, B: number, k: number) => Pa
   const src = row ? x : tf.transpose(x, [0, 2, 1, 3]);
   const anchor = row ? i : j; // 0 = A, 1 = B
   const shape = anchor === 0 ? [b!, e!, 1, e!, c!] : [b!, 1, e!, e!, c!]; // [A,·,k] or [·,B,k]
-  return tf.broadcastTo(src.reshape(shape), [b!, e!, e!, e!, c!]);
+  const full = [b!, e!, e!, e!, c!];
+  // tfjs-webgpu's Tile (broadcastTo) reads back to the CPU for rank ≥ 5: add zeros there instead
+  return tf.getBackend() === 'webgpu' ? src.reshape(shape).add(tf.zeros(full)) : tf.broadcastTo(src.reshape(shape), full);
 }
 
 /** One attention head over [paths ; self]: q [b,e,e,c], keys/vals [b,e,e,e,c], mask [b,e,e,e]. */
