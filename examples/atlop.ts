@@ -1,18 +1,11 @@
 /**
- * ATLOP (adaptive thresholding + localized context pooling) on the Re-DocRED split.
+ * ATLOP (adaptive thresholding + localized context pooling) on the Re-DocRED split
+ * (examples/redocred.ts: bundled dev_revised.json, 400 train / 100 validation, embedded frozen
+ * encoder with cached features, official scorer).
  * `npx tsx examples/atlop.ts [--epochs 5] [--train-docs 400] [--seed 0]`
  * Head reduced for CPU: extractor 128, block 16 (paper: 768 / 64 on BERT-base).
  */
-import { createModel } from '../src/models/index.js';
-import { exampleArgs, runExample } from './redocred.js';
+import { exampleArgs, EXAMPLE_MODELS, paperRun, runExample } from './redocred.js';
 
-const { epochs, trainDocs, seed } = exampleArgs({ epochs: 5, trainDocs: 400 });
-await runExample('ATLOP', {
-  makeModel: (hiddenSize, numClasses) => createModel('atlop', { hiddenSize, numClasses, embSize: 128, blockSize: 16 }),
-  epochs,
-  trainDocs,
-  seed,
-  headLr: 1e-3,
-  showTriples: 10,
-  budget: `${trainDocs} documents × ${epochs} epochs, batch 4, lr 1e-3, head emb 128 / block 16`,
-});
+const args = exampleArgs({ epochs: 5, trainDocs: 400 });
+await runExample(EXAMPLE_MODELS.atlop.title, paperRun('atlop', { ...args, showTriples: 10 }));

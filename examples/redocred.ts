@@ -27,7 +27,7 @@ import {
   type OfficialTriple,
 } from '../src/data/index.js';
 import { cacheFeatures, EmbeddedEncoder, FeatureCache } from '../src/encoders/index.js';
-import type { DocREModel, ModelInput } from '../src/models/index.js';
+import { createModel, type DocREIIModel, type DocREModel, type ModelInput, type ModelName } from '../src/models/index.js';
 import { Trainer, type TrainStage, type ExtraStep, AdamW } from '../src/train/index.js';
 
 export function orFail<A>(e: E.Either<DataError, A>): A {
@@ -214,5 +214,57 @@ export async function runExample(title: string, run: ReDocREDRun & { budget: str
   const result = await runReDocRED(run);
   console.log(`\nValidation (100 documents, official scorer): ${formatScores(result.scores)}`);
   console.log(`Training ${result.trainSeconds.toFixed(0)} s; whole run ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+  const { precision, recall, f1, ignF1, intraF1, interF1 } = result.scores;
+  console.log(`RESULT ${JSON.stringify({ title, trainDocs: run.trainDocs ?? 400, epochs: run.epochs, seed: run.seed ?? 0, precision, recall, f1, ignF1, intraF1, interF1, trainSeconds: result.trainSeconds })}`);
   return result;
+}
+
+/** Title and CPU-sized model of each paper example (shared by the per-model examples and examples/results.ts). */
+export const EXAMPLE_MODELS = {
+  atlop: { title: 'ATLOP', sizes: 'head emb 128 / block 16', config: { embSize: 128, blockSize: 16 } },
+  docunet: { title: 'DocuNet', sizes: 'U-Net 32 channels / out 64, head emb 128 / block 16', config: { unetChannels: 32, unetOut: 64, embSize: 128, blockSize: 16 } },
+  dremir: { title: 'DRE-MIR', sizes: 'pair width 128, 2 I-MSA layers, FFN 256, 20 % masked pairs', config: { pairSize: 128, numLayers: 2, ffnDim: 256, docPooling: 'mean' } },
+  gtn: { title: 'GTN (DocRE-BSI)', sizes: '1 GTN layer, head emb 128 / block 16, discriminator lr 1e-4', config: { numLayers: 1, embSize: 128, blockSize: 16, docPooling: 'mean' } },
+  docreii: { title: 'DocRE-II', sizes: 'pair width 128, N_I 2, K 3, FFN 256; stage 2 = a third of the epochs, base frozen', config: { pairSize: 128, numLayers: 2, iterations: 3, ffnDim: 256 } },
+} as const satisfies Record<ModelName, { title: string; sizes: string; config: Record<string, unknown> }>;
+
+/**
+ * The run of one paper model with the examples' budget: `epochs` in total (DocRE-II: stage 1 then
+ * stage 2 with a third of them, base frozen; GTN: plus its discriminator step), batch 4, lr 1e-3.
+ */
+export function paperRun(name: ModelName, o: { epochs: number; trainDocs: number; seed: number; showTriples?: number; quiet?: boolean }): ReDocREDRun & { budget: string } {
+  const spec = EXAMPLE_MODELS[name];
+  const stage2 = Math.max(1, Math.round(o.epochs / 3));
+  const stage1 = Math.max(1, o.epochs - stage2);
+  const epochs = name === 'docreii' ? stage1 + stage2 : o.epochs;
+  return {
+    makeModel: (hiddenSize, numClasses) => createModel(name, { hiddenSize, numClasses, ...spec.config, seed: o.seed }),
+    epochs,
+    trainDocs: o.trainDocs,
+    seed: o.seed,
+    headLr: 1e-3,
+    showTriples: o.showTriples ?? 0,
+    ...(o.quiet ? { quiet: true } : {}),
+    ...(name === 'gtn'
+      ? {
+          graph: true,
+          extraSteps: (model: DocREModel) => {
+            const disc = model.variableGroups()['discriminator']!;
+            return [{ optimizer: discriminatorOptimizer(disc, 1e-4), lossKey: 'discriminator', variables: disc }];
+          },
+        }
+      : {}),
+    ...(name === 'docreii'
+      ? {
+          stages: () => [
+            { epochs: stage1, onStart: (m: unknown) => (m as DocREIIModel).setStage(1), trainable: (_n: string, g: string | undefined) => g === 'base' },
+            { epochs: stage2, onStart: (m: unknown) => (m as DocREIIModel).setStage(2), trainable: (_n: string, g: string | undefined) => g === 'inference' },
+          ],
+        }
+      : {}),
+    budget:
+      name === 'docreii'
+        ? `${o.trainDocs} documents, stage 1 (base) ${stage1} + stage 2 (inference, base frozen) ${stage2} epochs, batch 4, lr 1e-3, ${spec.sizes}`
+        : `${o.trainDocs} documents × ${epochs} epochs, batch 4, lr 1e-3, ${spec.sizes}`,
+  };
 }
