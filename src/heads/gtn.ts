@@ -28,7 +28,7 @@
  *   and local masks are also restricted to real nodes / tokens, so padded nodes and tokens never
  *   reach a real node; `gtnLayer` returns zeros for padded nodes.
  * - dropout (official 0.1 after the graph output, the cross-attention output and the FFN) is
- *   applied in training mode when `dropout > 0`.
+ *   applied in training mode when `dropout > 0`; the official dropout on attention weights is not.
  *
  * Dimension letters: b documents, v graph nodes (padded), n tokens, d hidden width, h heads (4).
  */
@@ -174,6 +174,7 @@ function checkTokens(t: TokenInputs, dims: Record<string, number>): void {
  *
  * @param g nodes `[b,v,d]`, adjacency `[b,3,v,v]`, entityIds/sentenceIds `[b,v]` int32, nodeMask `[b,v]`
  * @param p {@link GraphAttentionParams}
+ * @param o LayerNorm epsilon, dropout rate and training flag ({@link GTNOptions})
  * @returns `[b,v,d]`
  * @example
  * const out = graphAttention({ nodes, adjacency, entityIds, sentenceIds, nodeMask }, params);
@@ -209,6 +210,7 @@ export function graphAttention(g: GraphInputs, p: GraphAttentionParams, o: GTNOp
  * @param nodes `[b,v,d]`
  * @param t tokens `[b,n,d]`, localMask `[b,v,n]`, attentionMask `[b,n]`
  * @param p {@link CrossAttentionParams}
+ * @param o LayerNorm epsilon, dropout rate and training flag ({@link GTNOptions})
  * @returns `[b,v,d]` = `LN(g·ctx + (1 − g)·nodes)`, `g = σ([nodes ; ctx] W_g + b_g)`
  * @example
  * const out = crossAttention(nodes, { tokens, localMask, attentionMask }, params);
