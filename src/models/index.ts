@@ -1,7 +1,17 @@
+/** models: the five paper models, their presets and factory, and the pieces to build custom models. */
 export * from './types.js';
-export * from './base.js';
-export * from './parts.js';
-export * from './synthetic.js';
+export { BaseModel, readCheckpoint, loadInto, type CommonModelConfig, type SavedModelJSON } from './base.js';
+export {
+  entityFeatures,
+  pairBroadcast,
+  documentState,
+  offTape,
+  BilinearPairHead,
+  type EntityFeatures,
+  type BilinearPairHeadArgs,
+  type DocPooling,
+} from './parts.js';
+export { syntheticBatch, disposeInput, type SyntheticBatchArgs } from './synthetic.js';
 export * from './atlop.js';
 export * from './docunet.js';
 export * from './dremir.js';
