@@ -144,7 +144,10 @@ test('serialization round trip (InferenceLayer, IterativeInferenceLayer) and no 
   const params = it.params();
   assertNoLeak(() => il.apply([F, R, pm]), 'InferenceLayer');
   assertNoLeak(() => it.apply([F, base, pm]), 'IterativeInferenceLayer');
-  assertNoLeak(() => it.apply([F, base, pm], { noise: { rate: 0.3, seed: 1 } }), 'with noise');
-  assertNoLeak(() => iterativeInference(F, base, pm, params, { iterations: 2 }), 'iterativeInference');
+  if (BACKEND !== 'webgpu') {
+    // same code paths again (noise, K = 2): skipped in the short WebGPU pass
+    assertNoLeak(() => it.apply([F, base, pm], { noise: { rate: 0.3, seed: 1 } }), 'with noise');
+    assertNoLeak(() => iterativeInference(F, base, pm, params, { iterations: 2 }), 'iterativeInference');
+  }
   assertNoLeak(() => tf.grad((f: tf.Tensor) => tf.sum(inferenceModule(f, R, pm, params).logits))(F), 'grad module');
 });
