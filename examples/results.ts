@@ -22,14 +22,6 @@ const out = outIdx >= 0 ? argv[outIdx + 1]! : undefined;
 
 interface Row { f1: number[]; ignF1: number[]; intraF1: number[]; interF1: number[]; seconds: number[]; budget: string }
 const rows = new Map<ModelName, Row>();
-for (const name of models)
-  for (const seed of seeds) {
-    const run = paperRun(name, { epochs, trainDocs, seed, quiet: true });
-    const r = await runExample(`${EXAMPLE_MODELS[name].title} (seed ${seed})`, run);
-    const row = rows.get(name) ?? { f1: [], ignF1: [], intraF1: [], interF1: [], seconds: [], budget: run.budget };
-    row.f1.push(r.scores.f1), row.ignF1.push(r.scores.ignF1), row.intraF1.push(r.scores.intraF1), row.interF1.push(r.scores.interF1), row.seconds.push(r.trainSeconds);
-    rows.set(name, row);
-  }
 
 const stat = (xs: number[]) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -37,10 +29,22 @@ const stat = (xs: number[]) => {
   return xs.length > 1 ? `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}` : (100 * mean).toFixed(2);
 };
 const command = `npx tsx examples/results.ts --train-docs ${trainDocs} --epochs ${epochs} --seeds ${seeds.join(',')} --models ${models.join(',')}`;
-const table = [
-  `| model | F1 | Ign F1 | intra F1 | inter F1 | train time / run | budget |`,
-  `|---|---:|---:|---:|---:|---:|---|`,
-  ...[...rows].map(([name, r]) => `| ${EXAMPLE_MODELS[name].title} | ${stat(r.f1)} | ${stat(r.ignF1)} | ${stat(r.intraF1)} | ${stat(r.interF1)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(0)} s | ${r.budget} |`),
-].join('\n');
-console.log(`\n${table}\n\nseeds ${seeds.join(', ')} (mean ± sample std when more than one); command: ${command}`);
-if (out) await writeFile(out, `${table}\n\nCommand: \`${command}\` (backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}).\n`);
+const table = () =>
+  [
+    `| model | F1 | Ign F1 | intra F1 | inter F1 | train time / run | budget |`,
+    `|---|---:|---:|---:|---:|---:|---|`,
+    ...[...rows].map(([name, r]) => `| ${EXAMPLE_MODELS[name].title} | ${stat(r.f1)} | ${stat(r.ignF1)} | ${stat(r.intraF1)} | ${stat(r.interF1)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(0)} s | ${r.budget} |`),
+  ].join('\n');
+
+for (const name of models) {
+  for (const seed of seeds) {
+    const run = paperRun(name, { epochs, trainDocs, seed, quiet: true });
+    const r = await runExample(`${EXAMPLE_MODELS[name].title} (seed ${seed})`, run);
+    const row = rows.get(name) ?? { f1: [], ignF1: [], intraF1: [], interF1: [], seconds: [], budget: run.budget };
+    row.f1.push(r.scores.f1), row.ignF1.push(r.scores.ignF1), row.intraF1.push(r.scores.intraF1), row.interF1.push(r.scores.interF1), row.seconds.push(r.trainSeconds);
+    rows.set(name, row);
+  }
+  // written after every model, so an interrupted run leaves the rows it finished
+  if (out) await writeFile(out, `${table()}\n\nSeeds ${seeds.join(', ')}. Command: \`${command}\` (backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}).\n`);
+}
+console.log(`\n${table()}\n\nseeds ${seeds.join(', ')} (mean ± sample std when more than one); command: ${command}`);
