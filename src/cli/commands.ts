@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../core/backend.js';
 import { Featurizer } from '../data/featurize.js';
-import { toOfficialJSON, type DocREDScores } from '../data/evaluate.js';
+import { toOfficialJSON, type BinaryScores, type DocREDScores } from '../data/evaluate.js';
 import type { DocREDDocument } from '../data/docred.js';
 import { syntheticBatch, disposeInput } from '../models/synthetic.js';
 import type { DocREModel } from '../models/types.js';
@@ -16,9 +16,11 @@ import { writeFileAtomic } from '../train/checkpoint.js';
 import type { EvalMetrics } from '../train/types.js';
 import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './cli.js';
+import { PRESETS } from '../models/factory.js';
 import { createPresetModel, loadSavedModel, paperSchedule, trainingPreset } from './models.js';
 import {
   RUN_FILE,
+  isBinarySchema,
   featurizeAll,
   inferSchema,
   loadDocuments,
@@ -68,15 +70,9 @@ function parseConfig(text: string | undefined): Record<string, unknown> {
 }
 
 /** Scores as the metrics the trainer records (fractions). */
-function metricsOf(s: DocREDScores): EvalMetrics {
-  return {
-    f1: s.f1,
-    precision: s.precision,
-    recall: s.recall,
-    ignF1: s.ignF1,
-    intraF1: s.intraF1,
-    interF1: s.interF1,
-  };
+function metricsOf(s: DocREDScores | BinaryScores): EvalMetrics {
+  const base = { f1: s.f1, precision: s.precision, recall: s.recall };
+  return 'ignF1' in s ? { ...base, ignF1: s.ignF1, intraF1: s.intraF1, interF1: s.interF1 } : base;
 }
 
 async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
@@ -93,6 +89,8 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const devFeatures = devDocs ? featurizeAll(featurizer, devDocs) : undefined;
   const model = createPresetModel(o.model, {
     seed: o.seed,
+    // decode keeps at most topK relations per pair: never more than there are relations (CDR: 1)
+    topK: Math.min(Number(PRESETS[o.model].model['topK'] ?? 4), schema.size - 1),
     ...overrides,
     hiddenSize: enc.encoder.hiddenSize,
     numClasses: schema.size,
@@ -119,7 +117,16 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     },
   };
   const log = (line: string) => io.stderr.write(line + '\n');
-  const inputs = { schema, encoder: enc.encoder, frozen, graph: o.model === 'gtn', cacheDir: o.cache, log };
+  const pairs = isBinarySchema(schema) ? ('labelled' as const) : ('all' as const);
+  const inputs = {
+    schema,
+    encoder: enc.encoder,
+    frozen,
+    graph: o.model === 'gtn',
+    pairs,
+    cacheDir: o.cache,
+    log,
+  };
   const trainSet = await encodedSet(trainFeatures, { ...inputs, source: o.train });
   const devSet =
     devFeatures && o.dev ? await encodedSet(devFeatures, { ...inputs, source: o.dev }) : undefined;
@@ -177,7 +184,8 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
 }
 
 /** Loads a saved model with the encoder and schema its run file names. */
-async function loadRun(dir: string, encoderDir: string | undefined, backend: string) {
+/** Loads a saved run; `forPredict` classifies every pair (CDR/GDA evaluation: the labelled candidates). */
+async function loadRun(dir: string, encoderDir: string | undefined, backend: string, forPredict = false) {
   const info = await readRunInfo(dir, '--model-dir');
   const encDir =
     encoderDir ??
@@ -191,7 +199,8 @@ async function loadRun(dir: string, encoderDir: string | undefined, backend: str
   if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
   const schema = runSchema(info);
   const featurizer = new Featurizer(enc.tokenizer, { markers: info.markers });
-  const inputs = { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn' };
+  const pairs = forPredict || !isBinarySchema(schema) ? ('all' as const) : ('labelled' as const);
+  const inputs = { schema, encoder: enc.encoder, frozen: true, graph: info.model === 'gtn', pairs };
   return { info, enc, model, schema, featurizer, inputs };
 }
 
@@ -210,15 +219,24 @@ async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> 
     ['P', s.precision],
     ['R', s.recall],
     ['F1', s.f1],
-    ['Ign F1', s.ignF1],
-    ['intra F1', s.intraF1],
-    ['inter F1', s.interF1],
+    ...('ignF1' in s
+      ? ([
+          ['Ign F1', s.ignF1],
+          ['intra F1', s.intraF1],
+          ['inter F1', s.interF1],
+        ] as [string, number][])
+      : []),
   ];
+  const note = !('ignF1' in s)
+    ? ' (binary: positive class only)'
+    : trainDocs
+      ? ''
+      : ' (Ign F1 = F1: no --train)';
   io.stdout.write(
     `${cols.map(([k]) => k.padStart(9)).join('')}\n${cols.map(([, v]) => pct(v).padStart(9)).join('')}\n`,
   );
   io.stdout.write(
-    `${s.counts.predicted} predicted, ${s.counts.gold} gold, ${s.counts.correct} correct facts over ${docs.length} documents${trainDocs ? '' : ' (Ign F1 = F1: no --train)'}\n`,
+    `${s.counts.predicted} predicted, ${s.counts.gold} gold, ${s.counts.correct} correct facts over ${docs.length} documents${note}\n`,
   );
   if (o.json) {
     const out = { model: o['model-dir'], data: o.data, train: o.train ?? null, documents: docs.length, ...s };
@@ -235,7 +253,7 @@ export function readableTriple(doc: DocREDDocument, h: number, t: number, relati
 async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
   await readRunInfo(o['model-dir'], '--model-dir');
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
-  const run = await loadRun(o['model-dir'], o.encoder, o.backend);
+  const run = await loadRun(o['model-dir'], o.encoder, o.backend, true);
   // the official result format carries no labels: featurize without them
   const set = await encodedSet(
     featurizeAll(

@@ -12,13 +12,16 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
 import { readDocREDFile, type DocREDDocument } from '../data/docred.js';
+import { readBioDataFile } from '../data/bio.js';
 import { RelationSchema } from '../data/schema.js';
 import { Featurizer, type Feature, type MarkerStyle } from '../data/featurize.js';
 import { HFTokenizer, type TokenizerLike } from '../data/tokenizer.js';
 import { collate, type Batch } from '../data/collate.js';
 import {
+  evaluateBinary,
   evaluateDocRED,
   triplesFromPredictions,
+  type BinaryScores,
   type DocREDScores,
   type OfficialTriple,
 } from '../data/evaluate.js';
@@ -69,10 +72,13 @@ export async function checkFile(
     throw new CliError(`cannot read ${flag} '${file}': not a directory`);
 }
 
-/** Reads a DocRED-format file (strict validation), keeping the first `maxDocs` documents. */
+/**
+ * Reads a DocRED-format JSON file, or a CDR/GDA `.data` file (by extension), with strict
+ * validation, keeping the first `maxDocs` documents.
+ */
 export async function loadDocuments(file: string, flag: string, maxDocs?: number): Promise<DocREDDocument[]> {
   await checkFile(file, flag);
-  const docs = orFail(await readDocREDFile(file)());
+  const docs = orFail(await (file.endsWith('.data') ? readBioDataFile(file) : readDocREDFile(file))());
   if (docs.length === 0) throw new CliError(`${flag} '${file}' holds no documents`);
   return maxDocs === undefined ? [...docs] : docs.slice(0, maxDocs);
 }
@@ -86,6 +92,14 @@ export function inferSchema(...datasets: readonly (readonly DocREDDocument[])[])
   for (const s of [RelationSchema.docred(), RelationSchema.cdr(), RelationSchema.gda()])
     if ([...ids].every((r) => s.classOf(r) !== undefined)) return s;
   return new RelationSchema(['Na', ...[...ids].filter((r) => r !== 'Na').sort()]);
+}
+
+/**
+ * CDR and GDA (binary, candidate pairs): only the labelled pairs (the candidates, `NR` included)
+ * are classified and scored, and the scores are binary P/R/F1 over the positive class (ATLOP).
+ */
+export function isBinarySchema(schema: RelationSchema): boolean {
+  return schema.naAliases.includes('NR') && schema.size === 2;
 }
 
 export interface LoadedEncoder {
@@ -138,6 +152,8 @@ export interface InputOptions {
   readonly frozen: boolean;
   /** GTN: build the document graph. */
   readonly graph: boolean;
+  /** Which pairs are classified: every ordered pair (default) or the labelled candidates (CDR/GDA). */
+  readonly pairs?: 'all' | 'labelled';
   /**
    * Frozen encoder: cache the features on disk in this directory (`cacheFeatures`: encode once,
    * reuse every epoch and every run). Without it the encoder runs on every batch.
@@ -171,7 +187,7 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
       collate(
         indices.map((i) => features[i]!),
         o.schema,
-        { graph: o.graph },
+        { graph: o.graph, pairs: o.pairs ?? 'all' },
       ),
     );
   if (!o.frozen) return { features, input: async (indices) => batchOf(indices) };
@@ -244,15 +260,16 @@ export async function predictTriples(
   return out;
 }
 
-/** Official scores of a model on labelled documents (`train` facts ignored by Ign F1). */
+/** Scores of a model on labelled documents: official DocRED (`train` facts ignored by Ign F1), or binary for CDR/GDA. */
 export async function scoreDocuments(
   model: Pick<DocREModel, 'predict'>,
   set: EncodedSet,
   gold: readonly DocREDDocument[],
   schema: RelationSchema,
   train?: readonly DocREDDocument[],
-): Promise<DocREDScores> {
+): Promise<DocREDScores | BinaryScores> {
   const triples = await predictTriples(model, set, schema);
+  if (isBinarySchema(schema)) return evaluateBinary(triples, gold);
   return evaluateDocRED(triples, gold, train ? { train } : {});
 }
 

@@ -244,6 +244,63 @@ for (const [name, config] of Object.entries(SMALL))
     },
   );
 
+test('CDR (.data files): candidate pairs only, binary P/R/F1', { timeout: 300_000 }, async () => {
+  const lines = (await fs.readFile(path.join(root, '../shared/data/cdr/dev_filter.data'), 'utf8'))
+    .split('\n')
+    .filter(Boolean);
+  await fs.writeFile(file('cdr-train.data'), lines.slice(0, 4).join('\n') + '\n');
+  await fs.writeFile(file('cdr-dev.data'), lines.slice(4, 6).join('\n') + '\n');
+  const out = file('run-cdr');
+  const t = await cli(
+    'train',
+    '--model',
+    'atlop',
+    '--train',
+    file('cdr-train.data'),
+    '--dev',
+    file('cdr-dev.data'),
+    '--encoder',
+    file('bert'),
+    '--backend',
+    'wasm',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '2',
+    '--out',
+    out,
+    '--config',
+    '{"embSize":16,"blockSize":4}',
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.err, /\(2 classes, /);
+  assert.match(
+    t.err,
+    /epoch 1\/1 {2}loss \d\.\d{4} {2}f1 [\d.]+ {2}precision [\d.]+ {2}recall [\d.]+ {2}\(best\)/,
+  );
+  const e = await cli(
+    'evaluate',
+    '--model-dir',
+    path.join(out, 'best'),
+    '--data',
+    file('cdr-dev.data'),
+    '--backend',
+    'wasm',
+  );
+  assert.equal(e.code, 0, e.err);
+  assert.match(
+    e.out,
+    /^ +P +R +F1\n( +\d+\.\d\d){3}\n(\d+) predicted, (\d+) gold, \d+ correct facts over 2 documents \(binary: positive class only\)\n$/,
+  );
+  // only candidate pairs are classified: at most one prediction per labelled pair
+  const docs = lines.slice(4, 6).map((l) => (l.split('\t').length - 2) / 17);
+  const predicted = Number(/(\d+) predicted/.exec(e.out)![1]);
+  assert.ok(
+    predicted <= docs.reduce((a, b) => a + b, 0),
+    `${predicted} predictions for ${docs} candidate pairs`,
+  );
+});
+
 test('bad files: one line on stderr, exit code 1', async () => {
   await fs.writeFile(
     file('broken.json'),
