@@ -19,7 +19,16 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
 import { imsa } from '../src/heads/imsa.js';
 import { eca } from '../src/heads/eca.js';
-import { flattenParams, makePairMask, naiveECA, naiveIMSA, randomECAParams, randomIMSAParams, seeded, unflattenParams } from '../test/heads/naive-reasoning.js';
+import {
+  flattenParams,
+  makePairMask,
+  naiveECA,
+  naiveIMSA,
+  randomECAParams,
+  randomIMSAParams,
+  seeded,
+  unflattenParams,
+} from '../test/heads/naive-reasoning.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -27,7 +36,9 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 ? argv[i + 1]! : dflt;
 };
 const quick = argv.includes('--quick');
-const sizes = opt('e', quick ? '8,16' : '16,42,96').split(',').map(Number);
+const sizes = opt('e', quick ? '8,16' : '16,42,96')
+  .split(',')
+  .map(Number);
 const d = Number(opt('d', quick ? '64' : '256'));
 const backends = opt('backends', 'cpu,wasm,webgpu').split(',') as BackendName[];
 const naiveMaxE = Number(opt('naive-max-e', quick ? '16' : '42'));
@@ -47,7 +58,10 @@ interface Row {
   extrapolated?: boolean;
 }
 
-async function measure(fn: () => tf.Tensor | tf.Tensor[], warmUp: boolean): Promise<{ ms: number; bytes: number }> {
+async function measure(
+  fn: () => tf.Tensor | tf.Tensor[],
+  warmUp: boolean,
+): Promise<{ ms: number; bytes: number }> {
   const read = async (out: tf.Tensor | tf.Tensor[]) => {
     const list = Array.isArray(out) ? out : [out];
     await Promise.all(list.map((t) => t.data()));
@@ -75,7 +89,13 @@ async function measure(fn: () => tf.Tensor | tf.Tensor[], warmUp: boolean): Prom
   return { ms: times[Math.floor(times.length / 2)]!, bytes };
 }
 
-type Case = { module: string; run: (impl: 'efficient' | 'naive', e: number) => { fwd: () => tf.Tensor; bwd: () => tf.Tensor[]; dispose: () => void } };
+type Case = {
+  module: string;
+  run: (
+    impl: 'efficient' | 'naive',
+    e: number,
+  ) => { fwd: () => tf.Tensor; bwd: () => tf.Tensor[]; dispose: () => void };
+};
 
 const cases: Case[] = [
   {
@@ -88,7 +108,11 @@ const cases: Case[] = [
       const named = flattenParams(params).map(([, t]) => t);
       return {
         fwd: () => f(x, pm, params),
-        bwd: () => tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(xx, pm, unflattenParams(params, ps))))([x, ...named]),
+        bwd: () =>
+          tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(xx, pm, unflattenParams(params, ps))))([
+            x,
+            ...named,
+          ]),
         dispose: () => tf.dispose([x, pm, ...named]),
       };
     },
@@ -104,7 +128,10 @@ const cases: Case[] = [
       const named = flattenParams(params).map(([, t]) => t);
       return {
         fwd: () => f(q, m, pm, params),
-        bwd: () => tf.grads((qq: tf.Tensor, mm: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(qq, mm, pm, unflattenParams(params, ps))))([q, m, ...named]),
+        bwd: () =>
+          tf.grads((qq: tf.Tensor, mm: tf.Tensor, ...ps: tf.Tensor[]) =>
+            tf.sum(f(qq, mm, pm, unflattenParams(params, ps))),
+          )([q, m, ...named]),
         dispose: () => tf.dispose([q, m, pm, ...named]),
       };
     },
@@ -117,7 +144,11 @@ function extrapolate(points: [number, number][], e: number): number | undefined 
   let [s33, s32, s22, s3y, s2y] = [0, 0, 0, 0, 0];
   for (const [x, y] of points) {
     const [a, b] = [x ** 3, x ** 2];
-    s33 += a * a; s32 += a * b; s22 += b * b; s3y += a * y; s2y += b * y;
+    s33 += a * a;
+    s32 += a * b;
+    s22 += b * b;
+    s3y += a * y;
+    s2y += b * y;
   }
   const det = s33 * s22 - s32 * s32;
   const alpha = (s3y * s22 - s2y * s32) / det;
@@ -139,7 +170,16 @@ for (const backend of backends) {
         const row: Row = { backend, module: c.module, e, impl };
         if (impl === 'naive' && e > naiveMaxE) {
           const pts = (k: 'fwdBytes' | 'bwdBytes') =>
-            rows.filter((r) => r.backend === backend && r.module === c.module && r.impl === 'naive' && !r.extrapolated && r[k] !== undefined).map((r) => [r.e, r[k]!] as [number, number]);
+            rows
+              .filter(
+                (r) =>
+                  r.backend === backend &&
+                  r.module === c.module &&
+                  r.impl === 'naive' &&
+                  !r.extrapolated &&
+                  r[k] !== undefined,
+              )
+              .map((r) => [r.e, r[k]!] as [number, number]);
           row.fwdBytes = extrapolate(pts('fwdBytes'), e);
           row.bwdBytes = extrapolate(pts('bwdBytes'), e);
           row.extrapolated = true;
@@ -156,17 +196,30 @@ for (const backend of backends) {
           run.dispose();
         }
         rows.push(row);
-        console.error(`${backend} ${c.module} e=${e} ${impl}: fwd ${ms(row.fwdMs)} ms ${mb(row.fwdBytes)} MB, bwd ${ms(row.bwdMs)} ms ${mb(row.bwdBytes)} MB${row.extrapolated ? ' (extrap.)' : ''}`);
+        console.error(
+          `${backend} ${c.module} e=${e} ${impl}: fwd ${ms(row.fwdMs)} ms ${mb(row.fwdBytes)} MB, bwd ${ms(row.bwdMs)} ms ${mb(row.bwdBytes)} MB${row.extrapolated ? ' (extrap.)' : ''}`,
+        );
       }
     }
 }
 
-console.log(`\nd = ${d}, b = 1, all e·(e−1) pairs real; peak = extra live tensor bytes during the call (MiB)\n`);
-console.log('| backend | module | e | impl | fwd ms | fwd peak MiB | fwd+bwd ms | fwd+bwd peak MiB | naive/efficient peak (fwd, fwd+bwd) |');
+console.log(
+  `\nd = ${d}, b = 1, all e·(e−1) pairs real; peak = extra live tensor bytes during the call (MiB)\n`,
+);
+console.log(
+  '| backend | module | e | impl | fwd ms | fwd peak MiB | fwd+bwd ms | fwd+bwd peak MiB | naive/efficient peak (fwd, fwd+bwd) |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  const eff = rows.find((x) => x.backend === r.backend && x.module === r.module && x.e === r.e && x.impl === 'efficient');
-  const ratio = r.impl === 'naive' && eff ? `${(r.fwdBytes! / eff.fwdBytes!).toFixed(1)}×, ${(r.bwdBytes! / eff.bwdBytes!).toFixed(1)}×` : '';
+  const eff = rows.find(
+    (x) => x.backend === r.backend && x.module === r.module && x.e === r.e && x.impl === 'efficient',
+  );
+  const ratio =
+    r.impl === 'naive' && eff
+      ? `${(r.fwdBytes! / eff.fwdBytes!).toFixed(1)}×, ${(r.bwdBytes! / eff.bwdBytes!).toFixed(1)}×`
+      : '';
   const tag = r.extrapolated ? ' (extrap.)' : '';
-  console.log(`| ${r.backend} | ${r.module} | ${r.e} | ${r.impl} | ${ms(r.fwdMs)} | ${mb(r.fwdBytes)}${tag} | ${ms(r.bwdMs)} | ${mb(r.bwdBytes)}${tag} | ${ratio} |`);
+  console.log(
+    `| ${r.backend} | ${r.module} | ${r.e} | ${r.impl} | ${ms(r.fwdMs)} | ${mb(r.fwdBytes)}${tag} | ${ms(r.bwdMs)} | ${mb(r.bwdBytes)}${tag} | ${ratio} |`,
+  );
 }

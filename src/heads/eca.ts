@@ -78,13 +78,24 @@ export interface ECAParams {
  * @example
  * const fTilde = eca(F, tf.concat([F, R], -1), pairMask, params); // [b,e,e,d]
  */
-export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, params: ECAParams): tf.Tensor4D {
+export function eca(
+  query: tf.Tensor,
+  memory: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: ECAParams,
+): tf.Tensor4D {
   const dims = checkShape('query', query.shape, ['b', 'e', 'e', 'd']);
   checkShape('memory', memory.shape, ['b', 'e', 'e', 'dm'], dims);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   const [e, d, dm] = [dims['e']!, dims['d']!, dims['dm']!];
-  if (d % ECA_HEADS !== 0) throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
-  for (const [n, inDim] of [['query', d], ['key', dm], ['value', dm], ['output', d]] as const) {
+  if (d % ECA_HEADS !== 0)
+    throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
+  for (const [n, inDim] of [
+    ['query', d],
+    ['key', dm],
+    ['value', dm],
+    ['output', d],
+  ] as const) {
     checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
@@ -105,7 +116,11 @@ export function eca(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tensor, pa
         const a = tf.tidy(() => {
           const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
           const mask = flatHeads(headMask(pm, sides, anchor).mul(exclude(e))); // [b·g,e,e,e]
-          return softmaxWithSelf(logits.mul(scale), flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale), mask);
+          return softmaxWithSelf(
+            logits.mul(scale),
+            flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale),
+            mask,
+          );
         });
         const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
         return out.reshape([b, g, e, e, d / ECA_HEADS]);
@@ -122,14 +137,22 @@ const ECA_GROUPS = (['A', 'B'] as const).map((anchor) => {
   const heads = ECA_HEAD_CANDIDATES.flatMap((c, h) => (c.ref.anchor === anchor ? [h] : []));
   const sides = heads.map((h) => ECA_HEAD_CANDIDATES[h]!.ref.side);
   const exclude = (e: number) =>
-    tf.stack(
-      heads.map((h) => {
-        const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
-        const notEye = tf.sub(1, tf.eye(e)); // [e,e]
-        // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
-        return ex === 'B' ? notEye.reshape([1, e, e]) : ex === 'A' ? notEye.reshape([e, 1, e]) : tf.ones([1, 1, e]);
-      }).map((t) => tf.broadcastTo(t, [e, e, e])),
-    ).expandDims(0); // [1,g,e,e,e]
+    tf
+      .stack(
+        heads
+          .map((h) => {
+            const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
+            const notEye = tf.sub(1, tf.eye(e)); // [e,e]
+            // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
+            return ex === 'B'
+              ? notEye.reshape([1, e, e])
+              : ex === 'A'
+                ? notEye.reshape([e, 1, e])
+                : tf.ones([1, 1, e]);
+          })
+          .map((t) => tf.broadcastTo(t, [e, e, e])),
+      )
+      .expandDims(0); // [1,g,e,e,e]
   return { heads, anchor, sides, exclude };
 });
 /** Position of head h in the concatenation of the groups. */
@@ -143,7 +166,8 @@ const HEAD_ORDER = ECA_HEAD_CANDIDATES.map((_, h) => ECA_GROUPS.flatMap((g) => g
  * const mTilde = fusionGate(fTilde, rTilde, { kernel, bias });
  */
 export function fusionGate(f: tf.Tensor, r: tf.Tensor, params: DenseParams): tf.Tensor {
-  if (f.shape.join() !== r.shape.join()) throw new ShapeError('r', `[${f.shape.join(', ')}] (the shape of f)`, r.shape);
+  if (f.shape.join() !== r.shape.join())
+    throw new ShapeError('r', `[${f.shape.join(', ')}] (the shape of f)`, r.shape);
   const d = f.shape[f.rank - 1]!;
   checkShape('params.kernel', params.kernel.shape, [2 * d, d]);
   checkShape('params.bias', params.bias.shape, [d]);
@@ -184,15 +208,27 @@ export function inferenceLayer(
   epsilon = 1e-5,
 ): { features: tf.Tensor4D; relations: tf.Tensor4D } {
   if (features.shape.join() !== relations.shape.join())
-    throw new ShapeError('relations', `[${features.shape.join(', ')}] (the shape of features)`, relations.shape);
+    throw new ShapeError(
+      'relations',
+      `[${features.shape.join(', ')}] (the shape of features)`,
+      relations.shape,
+    );
   return tf.tidy(() => {
     const memory = tf.concat([features, relations], -1); // [b,e,e,2d]
     const fTilde = eca(features, memory, pairMask, params.featureAttention);
     const rTilde = eca(relations, memory, pairMask, params.relationAttention);
     const mTilde = fusionGate(fTilde, rTilde, params.fusion);
     return {
-      features: layerNorm(features.add(feedForward(mTilde, params.featureFFN)), params.featureNorm, epsilon) as tf.Tensor4D,
-      relations: layerNorm(relations.add(feedForward(mTilde, params.relationFFN)), params.relationNorm, epsilon) as tf.Tensor4D,
+      features: layerNorm(
+        features.add(feedForward(mTilde, params.featureFFN)),
+        params.featureNorm,
+        epsilon,
+      ) as tf.Tensor4D,
+      relations: layerNorm(
+        relations.add(feedForward(mTilde, params.relationFFN)),
+        params.relationNorm,
+        epsilon,
+      ) as tf.Tensor4D,
     };
   });
 }
@@ -215,7 +251,11 @@ export function thresholdDecode(logits: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const r = logits.shape[logits.rank - 1]!;
     const th = tf.slice(logits, new Array(logits.rank).fill(0), [...logits.shape.slice(0, -1), 1]);
-    const rest = tf.slice(logits, [...new Array(logits.rank - 1).fill(0), 1], [...logits.shape.slice(0, -1), r - 1]);
+    const rest = tf.slice(
+      logits,
+      [...new Array(logits.rank - 1).fill(0), 1],
+      [...logits.shape.slice(0, -1), r - 1],
+    );
     const pos = rest.greater(th).toFloat();
     return tf.concat([tf.sub(1, tf.max(pos, -1, true)), pos], -1);
   });
@@ -247,14 +287,22 @@ export interface RelationNoiseOptions {
  * @example
  * const noisy = injectRelationNoise(pred, pairMask, { rate: 0.2, seed: 3 });
  */
-export function injectRelationNoise(multiHot: tf.Tensor, pairMask: tf.Tensor, { rate, seed = 0 }: RelationNoiseOptions): tf.Tensor4D {
+export function injectRelationNoise(
+  multiHot: tf.Tensor,
+  pairMask: tf.Tensor,
+  { rate, seed = 0 }: RelationNoiseOptions,
+): tf.Tensor4D {
   const dims = checkShape('multiHot', multiHot.shape, ['b', 'e', 'e', 'r']);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   if (!(rate >= 0 && rate <= 1)) throw new ArgumentError('rate', 'a number in [0, 1]', rate);
   return tf.tidy(() => {
     const chosen = choosePairs(pairMask, rate, seed).expandDims(-1); // [b,e,e,1]
     // a random class among those not predicted: argmax of seeded scores, predicted ones at −1
-    const scores = tf.where(multiHot.greater(0), tf.fill(multiHot.shape, -1), seededUniform(multiHot.shape, seed + 1));
+    const scores = tf.where(
+      multiHot.greater(0),
+      tf.fill(multiHot.shape, -1),
+      seededUniform(multiHot.shape, seed + 1),
+    );
     const wrong = tf.oneHot(tf.argMax(scores, -1), dims['r']!).toFloat(); // [b,e,e,r]
     const replace = chosen.mul(tf.min(multiHot, -1, true).lessEqual(0).toFloat()); // pairs with a wrong class
     return multiHot.mul(tf.sub(1, replace)).add(wrong.mul(replace)) as tf.Tensor4D;
@@ -275,7 +323,8 @@ export function inferenceModule(
 ): { logits: tf.Tensor4D; features: tf.Tensor4D; relations: tf.Tensor4D } {
   return tf.tidy(() => {
     let state = { features: features as tf.Tensor4D, relations: relations as tf.Tensor4D };
-    for (const layer of params.layers) state = inferenceLayer(state.features, state.relations, pairMask, layer, epsilon);
+    for (const layer of params.layers)
+      state = inferenceLayer(state.features, state.relations, pairMask, layer, epsilon);
     const logits = dense(tf.concat([state.features, state.relations], -1), params.classifier) as tf.Tensor4D;
     return { logits, ...state };
   });
@@ -312,7 +361,8 @@ export function iterativeInference(
   checkShape('baseLogits', baseLogits.shape, ['b', 'e', 'e', 'r'], dims);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   checkShape('params.relationEmbeddings', params.relationEmbeddings.shape, ['r', 'd'], dims);
-  if (!(Number.isInteger(iterations) && iterations >= 1)) throw new ArgumentError('iterations', 'an integer ≥ 1', iterations);
+  if (!(Number.isInteger(iterations) && iterations >= 1))
+    throw new ArgumentError('iterations', 'an integer ≥ 1', iterations);
   const m = pairMask.expandDims(-1);
   let logits = tf.keep(baseLogits.clone()) as tf.Tensor4D;
   let pred = tf.tidy(() => thresholdDecode(baseLogits).mul(m)) as tf.Tensor4D;
@@ -322,7 +372,12 @@ export function iterativeInference(
       pred.dispose();
       pred = noisy;
     }
-    const next = tf.tidy(() => logits.add(inferenceModule(features, relationMatrix(pred, params.relationEmbeddings), pairMask, params, epsilon).logits)) as tf.Tensor4D;
+    const next = tf.tidy(() =>
+      logits.add(
+        inferenceModule(features, relationMatrix(pred, params.relationEmbeddings), pairMask, params, epsilon)
+          .logits,
+      ),
+    ) as tf.Tensor4D;
     logits.dispose();
     pred.dispose();
     logits = next;
@@ -335,24 +390,38 @@ export function iterativeInference(
 // ---------------------------------------------------------------------------------------------
 // Layers
 
-type Vars<T> = T extends tf.Tensor ? tf.LayerVariable : T extends (infer U)[] ? Vars<U>[] : { [K in keyof T]: Vars<T[K]> };
+type Vars<T> = T extends tf.Tensor
+  ? tf.LayerVariable
+  : T extends (infer U)[]
+    ? Vars<U>[]
+    : { [K in keyof T]: Vars<T[K]> };
 type Add = Parameters<typeof addDense>[0];
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
 function shapesOf(inputShape: tf.Shape | tf.Shape[], n: number, layer: string, expected: string): tf.Shape[] {
-  if (!Array.isArray(inputShape[0]) || inputShape.length !== n) throw new ArgumentError(`${layer} inputs`, expected, inputShape);
+  if (!Array.isArray(inputShape[0]) || inputShape.length !== n)
+    throw new ArgumentError(`${layer} inputs`, expected, inputShape);
   return inputShape as tf.Shape[];
 }
 
 function tensorsOf(inputs: tf.Tensor | tf.Tensor[], n: number, layer: string, expected: string): tf.Tensor[] {
   if (!Array.isArray(inputs) || inputs.length !== n)
-    throw new ArgumentError(`${layer} inputs`, expected, Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor');
+    throw new ArgumentError(
+      `${layer} inputs`,
+      expected,
+      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
+    );
   return inputs;
 }
 
 function lastDim(s: tf.Shape, what: string, divisible = 1): number {
   const d = s[s.length - 1];
-  if (d == null || d % divisible !== 0) throw new ShapeError(what, `[.., d] with d divisible by ${divisible}`, s.map((v) => v ?? -1));
+  if (d == null || d % divisible !== 0)
+    throw new ShapeError(
+      what,
+      `[.., d] with d divisible by ${divisible}`,
+      s.map((v) => v ?? -1),
+    );
   return d;
 }
 
@@ -385,7 +454,8 @@ abstract class ParamLayer<P> extends tf.layers.Layer {
   }
   /** The current parameters as tensors (for calling the pure function directly). */
   params(): P {
-    if (!this.vars) throw new ArgumentError(`${this.getClassName()}.params`, 'a built layer (call apply first)', 'unbuilt');
+    if (!this.vars)
+      throw new ArgumentError(`${this.getClassName()}.params`, 'a built layer (call apply first)', 'unbuilt');
     return readVars(this.vars) as unknown as P;
   }
 }
@@ -402,7 +472,12 @@ export class ECALayer extends ParamLayer<ECAParams> {
   }
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const [qs, ms] = shapesOf(inputShape, 3, 'ECALayer', '[query, memory, pairMask]');
-    this.vars = addECA(this.adder(), '', lastDim(qs!, 'ECALayer query', ECA_HEADS), lastDim(ms!, 'ECALayer memory'));
+    this.vars = addECA(
+      this.adder(),
+      '',
+      lastDim(qs!, 'ECALayer query', ECA_HEADS),
+      lastDim(ms!, 'ECALayer memory'),
+    );
     this.built = true;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -450,7 +525,8 @@ export interface InferenceLayerArgs extends LayerArgs {
 }
 
 function checkFFN(ffnDim: number | undefined): void {
-  if (ffnDim !== undefined && !(Number.isInteger(ffnDim) && ffnDim > 0)) throw new ArgumentError('ffnDim', 'a positive integer', ffnDim);
+  if (ffnDim !== undefined && !(Number.isInteger(ffnDim) && ffnDim > 0))
+    throw new ArgumentError('ffnDim', 'a positive integer', ffnDim);
 }
 
 /**
@@ -486,7 +562,11 @@ export class InferenceLayer extends ParamLayer<InferenceLayerParams> {
     return [fs!, fs!];
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}), epsilon: this.epsilon };
+    return {
+      ...super.getConfig(),
+      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
+      epsilon: this.epsilon,
+    };
   }
 }
 registerClass(InferenceLayer);
@@ -522,8 +602,10 @@ export class IterativeInferenceLayer extends ParamLayer<IterativeInferenceParams
     this.epsilon = args.epsilon ?? 1e-5;
     this.numLayers = args.numLayers ?? 2;
     this.iterations = args.iterations ?? 3;
-    if (!(Number.isInteger(this.numLayers) && this.numLayers >= 1)) throw new ArgumentError('numLayers', 'an integer ≥ 1', args.numLayers);
-    if (!(Number.isInteger(this.iterations) && this.iterations >= 1)) throw new ArgumentError('iterations', 'an integer ≥ 1', args.iterations);
+    if (!(Number.isInteger(this.numLayers) && this.numLayers >= 1))
+      throw new ArgumentError('numLayers', 'an integer ≥ 1', args.numLayers);
+    if (!(Number.isInteger(this.iterations) && this.iterations >= 1))
+      throw new ArgumentError('iterations', 'an integer ≥ 1', args.iterations);
   }
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const [fs, ls] = shapesOf(inputShape, 3, 'IterativeInferenceLayer', '[F0, baseLogits, pairMask]');
@@ -532,12 +614,17 @@ export class IterativeInferenceLayer extends ParamLayer<IterativeInferenceParams
     const add = this.adder();
     this.vars = {
       relationEmbeddings: add('relationEmbeddings', [r, d], tf.initializers.glorotUniform({})),
-      layers: Array.from({ length: this.numLayers }, (_, i) => addInferenceLayer(add, `layer${i}/`, d, this.ffnDim ?? 2 * d)),
+      layers: Array.from({ length: this.numLayers }, (_, i) =>
+        addInferenceLayer(add, `layer${i}/`, d, this.ffnDim ?? 2 * d),
+      ),
       classifier: addDense(add, 'classifier', 2 * d, r),
     };
     this.built = true;
   }
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { iterations?: number; noise?: RelationNoiseOptions } = {}): tf.Tensor {
+  override call(
+    inputs: tf.Tensor | tf.Tensor[],
+    kwargs: { iterations?: number; noise?: RelationNoiseOptions } = {},
+  ): tf.Tensor {
     const [f, l, pm] = tensorsOf(inputs, 3, 'IterativeInferenceLayer', '[F0, baseLogits, pairMask]');
     const out = iterativeInference(f!, l!, pm!, this.params(), {
       iterations: kwargs.iterations ?? this.iterations,

@@ -52,10 +52,22 @@ export const IMSA_HEADS = 4;
 
 /** The (p1, p2) path of each I-MSA head, relative to query pair (A,B) and intermediate k. */
 export const IMSA_HEAD_PATHS: readonly (readonly [PairRef, PairRef])[] = [
-  [{ anchor: 'A', side: 'row' }, { anchor: 'B', side: 'col' }], // ((A,k),(k,B))
-  [{ anchor: 'A', side: 'row' }, { anchor: 'B', side: 'row' }], // ((A,k),(B,k))
-  [{ anchor: 'A', side: 'col' }, { anchor: 'B', side: 'row' }], // ((k,A),(B,k))
-  [{ anchor: 'A', side: 'col' }, { anchor: 'B', side: 'col' }], // ((k,A),(k,B))
+  [
+    { anchor: 'A', side: 'row' },
+    { anchor: 'B', side: 'col' },
+  ], // ((A,k),(k,B))
+  [
+    { anchor: 'A', side: 'row' },
+    { anchor: 'B', side: 'row' },
+  ], // ((A,k),(B,k))
+  [
+    { anchor: 'A', side: 'col' },
+    { anchor: 'B', side: 'row' },
+  ], // ((k,A),(B,k))
+  [
+    { anchor: 'A', side: 'col' },
+    { anchor: 'B', side: 'col' },
+  ], // ((k,A),(k,B))
 ];
 
 /** Per-head linear map of a concatenated path `[X_p1 ; X_p2]`: kernel [4, 2·dh, dh], bias [4, dh]. */
@@ -79,7 +91,8 @@ function checkIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): { b: numbe
   const dims = checkShape('x', x.shape, ['b', 'e', 'e', 'd']);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
   const d = dims['d']!;
-  if (d % IMSA_HEADS !== 0) throw new ShapeError('x', `[b, e, e, d] with d divisible by ${IMSA_HEADS}`, x.shape);
+  if (d % IMSA_HEADS !== 0)
+    throw new ShapeError('x', `[b, e, e, d] with d divisible by ${IMSA_HEADS}`, x.shape);
   const dh = d / IMSA_HEADS;
   for (const n of ['query', 'key', 'value', 'output'] as const) {
     checkShape(`params.${n}.kernel`, p[n].kernel.shape, [d, d]);
@@ -115,8 +128,14 @@ export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.
     const q5 = splitHeads(dense(x, params.query), h); // [b,h,e,e,dh]
     const k5 = splitHeads(dense(x, params.key), h);
     const v5 = splitHeads(dense(x, params.value), h);
-    const [wk1, wk2] = [tf.slice(params.pathKey.kernel, [0, 0, 0], [h, dh, dh]), tf.slice(params.pathKey.kernel, [0, dh, 0], [h, dh, dh])];
-    const [wv1, wv2] = [tf.slice(params.pathValue.kernel, [0, 0, 0], [h, dh, dh]), tf.slice(params.pathValue.kernel, [0, dh, 0], [h, dh, dh])];
+    const [wk1, wk2] = [
+      tf.slice(params.pathKey.kernel, [0, 0, 0], [h, dh, dh]),
+      tf.slice(params.pathKey.kernel, [0, dh, 0], [h, dh, dh]),
+    ];
+    const [wv1, wv2] = [
+      tf.slice(params.pathValue.kernel, [0, 0, 0], [h, dh, dh]),
+      tf.slice(params.pathValue.kernel, [0, dh, 0], [h, dh, dh]),
+    ];
     const perHead = (bias: tf.Tensor) => bias.reshape([1, h, 1, 1, dh]);
     const scale = 1 / Math.sqrt(dh);
     // each stage in its own tidy so that a forward pass frees its intermediates early
@@ -216,7 +235,11 @@ type Vars<T> = { [K in keyof T]: T[K] extends tf.Tensor ? tf.LayerVariable : Var
 /** Inputs of the pair-matrix layers: `[x [b,e,e,d], pairMask [b,e,e]]`. */
 function splitInputs(inputs: tf.Tensor | tf.Tensor[], layer: string): [tf.Tensor, tf.Tensor] {
   if (!Array.isArray(inputs) || inputs.length !== 2)
-    throw new ArgumentError(`${layer} inputs`, '[x [b,e,e,d], pairMask [b,e,e]]', Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor');
+    throw new ArgumentError(
+      `${layer} inputs`,
+      '[x [b,e,e,d], pairMask [b,e,e]]',
+      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
+    );
   return [inputs[0]!, inputs[1]!];
 }
 
@@ -224,7 +247,11 @@ function inputWidth(inputShape: tf.Shape | tf.Shape[], layer: string): number {
   const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
   const d = s[s.length - 1];
   if (s.length !== 4 || d == null || d % IMSA_HEADS !== 0)
-    throw new ShapeError(`${layer} x`, `[b, e, e, d] with d divisible by ${IMSA_HEADS}`, s.map((v) => v ?? -1));
+    throw new ShapeError(
+      `${layer} x`,
+      `[b, e, e, d] with d divisible by ${IMSA_HEADS}`,
+      s.map((v) => v ?? -1),
+    );
   return d;
 }
 
@@ -270,7 +297,8 @@ export class IMSALayer extends tf.layers.Layer {
 
   /** The current parameters as tensors (for calling `imsa` directly). */
   params(): IMSAParams {
-    if (!this.vars) throw new ArgumentError('IMSALayer.params', 'a built layer (call apply first)', 'unbuilt');
+    if (!this.vars)
+      throw new ArgumentError('IMSALayer.params', 'a built layer (call apply first)', 'unbuilt');
     return readVars(this.vars) as unknown as IMSAParams;
   }
 
@@ -327,7 +355,8 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   }
 
   params(): InferenceEncoderParams {
-    if (!this.vars) throw new ArgumentError('InferenceEncoderLayer.params', 'a built layer (call apply first)', 'unbuilt');
+    if (!this.vars)
+      throw new ArgumentError('InferenceEncoderLayer.params', 'a built layer (call apply first)', 'unbuilt');
     return readVars(this.vars) as unknown as InferenceEncoderParams;
   }
 
@@ -341,7 +370,11 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}), epsilon: this.epsilon };
+    return {
+      ...super.getConfig(),
+      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
+      epsilon: this.epsilon,
+    };
   }
 }
 registerClass(InferenceEncoderLayer);
@@ -372,22 +405,36 @@ export class PairMaskingLayer extends tf.layers.Layer {
     super(args);
     this.ratio = args.ratio ?? 0.2;
     this.seed = args.seed ?? 0;
-    if (!(this.ratio >= 0 && this.ratio <= 1)) throw new ArgumentError('ratio', 'a number in [0, 1]', args.ratio);
+    if (!(this.ratio >= 0 && this.ratio <= 1))
+      throw new ArgumentError('ratio', 'a number in [0, 1]', args.ratio);
     if (!Number.isInteger(this.seed)) throw new ArgumentError('seed', 'an integer', args.seed);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const d = s[s.length - 1];
-    if (s.length !== 4 || d == null) throw new ShapeError('PairMaskingLayer x', '[b, e, e, d]', s.map((v) => v ?? -1));
-    this.maskVector = this.addWeight('maskVector', [d], 'float32', tf.initializers.randomNormal({ stddev: 0.02 }));
+    if (s.length !== 4 || d == null)
+      throw new ShapeError(
+        'PairMaskingLayer x',
+        '[b, e, e, d]',
+        s.map((v) => v ?? -1),
+      );
+    this.maskVector = this.addWeight(
+      'maskVector',
+      [d],
+      'float32',
+      tf.initializers.randomNormal({ stddev: 0.02 }),
+    );
     this.built = true;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
     const [x, pairMask] = splitInputs(inputs, 'PairMaskingLayer');
     const seed = this.seed + this.calls++;
-    const { masked, maskedPairs } = maskPairMatrix(x, pairMask, this.maskVector!.read(), { ratio: this.ratio, seed });
+    const { masked, maskedPairs } = maskPairMatrix(x, pairMask, this.maskVector!.read(), {
+      ratio: this.ratio,
+      seed,
+    });
     return [masked, maskedPairs];
   }
 

@@ -53,7 +53,11 @@ export function dense(x: tf.Tensor, p: DenseParams): tf.Tensor {
 /** LayerNorm over the last axis: `(x − mean) / sqrt(var + eps) · gamma + beta`. */
 export function layerNorm(x: tf.Tensor, p: NormParams, epsilon = 1e-5): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(epsilon))).mul(p.gamma).add(p.beta);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(epsilon)))
+    .mul(p.gamma)
+    .add(p.beta);
 }
 
 /** FFN: `relu(x·W1 + b1)·W2 + b2`, x [.., d] → [.., d]. */
@@ -121,7 +125,10 @@ export function flatHeads(x: tf.Tensor): tf.Tensor {
 
 /** 1 for heads whose candidate pair has `side` 'row', 0 for 'col': [1,h,1,1,1]. */
 function rowSelector(sides: readonly PairRef['side'][], rank: number): tf.Tensor {
-  return tf.tensor(sides.map((s) => (s === 'row' ? 1 : 0)), [1, sides.length, ...new Array<number>(rank - 2).fill(1)]);
+  return tf.tensor(
+    sides.map((s) => (s === 'row' ? 1 : 0)),
+    [1, sides.length, ...new Array<number>(rank - 2).fill(1)],
+  );
 }
 
 /**
@@ -139,10 +146,17 @@ export function headSources(x5: tf.Tensor, sides: readonly PairRef['side'][]): t
  * Per-head candidate mask `pairMask` of the candidate pair, broadcastable to [b,h,e,e,e] (A,B,k).
  * @param pairMask [b,e,e]
  */
-export function headMask(pairMask: tf.Tensor, sides: readonly PairRef['side'][], anchor: PairRef['anchor']): tf.Tensor {
+export function headMask(
+  pairMask: tf.Tensor,
+  sides: readonly PairRef['side'][],
+  anchor: PairRef['anchor'],
+): tf.Tensor {
   const [b, e] = pairMask.shape as [number, number, number];
   const s = rowSelector(sides, 4); // [1,h,1,1]
-  const m = pairMask.expandDims(1).mul(s).add(swapPairs(pairMask).expandDims(1).mul(tf.sub(1, s))); // [b,h,anchor,k]
+  const m = pairMask
+    .expandDims(1)
+    .mul(s)
+    .add(swapPairs(pairMask).expandDims(1).mul(tf.sub(1, s))); // [b,h,anchor,k]
   return anchor === 'A' ? m.reshape([b, sides.length, e, 1, e]) : m.reshape([b, sides.length, 1, e, e]);
 }
 
@@ -173,7 +187,11 @@ export function softmaxWithSelf(
   return { path: tf.slice(a, [0, 0, 0, 0], [b, e, e, e]), self: tf.slice(a, [0, 0, 0, e], [b, e, e, 1]) };
 }
 
-type AddWeight = (name: string, shape: number[], init: ReturnType<typeof tf.initializers.zeros>) => tf.LayerVariable;
+type AddWeight = (
+  name: string,
+  shape: number[],
+  init: ReturnType<typeof tf.initializers.zeros>,
+) => tf.LayerVariable;
 
 /** Creates `{kernel, bias}` layer variables `<name>/kernel [in,out]`, `<name>/bias [out]`. */
 export function addDense(add: AddWeight, name: string, inDim: number, outDim: number) {
@@ -222,7 +240,8 @@ export function seededRandom(seed: number): () => number {
 export function maskedPairMean(perPair: tf.Tensor, mask?: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     if (!mask) return tf.mean(perPair) as tf.Scalar;
-    if (mask.shape.join() !== perPair.shape.join()) throw new ShapeError('mask', `[${perPair.shape.join(', ')}]`, mask.shape);
+    if (mask.shape.join() !== perPair.shape.join())
+      throw new ShapeError('mask', `[${perPair.shape.join(', ')}]`, mask.shape);
     const m = mask.toFloat();
     return tf.sum(perPair.mul(m)).div(tf.maximum(tf.sum(m), 1)) as tf.Scalar;
   });
@@ -255,7 +274,10 @@ export function choosePairs(pairMask: tf.Tensor, ratio: number, seed: number): t
     const key = tf.where(real, tf.tensor2d(ranks, [b, n]), tf.fill([b, n], n)); // non-real last
     const count = tf.floor(real.toFloat().sum(-1).mul(ratio).add(0.5)); // [b]
     const smallest = tf.neg(tf.topk(tf.neg(key), kMax).values); // [b,kMax] ascending ranks
-    const offsets = tf.tensor1d(Array.from({ length: b }, (_, i) => i * kMax), 'int32');
+    const offsets = tf.tensor1d(
+      Array.from({ length: b }, (_, i) => i * kMax),
+      'int32',
+    );
     const at = offsets.add(tf.maximum(count.sub(1), 0).toInt());
     const threshold = tf.gather(smallest.reshape([b * kMax]), at).reshape([b, 1]);
     const chosen = real.logicalAnd(key.lessEqual(threshold)).logicalAnd(count.reshape([b, 1]).greater(0));

@@ -39,7 +39,11 @@ export function bidirectionalKLLoss(
   { distribution = 'softmax' }: BidirectionalKLOptions = {},
 ): tf.Scalar {
   if (logitsOriginal.shape.join() !== logitsMasked.shape.join())
-    throw new ShapeError('logitsMasked', `[${logitsOriginal.shape.join(', ')}] (the shape of logitsOriginal)`, logitsMasked.shape);
+    throw new ShapeError(
+      'logitsMasked',
+      `[${logitsOriginal.shape.join(', ')}] (the shape of logitsOriginal)`,
+      logitsMasked.shape,
+    );
   if (distribution !== 'softmax' && distribution !== 'sigmoid')
     throw new ArgumentError('distribution', "'softmax' | 'sigmoid'", distribution);
   return tf.tidy(() => {

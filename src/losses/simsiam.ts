@@ -41,10 +41,17 @@ export function simSiamLoss(
   mask?: tf.Tensor,
 ): tf.Scalar {
   const shape = predictedHat.shape.join();
-  for (const [n, t] of [['targetBar', targetBar], ['predictedBar', predictedBar], ['targetHat', targetHat]] as const)
-    if (t.shape.join() !== shape) throw new ShapeError(n, `[${predictedHat.shape.join(', ')}] (the shape of predictedHat)`, t.shape);
+  for (const [n, t] of [
+    ['targetBar', targetBar],
+    ['predictedBar', predictedBar],
+    ['targetHat', targetHat],
+  ] as const)
+    if (t.shape.join() !== shape)
+      throw new ShapeError(n, `[${predictedHat.shape.join(', ')}] (the shape of predictedHat)`, t.shape);
   return tf.tidy(() => {
-    const cos = cosineSimilarity(predictedHat, stopGradient(targetBar)).add(cosineSimilarity(predictedBar, stopGradient(targetHat)));
+    const cos = cosineSimilarity(predictedHat, stopGradient(targetBar)).add(
+      cosineSimilarity(predictedBar, stopGradient(targetHat)),
+    );
     return maskedPairMean(tf.sub(2, cos), mask);
   });
 }

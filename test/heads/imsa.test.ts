@@ -34,7 +34,9 @@ import {
 await useTestBackend();
 
 /** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
-const cpuWasmOnly = { skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false };
+const cpuWasmOnly = {
+  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
+};
 
 const fx = await loadFixture<Record<string, any>>('reasoning.json');
 
@@ -49,11 +51,23 @@ test('shapes: output [b,e,e,d] float32, computeOutputShape, bad arguments', asyn
   const y = imsa(x, pm, randomIMSAParams(8));
   assert.deepEqual(y.shape, [2, 3, 3, 8]);
   assert.equal(y.dtype, 'float32');
-  assert.deepEqual(new IMSALayer().computeOutputShape([[null, 3, 3, 8], [null, 3, 3]]), [null, 3, 3, 8]);
+  assert.deepEqual(
+    new IMSALayer().computeOutputShape([
+      [null, 3, 3, 8],
+      [null, 3, 3],
+    ]),
+    [null, 3, 3, 8],
+  );
   assert.throws(() => imsa(seeded([2, 3, 3, 6], 1), pm, randomIMSAParams(8)), ShapeError);
-  assert.throws(() => imsa(x, makePairMask(4, [3, 2]), randomIMSAParams(8)), /pairMask: expected shape \[b, e, e\]/);
+  assert.throws(
+    () => imsa(x, makePairMask(4, [3, 2]), randomIMSAParams(8)),
+    /pairMask: expected shape \[b, e, e\]/,
+  );
   const p = randomIMSAParams(8);
-  assert.throws(() => imsa(x, pm, { ...p, pathKey: { ...p.pathKey, kernel: tf.zeros([4, 2, 2]) } }), /params.pathKey.kernel/);
+  assert.throws(
+    () => imsa(x, pm, { ...p, pathKey: { ...p.pathKey, kernel: tf.zeros([4, 2, 2]) } }),
+    /params.pathKey.kernel/,
+  );
   assert.throws(() => new InferenceEncoderLayer({ ffnDim: 0 }), ArgumentError);
   assert.throws(() => new PairMaskingLayer({ ratio: 1.5 }), /ratio: expected a number in \[0, 1\], got 1.5/);
 });
@@ -63,7 +77,14 @@ function identityParams(): IMSAParams {
   const I = tf.eye(4);
   const z = tf.zeros([4]);
   const path = { kernel: tf.ones([4, 2, 1]), bias: tf.zeros([4, 1]) };
-  return { query: { kernel: I, bias: z }, key: { kernel: I, bias: z }, value: { kernel: I, bias: z }, output: { kernel: I, bias: z }, pathKey: path, pathValue: path };
+  return {
+    query: { kernel: I, bias: z },
+    key: { kernel: I, bias: z },
+    value: { kernel: I, bias: z },
+    output: { kernel: I, bias: z },
+    pathKey: path,
+    pathValue: path,
+  };
 }
 
 test('closed form: no path candidate → output is the pair itself; one path → softmax of two', async () => {
@@ -74,7 +95,13 @@ test('closed form: no path candidate → output is the pair itself; one path →
   await near(sel(y2, 0, 1), sel(x2, 0, 1), tol());
   await near(sel(y2, 1, 0), sel(x2, 1, 0), tol());
   // e = 3, real pairs (0,1), (0,2), (2,1) only: query (0,1), head 0 has path k = 2: (0,2),(2,1)
-  const pm = tf.tensor3d([[[0, 1, 1], [0, 0, 0], [0, 1, 0]]]);
+  const pm = tf.tensor3d([
+    [
+      [0, 1, 1],
+      [0, 0, 0],
+      [0, 1, 0],
+    ],
+  ]);
   const x = seeded([1, 3, 3, 4], 5);
   const xv = (await x.array()) as number[][][][];
   const y = ((await imsa(x, pm, identityParams()).array()) as number[][][][])[0]![0]![1]!;
@@ -94,82 +121,116 @@ test('golden parity with the literal torch implementation: values and gradients 
   const w = tf.tensor(g.lossWeights);
   await near(imsa(x, pm, params), tf.tensor(g.output), tol(1e-4), tol(1e-4), 'output');
   const named = flattenParams(params);
-  const grads = tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(imsa(xx, pm, unflattenParams(params, ps)).mul(w)))([x, ...named.map(([, t]) => t)]);
+  const grads = tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) =>
+    tf.sum(imsa(xx, pm, unflattenParams(params, ps)).mul(w)),
+  )([x, ...named.map(([, t]) => t)]);
   await near(grads[0]!, tf.tensor(g.grads.x), tol(1e-4), tol(1e-4), 'grad x');
-  for (const [i, [n]] of named.entries()) await near(grads[i + 1]!, tf.tensor(g.grads[n]), tol(1e-4), tol(1e-4), `grad ${n}`);
+  for (const [i, [n]] of named.entries())
+    await near(grads[i + 1]!, tf.tensor(g.grads[n]), tol(1e-4), tol(1e-4), `grad ${n}`);
 });
 
 test('efficient == naive (values and gradients wrt x and every param), padded entities and missing pairs', async () => {
   const e = 5;
   const x = seeded([2, e, e, 8], 11, 1);
-  const pm = makePairMask(e, [5, 3], [[0, 1, 3], [0, 4, 0], [1, 2, 0]]);
+  const pm = makePairMask(
+    e,
+    [5, 3],
+    [
+      [0, 1, 3],
+      [0, 4, 0],
+      [1, 2, 0],
+    ],
+  );
   const params = randomIMSAParams(8, 21);
   const w = seeded([2, e, e, 8], 31, 1);
   await near(imsa(x, pm, params), naiveIMSA(x, pm, params), tol(1e-5), tol(1e-5), 'values');
   const named = flattenParams(params);
-  const lossOf = (fn: typeof imsa) => (xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(fn(xx, pm, unflattenParams(params, ps)).mul(w));
+  const lossOf =
+    (fn: typeof imsa) =>
+    (xx: tf.Tensor, ...ps: tf.Tensor[]) =>
+      tf.sum(fn(xx, pm, unflattenParams(params, ps)).mul(w));
   const inputs = [x, ...named.map(([, t]) => t)];
   const ge = tf.grads(lossOf(imsa))(inputs);
   const gn = tf.grads(lossOf(naiveIMSA as typeof imsa))(inputs);
-  for (const [i, n] of ['x', ...named.map(([n]) => n)].entries()) await near(ge[i]!, gn[i]!, tol(1e-5), tol(1e-4), `grad ${n}`);
+  for (const [i, n] of ['x', ...named.map(([n]) => n)].entries())
+    await near(ge[i]!, gn[i]!, tol(1e-5), tol(1e-4), `grad ${n}`);
 });
 
-test('dependency: head h at (A,B) reads exactly its candidates {(A,B)} ∪ paths through real k; padding gets zero gradient', cpuWasmOnly, async () => {
-  const e = 4;
-  const x = seeded([1, e, e, 8], 41, 1);
-  const pm = makePairMask(e, [4], [[0, 3, 1]]);
-  const pmv = (await pm.array())[0]!;
-  const base = randomIMSAParams(8, 51);
-  for (let h = 0; h < 4; h++) {
-    // keep only head h in the output projection: rows [2h, 2h+2) of W_O
-    const rowMask = tf.tensor2d(Array.from({ length: 8 }, (_, i) => [Math.floor(i / 2) === h ? 1 : 0]));
-    const params = { ...base, output: { kernel: base.output.kernel.mul(rowMask), bias: tf.zeros([8]) } };
-    const [A, B] = [0, 1];
-    const gx = tf.grad((xx: tf.Tensor) => tf.sum(tf.slice(imsa(xx, pm, params), [0, A, B, 0], [1, 1, 1, 8])))(x);
-    const touched = (await tf.sum(tf.abs(gx), -1).array()) as number[][][];
-    const expected = new Set<string>([`${A},${B}`]);
-    for (let k = 0; k < e; k++) {
-      const [p1, p2] = NAIVE_IMSA_PATHS[h]!(A, B, k);
-      if (pmv[p1[0]]![p1[1]]! * pmv[p2[0]]![p2[1]]! === 1) expected.add(`${p1}`).add(`${p2}`);
-    }
-    assert.ok(expected.size > 1, `head ${h} has a path candidate in this setup`);
-    for (let s = 0; s < e; s++)
-      for (let o = 0; o < e; o++) {
-        const g = touched[0]![s]![o]!;
-        if (expected.has(`${s},${o}`)) assert.ok(g > 1e-6, `head ${h}: (${s},${o}) should influence (${A},${B})`);
-        else assert.equal(g, 0, `head ${h}: (${s},${o}) must not influence (${A},${B})`);
+test(
+  'dependency: head h at (A,B) reads exactly its candidates {(A,B)} ∪ paths through real k; padding gets zero gradient',
+  cpuWasmOnly,
+  async () => {
+    const e = 4;
+    const x = seeded([1, e, e, 8], 41, 1);
+    const pm = makePairMask(e, [4], [[0, 3, 1]]);
+    const pmv = (await pm.array())[0]!;
+    const base = randomIMSAParams(8, 51);
+    for (let h = 0; h < 4; h++) {
+      // keep only head h in the output projection: rows [2h, 2h+2) of W_O
+      const rowMask = tf.tensor2d(Array.from({ length: 8 }, (_, i) => [Math.floor(i / 2) === h ? 1 : 0]));
+      const params = { ...base, output: { kernel: base.output.kernel.mul(rowMask), bias: tf.zeros([8]) } };
+      const [A, B] = [0, 1];
+      const gx = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.slice(imsa(xx, pm, params), [0, A, B, 0], [1, 1, 1, 8])),
+      )(x);
+      const touched = (await tf.sum(tf.abs(gx), -1).array()) as number[][][];
+      const expected = new Set<string>([`${A},${B}`]);
+      for (let k = 0; k < e; k++) {
+        const [p1, p2] = NAIVE_IMSA_PATHS[h]!(A, B, k);
+        if (pmv[p1[0]]![p1[1]]! * pmv[p2[0]]![p2[1]]! === 1) expected.add(`${p1}`).add(`${p2}`);
       }
-  }
-  // the loss over real pairs has zero gradient at non-real pairs (padding, diagonal, missing)
-  const gx = tf.grad((xx: tf.Tensor) => realLoss(imsa(xx, pm, base), pm, seeded([1, e, e, 8], 7, 1)))(x);
-  const gNonReal = tf.sum(tf.abs(gx).mul(tf.sub(1, pm).expandDims(-1)));
-  assert.equal(await scalarOf(gNonReal), 0);
-});
+      assert.ok(expected.size > 1, `head ${h} has a path candidate in this setup`);
+      for (let s = 0; s < e; s++)
+        for (let o = 0; o < e; o++) {
+          const g = touched[0]![s]![o]!;
+          if (expected.has(`${s},${o}`))
+            assert.ok(g > 1e-6, `head ${h}: (${s},${o}) should influence (${A},${B})`);
+          else assert.equal(g, 0, `head ${h}: (${s},${o}) must not influence (${A},${B})`);
+        }
+    }
+    // the loss over real pairs has zero gradient at non-real pairs (padding, diagonal, missing)
+    const gx = tf.grad((xx: tf.Tensor) => realLoss(imsa(xx, pm, base), pm, seeded([1, e, e, 8], 7, 1)))(x);
+    const gNonReal = tf.sum(tf.abs(gx).mul(tf.sub(1, pm).expandDims(-1)));
+    assert.equal(await scalarOf(gNonReal), 0);
+  },
+);
 
-test('equivalence: permuting entities permutes outputs; padding changes nothing; batched == per document', cpuWasmOnly, async () => {
-  const e = 4;
-  const x = seeded([2, e, e, 8], 61, 1);
-  const pm = makePairMask(e, [4, 3], [[0, 2, 1]]);
-  const params = randomIMSAParams(8, 71);
-  const y = imsa(x, pm, params);
-  const perm = [2, 0, 3, 1];
-  const yp = imsa(permuteEntities(x, perm), permuteEntities(pm, perm), params);
-  await near(yp, permuteEntities(y, perm), tol(1e-5), tol(1e-5), 'permutation');
-  // per document == batched
-  for (let i = 0; i < 2; i++) {
-    const yi = imsa(tf.slice(x, [i], [1]), tf.slice(pm, [i], [1]), params);
-    await near(yi, tf.slice(y, [i], [1]), tol(1e-5), tol(1e-5), `doc ${i}`);
-  }
-  // doc 1 has 3 real entities: drop the padded entity (e = 3) or fill it with garbage
-  const real = [1, 1, 1, 0] as const;
-  const x1 = tf.slice(x, [1, 0, 0, 0], [1, 3, 3, 8]);
-  const y1 = imsa(x1, tf.slice(pm, [1, 0, 0], [1, 3, 3]), params);
-  const xGarbage = tf.slice(x, [1], [1]).add(seeded([1, e, e, 8], 99, 50).mul(tf.sub(1, tf.slice(pm, [1], [1])).expandDims(-1)));
-  const yG = imsa(xGarbage, tf.slice(pm, [1], [1]), params);
-  const realPairs = tf.slice(pm, [1, 0, 0], [1, 3, 3]).expandDims(-1);
-  await near(tf.slice(yG, [0, 0, 0, 0], [1, 3, 3, 8]).mul(realPairs), y1.mul(realPairs), tol(1e-5), tol(1e-5), 'padded vs unpadded');
-  assert.equal(real.length, e);
-});
+test(
+  'equivalence: permuting entities permutes outputs; padding changes nothing; batched == per document',
+  cpuWasmOnly,
+  async () => {
+    const e = 4;
+    const x = seeded([2, e, e, 8], 61, 1);
+    const pm = makePairMask(e, [4, 3], [[0, 2, 1]]);
+    const params = randomIMSAParams(8, 71);
+    const y = imsa(x, pm, params);
+    const perm = [2, 0, 3, 1];
+    const yp = imsa(permuteEntities(x, perm), permuteEntities(pm, perm), params);
+    await near(yp, permuteEntities(y, perm), tol(1e-5), tol(1e-5), 'permutation');
+    // per document == batched
+    for (let i = 0; i < 2; i++) {
+      const yi = imsa(tf.slice(x, [i], [1]), tf.slice(pm, [i], [1]), params);
+      await near(yi, tf.slice(y, [i], [1]), tol(1e-5), tol(1e-5), `doc ${i}`);
+    }
+    // doc 1 has 3 real entities: drop the padded entity (e = 3) or fill it with garbage
+    const real = [1, 1, 1, 0] as const;
+    const x1 = tf.slice(x, [1, 0, 0, 0], [1, 3, 3, 8]);
+    const y1 = imsa(x1, tf.slice(pm, [1, 0, 0], [1, 3, 3]), params);
+    const xGarbage = tf
+      .slice(x, [1], [1])
+      .add(seeded([1, e, e, 8], 99, 50).mul(tf.sub(1, tf.slice(pm, [1], [1])).expandDims(-1)));
+    const yG = imsa(xGarbage, tf.slice(pm, [1], [1]), params);
+    const realPairs = tf.slice(pm, [1, 0, 0], [1, 3, 3]).expandDims(-1);
+    await near(
+      tf.slice(yG, [0, 0, 0, 0], [1, 3, 3, 8]).mul(realPairs),
+      y1.mul(realPairs),
+      tol(1e-5),
+      tol(1e-5),
+      'padded vs unpadded',
+    );
+    assert.equal(real.length, e);
+  },
+);
 
 test('InferenceEncoderLayer: golden parity (values, gradients) and stacking', async () => {
   const g = fx['inferenceEncoder'];
@@ -179,9 +240,12 @@ test('InferenceEncoderLayer: golden parity (values, gradients) and stacking', as
   await near(inferenceEncoder(x, pm, params), tf.tensor(g.output), tol(1e-4), tol(1e-4), 'output');
   const named = flattenParams(params);
   const w = tf.tensor(g.lossWeights);
-  const grads = tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(inferenceEncoder(xx, pm, unflattenParams(params, ps)).mul(w)))([x, ...named.map(([, t]) => t)]);
+  const grads = tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) =>
+    tf.sum(inferenceEncoder(xx, pm, unflattenParams(params, ps)).mul(w)),
+  )([x, ...named.map(([, t]) => t)]);
   await near(grads[0]!, tf.tensor(g.grads.x), tol(1e-4), tol(1e-3), 'grad x');
-  for (const [i, [n]] of named.entries()) await near(grads[i + 1]!, tf.tensor(g.grads[n]), tol(1e-4), tol(1e-3), `grad ${n}`);
+  for (const [i, [n]] of named.entries())
+    await near(grads[i + 1]!, tf.tensor(g.grads[n]), tol(1e-4), tol(1e-3), `grad ${n}`);
   // a stack of 3 layers keeps the shape and runs eagerly
   let y: tf.Tensor = x;
   for (let i = 0; i < 3; i++) y = new InferenceEncoderLayer({ ffnDim: 16 }).apply([y, pm]) as tf.Tensor;
@@ -206,7 +270,9 @@ test('maskPairMatrix: round(ratio·#real) real pairs per document, seeded, gradi
   // reproducible, and a different seed gives a different choice
   assert.deepEqual(await maskPairMatrix(x, pm, mv, { seed: 5 }).maskedPairs.array(), mp);
   assert.notDeepEqual(await maskPairMatrix(x, pm, mv, { seed: 6 }).maskedPairs.array(), mp);
-  const [gx, gv] = tf.grads((xx: tf.Tensor, vv: tf.Tensor) => tf.sum(maskPairMatrix(xx, pm, vv, { seed: 5 }).masked))([x, mv]);
+  const [gx, gv] = tf.grads((xx: tf.Tensor, vv: tf.Tensor) =>
+    tf.sum(maskPairMatrix(xx, pm, vv, { seed: 5 }).masked),
+  )([x, mv]);
   await near(gv!, tf.fill([4], count(0) + count(1)), 0, 0, 'grad mask vector');
   await near(gx!, tf.sub(1, m).tile([1, 1, 1, 4]), 0, 0, 'grad x');
   // the layer advances its seed per call and owns the mask vector
@@ -224,7 +290,10 @@ test('maskPairMatrix: round(ratio·#real) real pairs per document, seeded, gradi
 test('serialization round trip: IMSALayer, InferenceEncoderLayer, PairMaskingLayer (config + weights)', async () => {
   const x = seeded([1, 3, 3, 8], 91, 1);
   const pm = makePairMask(3, [3]);
-  for (const layer of [new IMSALayer({ name: 'imsa_rt' }), new InferenceEncoderLayer({ ffnDim: 12, epsilon: 1e-6 })]) {
+  for (const layer of [
+    new IMSALayer({ name: 'imsa_rt' }),
+    new InferenceEncoderLayer({ ffnDim: 12, epsilon: 1e-6 }),
+  ]) {
     const y = layer.apply([x, pm]) as tf.Tensor;
     const copy = roundTripLayer(layer, [x, pm]);
     const cls = layer.constructor as typeof IMSALayer;

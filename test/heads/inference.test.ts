@@ -19,11 +19,23 @@ import {
   type InferenceLayerParams,
   type IterativeInferenceParams,
 } from '../../src/heads/eca.js';
-import { flattenParams, makePairMask, near, permuteEntities, roundTripLayer, scalarOf, seeded, toTensors, unflattenParams } from './naive-reasoning.js';
+import {
+  flattenParams,
+  makePairMask,
+  near,
+  permuteEntities,
+  roundTripLayer,
+  scalarOf,
+  seeded,
+  toTensors,
+  unflattenParams,
+} from './naive-reasoning.js';
 
 await useTestBackend();
 
-const cpuWasmOnly = { skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false };
+const cpuWasmOnly = {
+  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
+};
 const fx = await loadFixture<Record<string, any>>('reasoning.json');
 
 test('shapes: InferenceLayer → [F, R] [b,e,e,d]; IterativeInferenceLayer → [b,e,e,r]; errors', async () => {
@@ -31,22 +43,83 @@ test('shapes: InferenceLayer → [F, R] [b,e,e,d]; IterativeInferenceLayer → [
   const pm = makePairMask(3, [3, 2]);
   const layer = new InferenceLayer({ ffnDim: 8 });
   const out = layer.apply([F, R, pm]) as tf.Tensor[];
-  assert.deepEqual(out.map((t) => t.shape), [[2, 3, 3, 8], [2, 3, 3, 8]]);
-  assert.deepEqual(layer.computeOutputShape([[null, 3, 3, 8], [null, 3, 3, 8], [null, 3, 3]]), [[null, 3, 3, 8], [null, 3, 3, 8]]);
+  assert.deepEqual(
+    out.map((t) => t.shape),
+    [
+      [2, 3, 3, 8],
+      [2, 3, 3, 8],
+    ],
+  );
+  assert.deepEqual(
+    layer.computeOutputShape([
+      [null, 3, 3, 8],
+      [null, 3, 3, 8],
+      [null, 3, 3],
+    ]),
+    [
+      [null, 3, 3, 8],
+      [null, 3, 3, 8],
+    ],
+  );
   const it = new IterativeInferenceLayer({ numLayers: 1, iterations: 2, ffnDim: 8 });
   const logits = it.apply([F, seeded([2, 3, 3, 5], 3), pm]) as tf.Tensor;
   assert.deepEqual(logits.shape, [2, 3, 3, 5]);
   assert.throws(() => inferenceLayer(F, seeded([2, 3, 3, 4], 1), pm, layer.params()), ShapeError);
-  assert.throws(() => new IterativeInferenceLayer({ numLayers: 0 }), /numLayers: expected an integer ≥ 1, got 0/);
-  assert.throws(() => iterativeInference(F, seeded([2, 3, 3, 5], 3), pm, it.params(), { iterations: 0 }), /iterations/);
+  assert.throws(
+    () => new IterativeInferenceLayer({ numLayers: 0 }),
+    /numLayers: expected an integer ≥ 1, got 0/,
+  );
+  assert.throws(
+    () => iterativeInference(F, seeded([2, 3, 3, 5], 3), pm, it.params(), { iterations: 0 }),
+    /iterations/,
+  );
 });
 
 test('closed forms: threshold decoding, relation matrix = sum of embeddings', async () => {
-  const logits = tf.tensor2d([[0, 1, -1, 2], [0, -1, -2, -3], [1, 1, 1, 1]]);
-  await near(thresholdDecode(logits), tf.tensor2d([[0, 1, 0, 1], [1, 0, 0, 0], [1, 0, 0, 0]]), 0, 0, 'decode');
-  const emb = tf.tensor2d([[1, 0], [0, 1], [10, 10], [100, 0]]);
-  const multiHot = tf.tensor4d([[[[0, 1, 0, 1], [1, 0, 0, 0]]]]);
-  await near(relationMatrix(multiHot, emb), tf.tensor4d([[[[100, 1], [1, 0]]]]), 0, 0, 'emb sum');
+  const logits = tf.tensor2d([
+    [0, 1, -1, 2],
+    [0, -1, -2, -3],
+    [1, 1, 1, 1],
+  ]);
+  await near(
+    thresholdDecode(logits),
+    tf.tensor2d([
+      [0, 1, 0, 1],
+      [1, 0, 0, 0],
+      [1, 0, 0, 0],
+    ]),
+    0,
+    0,
+    'decode',
+  );
+  const emb = tf.tensor2d([
+    [1, 0],
+    [0, 1],
+    [10, 10],
+    [100, 0],
+  ]);
+  const multiHot = tf.tensor4d([
+    [
+      [
+        [0, 1, 0, 1],
+        [1, 0, 0, 0],
+      ],
+    ],
+  ]);
+  await near(
+    relationMatrix(multiHot, emb),
+    tf.tensor4d([
+      [
+        [
+          [100, 1],
+          [1, 0],
+        ],
+      ],
+    ]),
+    0,
+    0,
+    'emb sum',
+  );
 });
 
 test('InferenceLayer: golden parity with the literal torch implementation (values, gradients of F, R and every param)', async () => {
@@ -76,7 +149,9 @@ test('iterative inference: golden parity of accumulated logits and predictions (
   // K = 1 is base + classifier(inference(F, emb(decode(base))))
   const one = iterativeInference(F, base, pm, params, { iterations: 1 });
   const pred0 = thresholdDecode(base).mul(pm.expandDims(-1));
-  const manual = base.add(inferenceModule(F, relationMatrix(pred0, params.relationEmbeddings), pm, params).logits);
+  const manual = base.add(
+    inferenceModule(F, relationMatrix(pred0, params.relationEmbeddings), pm, params).logits,
+  );
   await near(one.logits, manual, tol(1e-5), tol(1e-5), 'K = 1');
   // padded pairs predict nothing (all-zero rows) so they add nothing to R
   assert.equal(await scalarOf(tf.sum(out.predictions.mul(tf.sub(1, pm).expandDims(-1)))), 0);
@@ -87,7 +162,11 @@ test('noise injection: round(rate·#real) real pairs per document get a one-hot 
   const pm = makePairMask(e, [5, 4]);
   const pred = thresholdDecode(seeded([2, e, e, 6], 9, 2)).mul(pm.expandDims(-1));
   const noisy = injectRelationNoise(pred, pm, { rate: 0.25, seed: 4 });
-  const [p, n, m] = (await Promise.all([pred.array(), noisy.array(), pm.array()])) as [number[][][][], number[][][][], number[][][]];
+  const [p, n, m] = (await Promise.all([pred.array(), noisy.array(), pm.array()])) as [
+    number[][][][],
+    number[][][][],
+    number[][][],
+  ];
   for (let i = 0; i < 2; i++) {
     let changed = 0;
     let real = 0;
@@ -98,7 +177,11 @@ test('noise injection: round(rate·#real) real pairs per document get a one-hot 
         if (a.join() === b.join()) continue;
         changed++;
         assert.equal(m[i]![s]![o], 1, 'only real pairs change');
-        assert.equal(b.reduce((x, y) => x + y, 0), 1, 'a one-hot');
+        assert.equal(
+          b.reduce((x, y) => x + y, 0),
+          1,
+          'a one-hot',
+        );
         assert.equal(a[b.indexOf(1)], 0, 'a class that was not predicted');
       }
     assert.equal(changed, Math.round(0.25 * real), `doc ${i}`);
@@ -107,24 +190,37 @@ test('noise injection: round(rate·#real) real pairs per document get a one-hot 
   assert.notDeepEqual(await injectRelationNoise(pred, pm, { rate: 0.25, seed: 5 }).array(), n);
 });
 
-test('equivalence: permuting entities permutes the inference layer and the iterative logits; padding changes nothing', cpuWasmOnly, async () => {
-  const e = 4;
-  const [F, R] = [seeded([1, e, e, 8], 21, 1), seeded([1, e, e, 8], 22, 1)];
-  const pm = makePairMask(e, [3]);
-  const layer = new IterativeInferenceLayer({ numLayers: 2, iterations: 2, ffnDim: 8 });
-  const base = seeded([1, e, e, 5], 23, 2);
-  const logits = layer.apply([F, base, pm]) as tf.Tensor;
-  const perm = [1, 3, 0, 2];
-  const lp = layer.apply([permuteEntities(F, perm), permuteEntities(base, perm), permuteEntities(pm, perm)]) as tf.Tensor;
-  await near(lp, permuteEntities(logits, perm), tol(1e-4), tol(1e-4), 'permutation');
-  const garbage = (t: tf.Tensor, seed: number) => t.add(seeded(t.shape, seed, 50).mul(tf.sub(1, pm).expandDims(-1)));
-  const lg = layer.apply([garbage(F, 31), garbage(base, 32), pm]) as tf.Tensor;
-  await near(lg.mul(pm.expandDims(-1)), logits.mul(pm.expandDims(-1)), tol(1e-4), tol(1e-4), 'padding');
-  const il = new InferenceLayer({ ffnDim: 8 });
-  const [f1] = il.apply([F, R, pm]) as tf.Tensor[];
-  const [fp] = il.apply([permuteEntities(F, perm), permuteEntities(R, perm), permuteEntities(pm, perm)]) as tf.Tensor[];
-  await near(fp!, permuteEntities(f1!, perm), tol(1e-4), tol(1e-4), 'inference layer permutation');
-});
+test(
+  'equivalence: permuting entities permutes the inference layer and the iterative logits; padding changes nothing',
+  cpuWasmOnly,
+  async () => {
+    const e = 4;
+    const [F, R] = [seeded([1, e, e, 8], 21, 1), seeded([1, e, e, 8], 22, 1)];
+    const pm = makePairMask(e, [3]);
+    const layer = new IterativeInferenceLayer({ numLayers: 2, iterations: 2, ffnDim: 8 });
+    const base = seeded([1, e, e, 5], 23, 2);
+    const logits = layer.apply([F, base, pm]) as tf.Tensor;
+    const perm = [1, 3, 0, 2];
+    const lp = layer.apply([
+      permuteEntities(F, perm),
+      permuteEntities(base, perm),
+      permuteEntities(pm, perm),
+    ]) as tf.Tensor;
+    await near(lp, permuteEntities(logits, perm), tol(1e-4), tol(1e-4), 'permutation');
+    const garbage = (t: tf.Tensor, seed: number) =>
+      t.add(seeded(t.shape, seed, 50).mul(tf.sub(1, pm).expandDims(-1)));
+    const lg = layer.apply([garbage(F, 31), garbage(base, 32), pm]) as tf.Tensor;
+    await near(lg.mul(pm.expandDims(-1)), logits.mul(pm.expandDims(-1)), tol(1e-4), tol(1e-4), 'padding');
+    const il = new InferenceLayer({ ffnDim: 8 });
+    const [f1] = il.apply([F, R, pm]) as tf.Tensor[];
+    const [fp] = il.apply([
+      permuteEntities(F, perm),
+      permuteEntities(R, perm),
+      permuteEntities(pm, perm),
+    ]) as tf.Tensor[];
+    await near(fp!, permuteEntities(f1!, perm), tol(1e-4), tol(1e-4), 'inference layer permutation');
+  },
+);
 
 test('serialization round trip (InferenceLayer, IterativeInferenceLayer) and no leaks', async () => {
   const [F, R] = [seeded([1, 3, 3, 8], 41, 1), seeded([1, 3, 3, 8], 42, 1)];
@@ -140,7 +236,11 @@ test('serialization round trip (InferenceLayer, IterativeInferenceLayer) and no 
   const copy = roundTripLayer(it, [F, base, pm]) as IterativeInferenceLayer;
   assert.equal(copy.iterations, 1);
   await near(copy.apply([F, base, pm]) as tf.Tensor, l1, tol(), tol(), 'iterative');
-  assert.equal(it.getWeights().length, 1 + 30 + 2, 'embeddings + one layer (2×8 ECA, 2 fusion, 2×(4 FFN + 2 norm)) + classifier');
+  assert.equal(
+    it.getWeights().length,
+    1 + 30 + 2,
+    'embeddings + one layer (2×8 ECA, 2 fusion, 2×(4 FFN + 2 norm)) + classifier',
+  );
   const params = it.params();
   assertNoLeak(() => il.apply([F, R, pm]), 'InferenceLayer');
   assertNoLeak(() => it.apply([F, base, pm]), 'IterativeInferenceLayer');
@@ -149,5 +249,8 @@ test('serialization round trip (InferenceLayer, IterativeInferenceLayer) and no 
     assertNoLeak(() => it.apply([F, base, pm], { noise: { rate: 0.3, seed: 1 } }), 'with noise');
     assertNoLeak(() => iterativeInference(F, base, pm, params, { iterations: 2 }), 'iterativeInference');
   }
-  assertNoLeak(() => tf.grad((f: tf.Tensor) => tf.sum(inferenceModule(f, R, pm, params).logits))(F), 'grad module');
+  assertNoLeak(
+    () => tf.grad((f: tf.Tensor) => tf.sum(inferenceModule(f, R, pm, params).logits))(F),
+    'grad module',
+  );
 });

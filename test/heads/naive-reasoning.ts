@@ -16,10 +16,22 @@ type Pair = readonly [number, number];
 
 /** I-MSA head paths (p1, p2) for query (A,B) and intermediate k (DESIGN.md). */
 export const NAIVE_IMSA_PATHS: ((A: number, B: number, k: number) => [Pair, Pair])[] = [
-  (A, B, k) => [[A, k], [k, B]],
-  (A, B, k) => [[A, k], [B, k]],
-  (A, B, k) => [[k, A], [B, k]],
-  (A, B, k) => [[k, A], [k, B]],
+  (A, B, k) => [
+    [A, k],
+    [k, B],
+  ],
+  (A, B, k) => [
+    [A, k],
+    [B, k],
+  ],
+  (A, B, k) => [
+    [k, A],
+    [B, k],
+  ],
+  (A, B, k) => [
+    [k, A],
+    [k, B],
+  ],
 ];
 
 /** ECA head candidates for query (s,o) and k; null = excluded by construction (DESIGN.md). */
@@ -48,7 +60,10 @@ function candidateIndex(b: number, e: number, pick: (A: number, B: number, k: nu
 
 function lin(x: tf.Tensor, p: { kernel: tf.Tensor; bias: tf.Tensor }): tf.Tensor {
   const d = x.shape[x.rank - 1]!;
-  return tf.matMul(x.reshape([-1, d]), p.kernel as tf.Tensor2D).add(p.bias).reshape([...x.shape.slice(0, -1), p.kernel.shape[1]!]);
+  return tf
+    .matMul(x.reshape([-1, d]), p.kernel as tf.Tensor2D)
+    .add(p.bias)
+    .reshape([...x.shape.slice(0, -1), p.kernel.shape[1]!]);
 }
 
 /** Gathers x [b,e,e,c] at flat indices → [b,e,e,e,c] (used for masks: no gradient needed). */
@@ -72,11 +87,20 @@ function expandPairs(x: tf.Tensor, pick: (A: number, B: number, k: number) => Pa
   const shape = anchor === 0 ? [b!, e!, 1, e!, c!] : [b!, 1, e!, e!, c!]; // [A,·,k] or [·,B,k]
   const full = [b!, e!, e!, e!, c!];
   // tfjs-webgpu's Tile (broadcastTo) reads back to the CPU for rank ≥ 5: add zeros there instead
-  return tf.getBackend() === 'webgpu' ? src.reshape(shape).add(tf.zeros(full)) : tf.broadcastTo(src.reshape(shape), full);
+  return tf.getBackend() === 'webgpu'
+    ? src.reshape(shape).add(tf.zeros(full))
+    : tf.broadcastTo(src.reshape(shape), full);
 }
 
 /** One attention head over [paths ; self]: q [b,e,e,c], keys/vals [b,e,e,e,c], mask [b,e,e,e]. */
-function attend(q: tf.Tensor, keys: tf.Tensor, vals: tf.Tensor, selfK: tf.Tensor, selfV: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+function attend(
+  q: tf.Tensor,
+  keys: tf.Tensor,
+  vals: tf.Tensor,
+  selfK: tf.Tensor,
+  selfV: tf.Tensor,
+  mask: tf.Tensor,
+): tf.Tensor {
   const c = q.shape[3]!;
   const allK = tf.concat([keys, selfK.expandDims(3)], 3); // [b,e,e,e+1,c]
   const allV = tf.concat([vals, selfV.expandDims(3)], 3);
@@ -91,20 +115,32 @@ export function naiveIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): tf.
   return tf.tidy(() => {
     const [b, e, , d] = x.shape as number[];
     const dh = d! / 4;
-    const q = lin(x, p.query), k = lin(x, p.key), v = lin(x, p.value);
+    const q = lin(x, p.query),
+      k = lin(x, p.key),
+      v = lin(x, p.value);
     const pmFlat = pairMask.reshape([b! * e! * e!, 1]);
     const heads = NAIVE_IMSA_PATHS.map((path, h) => {
       const c1 = candidateIndex(b!, e!, (A, B, kk) => path(A, B, kk)[0]);
       const c2 = candidateIndex(b!, e!, (A, B, kk) => path(A, B, kk)[1]);
       const sl = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, h * dh], [-1, -1, -1, dh]);
-      const kh = sl(k), vh = sl(v), qh = sl(q);
+      const kh = sl(k),
+        vh = sl(v),
+        qh = sl(q);
       const proj = (pp: IMSAParams['pathKey'], src: tf.Tensor) => {
-        const cat = tf.concat([expandPairs(src, (A, B, kk) => path(A, B, kk)[0]), expandPairs(src, (A, B, kk) => path(A, B, kk)[1])], -1); // [b,e,e,e,2dh]
+        const cat = tf.concat(
+          [
+            expandPairs(src, (A, B, kk) => path(A, B, kk)[0]),
+            expandPairs(src, (A, B, kk) => path(A, B, kk)[1]),
+          ],
+          -1,
+        ); // [b,e,e,e,2dh]
         const w = tf.slice(pp.kernel, [h, 0, 0], [1, -1, -1]).reshape([2 * dh, dh]);
         const bias = tf.slice(pp.bias, [h, 0], [1, -1]).reshape([dh]);
         return lin(cat, { kernel: w, bias }); // [b,e,e,e,dh]
       };
-      const mask = gatherPairs(pmFlat.reshape([b!, e!, e!, 1]), c1.idx).mul(gatherPairs(pmFlat.reshape([b!, e!, e!, 1]), c2.idx)).squeeze([4]);
+      const mask = gatherPairs(pmFlat.reshape([b!, e!, e!, 1]), c1.idx)
+        .mul(gatherPairs(pmFlat.reshape([b!, e!, e!, 1]), c2.idx))
+        .squeeze([4]);
       return attend(qh, proj(p.pathKey, kh), proj(p.pathValue, vh), kh, vh, mask);
     });
     return lin(tf.concat(heads, -1), p.output);
@@ -116,12 +152,17 @@ export function naiveECA(query: tf.Tensor, memory: tf.Tensor, pairMask: tf.Tenso
   return tf.tidy(() => {
     const [b, e, , d] = query.shape as number[];
     const dh = d! / 4;
-    const q = lin(query, p.query), k = lin(memory, p.key), v = lin(memory, p.value);
+    const q = lin(query, p.query),
+      k = lin(memory, p.key),
+      v = lin(memory, p.value);
     const heads = NAIVE_ECA_CANDIDATES.map((cand, h) => {
       const c = candidateIndex(b!, e!, cand);
       const sl = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, h * dh], [-1, -1, -1, dh]);
-      const kh = sl(k), vh = sl(v);
-      const mask = gatherPairs(pairMask.reshape([b!, e!, e!, 1]), c.idx).squeeze([4]).mul(c.exists);
+      const kh = sl(k),
+        vh = sl(v);
+      const mask = gatherPairs(pairMask.reshape([b!, e!, e!, 1]), c.idx)
+        .squeeze([4])
+        .mul(c.exists);
       return attend(sl(q), expandPairs(kh, cand), expandPairs(vh, cand), kh, vh, mask);
     });
     return lin(tf.concat(heads, -1), p.output);
@@ -137,7 +178,8 @@ export function toTensors(v: unknown): any {
     if (v.length > 0 && typeof v[0] === 'object' && !Array.isArray(v[0])) return v.map(toTensors);
     return tf.tensor(v as number[]);
   }
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, u]) => [k, toTensors(u)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, u]) => [k, toTensors(u)]));
   return v;
 }
 
@@ -174,7 +216,10 @@ export function seeded(shape: number[], seed: number, scale = 0.5): tf.Tensor {
   return tf.tensor(out, shape);
 }
 
-const dense = (i: number, o: number, seed: number, scale = 0.5) => ({ kernel: seeded([i, o], seed, scale), bias: seeded([o], seed + 1, 0.1) });
+const dense = (i: number, o: number, seed: number, scale = 0.5) => ({
+  kernel: seeded([i, o], seed, scale),
+  bias: seeded([o], seed + 1, 0.1),
+});
 
 export function randomIMSAParams(d: number, seed = 1, scale = 0.5): IMSAParams {
   const dh = d / 4;
@@ -189,11 +234,20 @@ export function randomIMSAParams(d: number, seed = 1, scale = 0.5): IMSAParams {
 }
 
 export function randomECAParams(d: number, dm: number, seed = 1, scale = 0.5): ECAParams {
-  return { query: dense(d, d, seed, scale), key: dense(dm, d, seed + 2, scale), value: dense(dm, d, seed + 4, scale), output: dense(d, d, seed + 6, scale) };
+  return {
+    query: dense(d, d, seed, scale),
+    key: dense(dm, d, seed + 2, scale),
+    value: dense(dm, d, seed + 4, scale),
+    output: dense(d, d, seed + 6, scale),
+  };
 }
 
 /** pairMask [b,e,e] of documents with `real[i]` real entities (s ≠ o), minus `missing` pairs [doc, s, o]. */
-export function makePairMask(e: number, real: number[], missing: [number, number, number][] = []): tf.Tensor3D {
+export function makePairMask(
+  e: number,
+  real: number[],
+  missing: [number, number, number][] = [],
+): tf.Tensor3D {
   const b = real.length;
   const m = new Float32Array(b * e * e);
   real.forEach((n, i) => {
@@ -219,7 +273,8 @@ export function roundTripLayer(layer: tf.layers.Layer, inputs: tf.Tensor[]): tf.
   const cls = layer.constructor as unknown as { className: string };
   const json = JSON.parse(JSON.stringify({ className: cls.className, config: layer.getConfig() }));
   const registered = tf.serialization.getRegisteredName(cls as never);
-  if (registered !== `docre-kit>${cls.className}`) throw new Error(`${cls.className} registered as ${registered}`);
+  if (registered !== `docre-kit>${cls.className}`)
+    throw new Error(`${cls.className} registered as ${registered}`);
   const [ctor, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[json.className]!;
   const copy = fromConfig(ctor, json.config) as tf.layers.Layer;
   copy.apply(inputs);
@@ -238,8 +293,18 @@ async function values(v: Value): Promise<Float32Array> {
 }
 
 /** `assertClose` with asynchronous reads; compares shapes when both sides are tensors. */
-export async function near(actual: Value, expected: Value, atol: number, rtol = atol, what = 'value'): Promise<void> {
-  if (actual instanceof tf.Tensor && expected instanceof tf.Tensor && actual.shape.join() !== expected.shape.join())
+export async function near(
+  actual: Value,
+  expected: Value,
+  atol: number,
+  rtol = atol,
+  what = 'value',
+): Promise<void> {
+  if (
+    actual instanceof tf.Tensor &&
+    expected instanceof tf.Tensor &&
+    actual.shape.join() !== expected.shape.join()
+  )
     throw new Error(`${what}: shape [${actual.shape}] vs expected [${expected.shape}]`);
   assertClose(await values(actual), await values(expected), atol, rtol, what);
 }

@@ -26,15 +26,26 @@ test('closed form: 2 − (cos + cos): aligned 0, orthogonal 2, opposite 4, scale
   await near(simSiamLoss(u, v, v, u), 2, tol(), tol(), 'orthogonal');
   await near(simSiamLoss(u, u.neg(), u, u.mul(-3)), 4, tol(), tol(), 'opposite');
   const w = tf.tensor2d([[1, 0, 1]]);
-  const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
-  await near(simSiamLoss(u, w, w, v), 2 - cos([1, 2, 3], [1, 0, 1]) - cos([1, 0, 1], [-2, 1, 0]), tol(), tol(), 'mixed');
+  const cos = (a: number[], b: number[]) =>
+    a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
+  await near(
+    simSiamLoss(u, w, w, v),
+    2 - cos([1, 2, 3], [1, 0, 1]) - cos([1, 0, 1], [-2, 1, 0]),
+    tol(),
+    tol(),
+    'mixed',
+  );
 });
 
 test('golden parity with torch (masked mean over pairs): value and gradients of the predictions', async () => {
   const g = fx['simsiam'];
-  const [ph, zb, pb, zh, pm] = ['predictedHat', 'targetBar', 'predictedBar', 'targetHat'].map((n) => tf.tensor(g[n])).concat([tf.tensor(fx['pairMask'])]);
+  const [ph, zb, pb, zh, pm] = ['predictedHat', 'targetBar', 'predictedBar', 'targetHat']
+    .map((n) => tf.tensor(g[n]))
+    .concat([tf.tensor(fx['pairMask'])]);
   await near(simSiamLoss(ph!, zb!, pb!, zh!, pm), g.loss, tol(1e-5), tol(1e-5), 'loss');
-  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => simSiamLoss(a, b, c, d, pm))([ph!, zb!, pb!, zh!]);
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+    simSiamLoss(a, b, c, d, pm),
+  )([ph!, zb!, pb!, zh!]);
   await near(grads[0]!, tf.tensor(g.grads.predictedHat), tol(1e-6), tol(1e-4), 'grad predictedHat');
   await near(grads[2]!, tf.tensor(g.grads.predictedBar), tol(1e-6), tol(1e-4), 'grad predictedBar');
   // stop-gradient: nothing flows into the target branches
