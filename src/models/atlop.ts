@@ -63,8 +63,7 @@ export class ATLOPModel extends BaseModel<ATLOPConfig> {
   predict(batch: ModelInput): tf.Tensor4D {
     return tf.tidy(() => {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      const topK = (this.config as ATLOPConfig).topK ?? 4;
-      return this.maskPairs(adaptiveThresholdDecode(logits, { topK }), batch.pairMask);
+      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: this.config.topK ?? 4 }), batch.pairMask);
     });
   }
 

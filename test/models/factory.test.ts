@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from '../../src/core/errors.js';
+import {
+  ATLOPModel,
+  DocREIIModel,
+  DocuNetModel,
+  DREMIRModel,
+  GTNModel,
+  MODEL_NAMES,
+  PRESETS,
+  createModel,
+  disposeInput,
+  loadModel,
+} from '../../src/models/index.js';
+import { useTestBackend } from '../helpers.js';
+import { near } from '../fixtures/foundation.js';
+import { D, R, defaultBatch } from './model-suite.js';
+
+await useTestBackend();
+
+const tiny: Record<string, Record<string, unknown>> = {
+  atlop: { embSize: 8, blockSize: 4 },
+  docunet: { unetChannels: 4, unetOut: 4, embSize: 8, blockSize: 4 },
+  dremir: { pairSize: 8, ffnDim: 8, numLayers: 1 },
+  gtn: { numLayers: 1, embSize: 8, blockSize: 4, numEntityIds: 8, numSentenceIds: 4 },
+  docreii: { pairSize: 8, ffnDim: 8, numLayers: 1, iterations: 1 },
+};
+
+test('createModel: every name builds its class with the paper preset, config overriding it', () => {
+  assert.deepEqual([...MODEL_NAMES], ['atlop', 'docunet', 'dremir', 'gtn', 'docreii']);
+  const classes = { atlop: ATLOPModel, docunet: DocuNetModel, dremir: DREMIRModel, gtn: GTNModel, docreii: DocREIIModel };
+  for (const name of MODEL_NAMES) {
+    const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name] });
+    assert.ok(model instanceof classes[name], name);
+    assert.equal(model.name, name);
+    // preset values not overridden are in the config (e.g. topK, masking ratios)
+    for (const [k, v] of Object.entries(PRESETS[name].model)) if (!(k in tiny[name]!)) assert.deepEqual((model.config as Record<string, unknown>)[k], v, `${name}.${k}`);
+    model.dispose();
+  }
+});
+
+test('PRESETS: the papers’ schedules (DocRE-II two stages, GTN discriminator, AdamW settings)', () => {
+  assert.equal(PRESETS.atlop.training.encoderLr, 5e-5);
+  assert.equal(PRESETS.atlop.training.headLr, 1e-4);
+  assert.deepEqual(PRESETS.docreii.training.stage2, { epochs: 15, baseLr: 1e-5, inferenceLr: 1e-4 });
+  assert.equal(PRESETS.dremir.model['maskRatio'], 0.2);
+  assert.equal(PRESETS.gtn.model['reconstructionWeight'], 0.1);
+  assert.equal(PRESETS.gtn.model['adversarialWeight'], 0.01);
+  for (const name of MODEL_NAMES) assert.ok(PRESETS[name].notes.length > 20 && PRESETS[name].training.warmupRatio === 0.06);
+});
+
+test('createModel rejects an unknown name with an ArgumentError listing the names', () => {
+  assert.throws(
+    () => createModel('bert', { hiddenSize: D, numClasses: R }),
+    (e: unknown) => e instanceof ArgumentError && /atlop \| docunet/.test(e.message) && /"bert"/.test(e.message),
+  );
+});
+
+test('loadModel dispatches on the saved name and reproduces the logits', async () => {
+  const model = createModel('docunet', { hiddenSize: D, numClasses: R, ...tiny['docunet'] });
+  const batch = defaultBatch(61);
+  const dir = await mkdtemp(join(tmpdir(), 'docre-factory-'));
+  try {
+    await model.save(dir);
+    const again = await loadModel(dir);
+    assert.ok(again instanceof DocuNetModel);
+    const [a, b] = [model.forward(batch).logits, again.forward(batch).logits];
+    await near(b, a, 0, 0, 'logits');
+    tf.dispose([a, b]);
+    again.dispose();
+    await assert.rejects(ATLOPModel.load(dir), (e: unknown) => e instanceof ArgumentError && /atlop/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  disposeInput(batch);
+  model.dispose();
+});
