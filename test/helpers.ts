@@ -52,6 +52,29 @@ export function assertClose(actual: Numeric, expected: Numeric, atol = tol(), rt
     );
 }
 
+/**
+ * Async twin of `assertClose` for computed tensors on webgpu in Node, where `dataSync` needs
+ * OffscreenCanvas (absent in Node): reads tensors with `data()` first.
+ */
+export async function assertCloseAsync(
+  actual: Numeric,
+  expected: Numeric,
+  atol = tol(),
+  rtol = atol,
+  what = 'value',
+): Promise<void> {
+  const read = async (x: Numeric): Promise<Numeric> =>
+    x instanceof tf.Tensor ? tf.tensor(await x.data(), x.shape) : x;
+  const a = await read(actual);
+  const e = await read(expected);
+  try {
+    assertClose(a, e, atol, rtol, what);
+  } finally {
+    if (a !== actual) tf.dispose(a as tf.Tensor);
+    if (e !== expected) tf.dispose(e as tf.Tensor);
+  }
+}
+
 /** Runs fn, disposes what it returns, and asserts no tensor was left behind. */
 export function assertNoLeak(fn: () => unknown, what = 'fn'): void {
   const before = tf.memory().numTensors;
