@@ -280,12 +280,57 @@ async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
  * on synthetic encoder features of DocRED-like size (n tokens, e entities, d = 256, 4 heads), each
  * as wall-clock and as process CPU time (the latter is what to compare on a shared machine).
  */
+/**
+ * `bench --model all`: one child process per model, so that a model that exhausts the wasm heap or
+ * loses the GPU device (either aborts the backend for the rest of the process) costs only its row.
+ */
+async function benchEach(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const ts = import.meta.url.endsWith('.ts');
+  const main = fileURLToPath(new URL(ts ? './main.ts' : './main.js', import.meta.url));
+  const args = [
+    '--backend',
+    o.backend,
+    '--docs',
+    String(o.docs),
+    '--entities',
+    String(o.entities),
+    '--tokens',
+    String(o.tokens),
+    ...(o.quick ? ['--quick'] : []),
+  ];
+  for (const [k, name] of MODEL_NAMES.entries()) {
+    const { out, err } = await new Promise<{ out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [
+        ...(ts ? ['--import', 'tsx'] : []),
+        main,
+        'bench',
+        '--model',
+        name,
+        ...args,
+      ]);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', () => resolve({ out, err }));
+    });
+    const lines = out.split('\n').filter(Boolean);
+    if (k === 0) io.stdout.write(lines.slice(0, 2).join('\n') + '\n'); // backend line and header
+    const row = lines.find((l) => l.startsWith(name));
+    const why = err.split('\n').filter(Boolean).at(-1) ?? 'no output';
+    io.stdout.write((row ?? `${name.padEnd(10)}${'—'.padStart(18).repeat(4)}  (${why})`) + '\n');
+  }
+}
+
 async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
+  if (o.model === 'all') return benchEach(o, io);
   await startBackend(o.backend);
   const sizes = o.quick
     ? { b: 2, n: 32, e: 6, d: 32, h: 2, r: 5, reps: 2 }
     : { b: o.docs, n: o.tokens, e: o.entities, d: 256, h: 4, r: 97, reps: 3 };
-  const names = o.model === 'all' ? MODEL_NAMES : [o.model];
+  const names = [o.model];
   io.stdout.write(
     `backend ${tf.getBackend()}  b=${sizes.b} n=${sizes.n} e=${sizes.e} d=${sizes.d} r=${sizes.r}\n`,
   );
