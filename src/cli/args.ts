@@ -136,7 +136,12 @@ export const COMMANDS = {
         default: 'runs/model',
         help: 'output: best/, last/, resume.ckpt, train-log.json',
       },
-      seed: { kind: 'int', arg: 'N', default: 66, help: 'seed of weights and data order' },
+      seed: {
+        kind: 'int',
+        arg: 'N',
+        default: 66,
+        help: 'seed of the data order (and of model configs that take a seed: dremir, gtn, docreii)',
+      },
       config: {
         kind: 'string',
         arg: 'JSON',
