@@ -179,6 +179,53 @@ export class AdamW {
     }
   }
 
+  /**
+   * The state keyed by position in `variables` instead of by name (tfjs variable names carry a
+   * process-wide counter, so another process building the same model gets other names): tensors
+   * `${prefix}m/${i}` and `${prefix}v/${i}` (owned by the caller) and the step count of position i.
+   */
+  exportState(
+    variables: readonly tf.Variable[],
+    prefix = '',
+  ): { tensors: Record<string, tf.Tensor>; steps: Record<number, number> } {
+    const state = this.getState();
+    const index = new Map(variables.map((v, i) => [v.name, i]));
+    const tensors: Record<string, tf.Tensor> = {};
+    const steps: Record<number, number> = {};
+    for (const [name, n] of Object.entries(state.steps)) {
+      const i = index.get(name);
+      if (i === undefined)
+        throw new ArgumentError('variables', `a list holding every optimizer variable`, `no ${name}`);
+      steps[i] = n;
+      const mv = state.moments[name];
+      if (mv) {
+        tensors[`${prefix}m/${i}`] = mv.m;
+        tensors[`${prefix}v/${i}`] = mv.v;
+      }
+    }
+    return { tensors, steps };
+  }
+
+  /** Restores what `exportState` produced (possibly in another process) for the same `variables` list. */
+  importState(
+    variables: readonly tf.Variable[],
+    tensors: Readonly<Record<string, tf.Tensor>>,
+    steps: Readonly<Record<number, number>>,
+    prefix = '',
+  ): void {
+    const state: { steps: Record<string, number>; moments: Record<string, { m: tf.Tensor; v: tf.Tensor }> } =
+      { steps: {}, moments: {} };
+    variables.forEach((v, i) => {
+      if (!this.slots.has(v.name)) return;
+      const n = steps[i];
+      if (n !== undefined) state.steps[v.name] = n;
+      const m = tensors[`${prefix}m/${i}`];
+      const vv = tensors[`${prefix}v/${i}`];
+      if (m && vv) state.moments[v.name] = { m, v: vv };
+    });
+    this.setState(state);
+  }
+
   /** Frees the moment variables. */
   dispose(): void {
     for (const s of this.slots.values()) {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
 import { parseSafetensors, serializeSafetensors, type SafeTensorInput } from '../core/safetensors.js';
+import type { AdamW } from './adamw.js';
 
 export interface TensorFile {
   /** Tensors owned by the caller. */
@@ -58,4 +59,56 @@ export async function loadTensorFile(file: string): Promise<TensorFile> {
   for (const [name, t] of parsed.tensors)
     tensors[name] = tf.tensor(t.data, [...t.shape], t.data instanceof Int32Array ? 'int32' : 'float32');
   return { tensors, metadata: parsed.metadata };
+}
+
+/**
+ * Saves an optimizer's state for the `variables` list (by position: valid in another process that
+ * builds the same model), with the variables' values, atomically. For hand-written loops; the
+ * `Trainer` writes the same content into its `resume.ckpt`.
+ *
+ * @example
+ * await saveOptimizerState('run/opt.ckpt', opt, model.trainableVariables());
+ * // later, in a new process:
+ * await loadOptimizerState('run/opt.ckpt', opt, model.trainableVariables());
+ */
+export async function saveOptimizerState(
+  file: string,
+  optimizer: AdamW,
+  variables: readonly tf.Variable[],
+): Promise<void> {
+  const { tensors, steps } = optimizer.exportState(variables, 'opt/');
+  const all: Record<string, tf.Tensor> = { ...tensors };
+  variables.forEach((v, i) => (all[`param/${i}`] = v));
+  try {
+    await saveTensorFile(file, all, { steps: JSON.stringify(steps), count: String(variables.length) });
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** Restores `saveOptimizerState`'s file: the variables' values and the optimizer's moments and steps. */
+export async function loadOptimizerState(
+  file: string,
+  optimizer: AdamW,
+  variables: readonly tf.Variable[],
+): Promise<void> {
+  const { tensors, metadata } = await loadTensorFile(file);
+  try {
+    if (Number(metadata['count']) !== variables.length)
+      throw new ArgumentError(`${file} variables`, String(variables.length), metadata['count']);
+    variables.forEach((v, i) => {
+      const t = tensors[`param/${i}`];
+      if (!t || !tf.util.arraysEqual(t.shape, v.shape))
+        throw new ArgumentError(`${file} param/${i}`, `shape [${v.shape}]`, t?.shape ?? 'missing');
+      v.assign(t);
+    });
+    optimizer.importState(
+      variables,
+      tensors,
+      JSON.parse(metadata['steps'] ?? '{}') as Record<number, number>,
+      'opt/',
+    );
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
 }

@@ -445,27 +445,20 @@ export class Trainer<T> {
    */
   private async checkpoint(st: RunState): Promise<void> {
     const vars = this.allVars();
-    const index = new Map(vars.map((v, i) => [v.name, i]));
     const tensors: Record<string, tf.Tensor> = {};
     vars.forEach((v, i) => (tensors[`param/${i}`] = v));
     const owned: tf.Tensor[] = [];
     const optSteps = this.optimizers().map((opt, j) => {
-      const s = opt.getState();
-      const steps: Record<number, number> = {};
-      for (const [name, n] of Object.entries(s.steps)) steps[index.get(name)!] = n;
-      for (const [name, mv] of Object.entries(s.moments)) {
-        tensors[`opt${j}/m/${index.get(name)}`] = mv.m;
-        tensors[`opt${j}/v/${index.get(name)}`] = mv.v;
-        owned.push(mv.m, mv.v);
-      }
-      return steps;
+      const s = opt.exportState(vars, `opt${j}/`);
+      Object.assign(tensors, s.tensors);
+      owned.push(...Object.values(s.tensors));
+      return s.steps;
     });
-    const shapes = vars.map((v) => v.shape);
     try {
       await saveTensorFile(path.join(this.opts.outDir!, RESUME_FILE), tensors, {
         state: JSON.stringify(st),
         optimizerSteps: JSON.stringify(optSteps),
-        shapes: JSON.stringify(shapes),
+        shapes: JSON.stringify(vars.map((v) => v.shape)),
       });
     } finally {
       tf.dispose(owned);
@@ -497,19 +490,8 @@ export class Trainer<T> {
           throw new ArgumentError(`${file} param/${i}`, `shape [${v.shape}]`, t?.shape ?? 'missing');
         v.assign(t);
       });
-      const optSteps = JSON.parse(metadata['optimizerSteps'] ?? '[]') as Record<string, number>[];
-      this.optimizers().forEach((opt, j) => {
-        const steps: Record<string, number> = {};
-        const moments: Record<string, { m: tf.Tensor; v: tf.Tensor }> = {};
-        vars.forEach((v, i) => {
-          const n = optSteps[j]?.[i];
-          if (n !== undefined) steps[v.name] = n;
-          const m = tensors[`opt${j}/m/${i}`];
-          const vv = tensors[`opt${j}/v/${i}`];
-          if (m && vv) moments[v.name] = { m, v: vv };
-        });
-        opt.setState({ steps, moments });
-      });
+      const optSteps = JSON.parse(metadata['optimizerSteps'] ?? '[]') as Record<number, number>[];
+      this.optimizers().forEach((opt, j) => opt.importState(vars, tensors, optSteps[j] ?? {}, `opt${j}/`));
       return st;
     } finally {
       tf.dispose(Object.values(tensors));

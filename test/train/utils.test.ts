@@ -9,7 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
+  AdamW,
   GradientAccumulator,
+  loadOptimizerState,
+  saveOptimizerState,
   SeededRandom,
   clipByGlobalNorm,
   linearWarmupDecay,
@@ -101,5 +104,50 @@ test('saveTensorFile/loadTensorFile round trip, atomic (no temp file left), bad 
   await fs.writeFile(file, new Uint8Array([1, 2, 3]));
   await assert.rejects(loadTensorFile(file), /x\.ckpt/);
   tf.dispose([w, i, ...Object.values(back.tensors)]);
+  await fs.rm(dir, { recursive: true });
+});
+
+test('saveOptimizerState/loadOptimizerState: a run split across fresh variables continues identically', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-opt-'));
+  const file = path.join(dir, 'opt.ckpt');
+  const gs = [
+    [0.5, -1],
+    [2, 0.25],
+    [-0.3, 0.8],
+    [1, 1],
+  ].map((g) => tf.tensor1d(g));
+  const build = () => {
+    const a = tf.variable(tf.tensor1d([0.1, -0.2]));
+    const b = tf.variable(tf.scalar(3));
+    const opt = new AdamW([
+      { variables: [a], lr: 0.05, weightDecay: 0.1 },
+      { variables: [b], lr: 0.01, weightDecay: 0 },
+    ]);
+    return { a, b, opt };
+  };
+  const step = (m: ReturnType<typeof build>, g: tf.Tensor) => {
+    const gb = g.sum();
+    m.opt.applyGradients({ [m.a.name]: g, [m.b.name]: gb });
+    gb.dispose();
+  };
+  const straight = build();
+  gs.forEach((g) => step(straight, g));
+  const first = build();
+  gs.slice(0, 2).forEach((g) => step(first, g));
+  await saveOptimizerState(file, first.opt, [first.a, first.b]);
+  const second = build(); // new variables (other names), fresh optimizer
+  await loadOptimizerState(file, second.opt, [second.a, second.b]);
+  gs.slice(2).forEach((g) => step(second, g));
+  assertClose(second.a, straight.a, 0, 0, 'a');
+  assertClose(second.b, straight.b, 0, 0, 'b');
+  await assert.rejects(
+    loadOptimizerState(file, second.opt, [second.a]),
+    /opt\.ckpt variables: expected 1, got "2"/,
+  );
+  for (const m of [straight, first, second]) {
+    m.opt.dispose();
+    tf.dispose([m.a, m.b]);
+  }
+  tf.dispose(gs);
   await fs.rm(dir, { recursive: true });
 });
