@@ -22,8 +22,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const root = resolve(here, '../..');
 const shim = (name: string) => resolve(here, 'src/shims', name);
 
-/** The Re-DocRED document the demo opens with and the e2e runs (short: 130 words, 9 entities). */
-export const SAMPLE_TITLE = 'Anthony Steel (actor)';
+/** The Re-DocRED document the demo opens with and the e2e runs (short: 132 words, 11 entities). */
+export const SAMPLE_TITLE = 'Harbour Esplanade, Docklands';
 
 /** URL path → file on disk, for every runtime file the page needs. */
 function runtimeFiles(): Map<string, () => Buffer | string> {

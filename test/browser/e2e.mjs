@@ -42,7 +42,7 @@ const APP = join(ROOT, 'examples/browser');
 const DIST = join(APP, 'dist');
 const FIXTURE = join(ROOT, 'test/fixtures/browser-model');
 const OUT = join(ROOT, 'test-output/browser-e2e');
-const SAMPLE_TITLE = 'Anthony Steel (actor)'; // examples/browser/vite.config.ts
+const SAMPLE_TITLE = 'Harbour Esplanade, Docklands'; // examples/browser/vite.config.ts
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
@@ -287,8 +287,15 @@ async function main() {
     const iters = await page.locator('#iterations canvas').count();
     check(canvases === 1, 'entity-pair heatmap drawn');
     check(iters === 4, `per-iteration matrices drawn (base + K = 3 iterations: ${iters})`);
+    const perIteration = s.result.iterationPredictions;
+    check(
+      perIteration.at(-1) === web.length,
+      'the last iteration matrix decodes to the triples',
+      `relations per iteration ${perIteration.join(' → ')}`,
+    );
     // hover a predicted pair: the tooltip lists its relations
     if (web.length) {
+      await page.locator('#heatmap canvas').scrollIntoViewIfNeeded();
       const box = await page.locator('#heatmap canvas').boundingBox();
       const e = s.result.entities.length;
       const cell = Math.max(10, Math.min(40, Math.floor(360 / e)));

@@ -10,6 +10,7 @@ import type { EmbeddedEncoder, OfficialTriple } from 'docre-kit';
 import { renderHeatmap, renderLegend } from './heatmap.js';
 import {
   DemoError,
+  decodeMatrix,
   loadEncoder,
   loadSavedModel,
   readInput,
@@ -34,6 +35,8 @@ interface DemoState {
     timings: Timings;
     entities: readonly string[];
     pieces: number;
+    /** relations predicted after each DocRE-II iteration (base first) */
+    iterationPredictions: readonly number[];
   };
   error?: string;
   /** how many errors the page has shown */
@@ -145,8 +148,11 @@ function render(r: RunResult, l: LoadedModel): void {
     renderHeatmap({ ...r.matrix, label: `${r.document.title}: final (${r.entities.length} entities)` }, opts),
   );
   $('iterations-block').hidden = r.iterations.length === 0;
+  // each iteration outlined with its own decode (the last one equals the triples above)
   $('iterations').replaceChildren(
-    ...r.iterations.map((m) => renderHeatmap(m, { ...opts, compact: true, size: 200 })),
+    ...r.iterations.map((m) =>
+      renderHeatmap(m, { ...opts, predicted: decodeMatrix(m.probs, l.topK), compact: true, size: 200 }),
+    ),
   );
   const timings = $<HTMLTableElement>('timings');
   timings.innerHTML = '<tr><th>stage</th><th>ms</th></tr>';
@@ -180,7 +186,14 @@ async function run(): Promise<void> {
     const timings = { 'read input': parse, ...r.timings };
     demo.runs++;
     render({ ...r, timings }, loaded);
-    demo.result = { title: doc.title, triples: r.triples, timings, entities: r.entities, pieces: r.pieces };
+    demo.result = {
+      title: doc.title,
+      triples: r.triples,
+      timings,
+      entities: r.entities,
+      pieces: r.pieces,
+      iterationPredictions: r.iterations.map((m) => decodeMatrix(m.probs, loaded!.topK).size),
+    };
     demo.state = 'done';
   } catch (e) {
     showError(e);

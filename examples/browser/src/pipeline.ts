@@ -114,6 +114,8 @@ export interface LoadedModel {
   readonly iterationModels: readonly DocREModel[];
   /** DocRE-II: K, else 0. */
   readonly iterations: number;
+  /** At most this many relations per pair at decode (the model's `topK`). */
+  readonly topK: number;
   dispose(): void;
 }
 
@@ -178,6 +180,7 @@ export async function loadSavedModel(dir: string, encoder: EmbeddedEncoder): Pro
     source: dir,
     iterationModels,
     iterations: K,
+    topK: (json.config['topK'] as number | undefined) ?? (json.name === 'docunet' ? 3 : 4),
     dispose: () => [model, ...iterationModels].forEach((m) => m.dispose()),
   };
 }
@@ -230,6 +233,24 @@ export interface RunResult {
   readonly iterations: readonly PairMatrix[];
   readonly pieces: number;
   readonly timings: Timings;
+}
+
+/**
+ * The decode of a probability matrix: `s,o,c` for every class c ≥ 1 above 0.5, at most `topK` per
+ * pair (the highest). Equals the models' decode (σ is monotone, so the top-k by probability are the
+ * top-k by logit); used for the per-iteration matrices, whose own predictions the models do not return.
+ */
+export function decodeMatrix(probs: readonly (readonly (readonly number[])[])[], topK: number): Set<string> {
+  const out = new Set<string>();
+  probs.forEach((row, s) =>
+    row.forEach((p, o) => {
+      if (s === o) return;
+      const above = p.map((v, c) => ({ v, c })).filter(({ v, c }) => c > 0 && v > 0.5);
+      above.sort((a, b) => b.v - a.v);
+      for (const { c } of above.slice(0, topK)) out.add(`${s},${o},${c}`);
+    }),
+  );
+  return out;
 }
 
 /** `[1,e,e,r]` logits → probabilities above the threshold (see the module comment). */
