@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DREMIRModel, disposeInput } from '../../src/models/index.js';
 import { useTestBackend } from '../helpers.js';
 import { near, scalar } from '../fixtures/foundation.js';
-import { D, R, defaultBatch, modelSuite } from './model-suite.js';
+import { D, R, SLOW_WEBGPU, defaultBatch, modelSuite } from './model-suite.js';
 
 await useTestBackend();
 
@@ -34,7 +34,7 @@ test('DREMIRModel: the masked path runs only in training and the total is AT + A
   model.dispose();
 });
 
-test('DREMIRModel: the learned mask vector receives gradient from the masked path', async () => {
+test('DREMIRModel: the learned mask vector receives gradient from the masked path', { skip: SLOW_WEBGPU }, async () => {
   const model = new DREMIRModel(config);
   const batch = defaultBatch(32);
   const mask = model.namedWeights().find(([n]) => /masker/.test(n))![1];

@@ -11,6 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
 import { disposeInput, syntheticBatch, type DocREModel, type ModelInput, type TrainableEncoder } from '../../src/models/index.js';
 import { near, scalar } from '../fixtures/foundation.js';
+import { BACKEND } from '../helpers.js';
+
+/** Skip reason for checks whose logic does not depend on the backend, on SwiftShader's slow WebGPU (run on cpu and wasm). */
+export const SLOW_WEBGPU = BACKEND === 'webgpu' ? 'backend-independent logic; checked on cpu and wasm (WebGPU on SwiftShader is slow)' : false;
 
 export const D = 16;
 export const R = 4;
@@ -154,7 +158,7 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     model.dispose();
   });
 
-  test(`${name}: padded entities change nothing for the real ones`, { skip: args.padCase === null ? 'the graph depends on e' : false }, async () => {
+  test(`${name}: padded entities change nothing for the real ones`, { skip: args.padCase === null ? 'the graph depends on e' : SLOW_WEBGPU }, async () => {
     const model = args.make();
     const [real, padded] = args.padCase ?? [4, 6];
     const small = batchOf(6, { b: 1, e: real }); // document 0 has `real` real entities
@@ -168,7 +172,7 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     model.dispose();
   });
 
-  test(`${name}: a trainable encoder from the config receives gradients`, async () => {
+  test(`${name}: a trainable encoder from the config receives gradients`, { skip: SLOW_WEBGPU }, async () => {
     const encoder = tinyEncoder();
     const model = args.make({ encoder });
     const groups = model.variableGroups();
