@@ -15,7 +15,9 @@
  * the (F, R̄) and the inverted (R̂, F) runs; the base is frozen or trained at a small lr by the
  * trainer (`variableGroups()` gives `base` and `inference`). `setStage` switches the objective.
  * At inference (`stage` 2) logits are those of K-step iterative inference; in stage 1 the base
- * logits.
+ * logits. `trainableVariables()` follows the stage (stage 1: `base` only); to run both stages with
+ * one Trainer, build the model in stage 2 (the default) and let each trainer stage call
+ * `setStage` and keep its group (`base`, then `inference`).
  *
  * Dimension letters: b n d h m e r (DESIGN.md); u pair-feature width.
  */
