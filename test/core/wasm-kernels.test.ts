@@ -279,7 +279,7 @@ test('matmul overrides (explicit transpose, per-batch split): every transpose/ba
 });
 
 /**
- * A tiny U-Net step: conv → batch norm → relu → max-pool → conv → bilinear upsample (align
+ * A tiny U-Net step: conv → batch norm → relu → max-pool + avg-pool → conv → bilinear upsample (align
  * corners) → concat skip → 1×1 conv → squared error. Every parameter gradient and the input
  * gradient must equal cpu's.
  */
@@ -306,7 +306,7 @@ function uNetStep(): tf.Tensor[] {
     const c1 = tf.conv2d(input as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same').add(b1); // [2,6,6,4]
     const { mean, variance } = tf.moments(c1, [0, 1, 2]);
     const h1 = tf.relu(tf.batchNorm(c1, mean, variance, beta, g, 1e-3)) as tf.Tensor4D;
-    const p = tf.maxPool(h1, 2, 2, 'same'); // [2,3,3,4]
+    const p = tf.maxPool(h1, 2, 2, 'same').add(tf.avgPool(h1, 2, 2, 'same')) as tf.Tensor4D; // [2,3,3,4]
     const c2 = tf.relu(tf.conv2d(p, k2 as tf.Tensor4D, 1, 'same')) as tf.Tensor4D; // [2,3,3,6]
     const up = tf.image.resizeBilinear(c2, [6, 6], true); // [2,6,6,6]
     const cat = tf.concat([h1, up], 3) as tf.Tensor4D; // [2,6,6,10]
@@ -316,7 +316,7 @@ function uNetStep(): tf.Tensor[] {
   return tf.grads(f as (...a: tf.Tensor[]) => tf.Scalar)([x, ...params]);
 }
 
-test('tiny U-Net training step: every gradient equals cpu (conv, batchNorm, maxPool, resizeBilinear)', async () => {
+test('tiny U-Net training step: every gradient equals cpu (conv, batchNorm, max/avg pool, resizeBilinear)', async () => {
   const { here, cpu } = await bothBackends(uNetStep);
   assert.equal(here.length, 7);
   here.forEach((h, i) => {
