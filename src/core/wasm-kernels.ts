@@ -10,7 +10,7 @@
  * | `Conv2DBackpropFilter` (gradient of conv2d w.r.t. the filter) | missing | im2col in JS + the wasm `BatchMatMul` (XNNPACK) |
  * | `UnsortedSegmentSum` (gradient of `gather`) | missing | JS scatter-add on the wasm heap |
  * | `GatherV2` with `batchDims > 0` | registered, wrong values (tfjs#8658) | rewritten as a flat gather (`batchDims = 0`) |
- * | `BatchMatMul`, `_FusedMatMul` with `transposeA/B` | correct but 10–35× slower than without (512×512: 34 ms plain, 1.3 s transposeA, 0.35 s transposeB) — every matmul gradient hits it | large transposed operands are transposed explicitly (wasm `Transpose`), then the fast path |
+ * | `BatchMatMul`, `_FusedMatMul` with `transposeA/B` | correct but 10–35× slower than without (512×512: 34 ms plain, 1.3 s transposeA, 0.35 s transposeB) — every matmul gradient hits it | when m·k·n ≥ 256K, transposed operands are transposed explicitly (wasm `Transpose`), then the fast path |
  * | `BatchMatMul` with batch > 1 | correct but ~10× slower than batch 1 (XNNPACK only serves batch 1: 2×[700,300]·[300,500] takes 600 ms, one [700,300]·[300,500] 30 ms) | large per-batch products run as one batch-1 matmul per batch entry |
  * | `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` | missing | cpu kernel on copied data |
  * | `Einsum` | missing (and no gradient on any backend) | cpu kernel on copied data, forward only |
