@@ -76,7 +76,7 @@ export const COMMANDS = {
         kind: 'string',
         arg: 'FILE',
         required: true,
-        help: 'training documents (DocRED / Re-DocRED JSON)',
+        help: 'training documents (DocRED-format JSON, or a CDR/GDA .data file)',
       },
       dev: {
         kind: 'string',
@@ -169,7 +169,7 @@ export const COMMANDS = {
         required: true,
         help: 'a saved model (best/ or last/ of a train run)',
       },
-      data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED format)' },
+      data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED-format JSON or CDR/GDA .data)' },
       train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
       encoder,
       backend,
@@ -187,7 +187,7 @@ export const COMMANDS = {
         kind: 'string',
         arg: 'FILE',
         required: true,
-        help: 'documents (DocRED format; labels not needed)',
+        help: 'documents (DocRED-format JSON or CDR/GDA .data; labels not needed)',
       },
       out: {
         kind: 'string',
