@@ -39,9 +39,11 @@ interface Sizes {
   h: number;
   m: number;
   k: number;
+  /** U-Net width (the conv row: an up block's 3×3 conv, 2c → c channels on the e×e map padded to 44). */
+  c: number;
 }
-const FULL: Sizes = { b: 1, e: 42, n: 512, d: 768, r: 97, h: 12, m: 4, k: 64 };
-const QUICK: Sizes = { b: 1, e: 8, n: 64, d: 64, r: 11, h: 4, m: 3, k: 16 };
+const FULL: Sizes = { b: 1, e: 42, n: 512, d: 768, r: 97, h: 12, m: 4, k: 64, c: 256 };
+const QUICK: Sizes = { b: 1, e: 8, n: 64, d: 64, r: 11, h: 4, m: 3, k: 16, c: 16 };
 
 /** Deterministic integer / 0-1 helpers (plain JS, identical on every backend). */
 function lcg(seed: number): () => number {
@@ -85,9 +87,25 @@ const rand = (shape: number[], seed: number, scale = 1) =>
   tf.randomUniform(shape, -scale, scale, 'float32', seed);
 
 function cases(z: Sizes): BenchCase[] {
-  const { b, e, n, d, r, h, m, k } = z;
+  const { b, e, n, d, r, h, m, k, c } = z;
+  const s = Math.ceil(e / 4) * 4; // the U-Net pads e to a multiple of 4 (42 → 44)
   return [
     matmulCase(512),
+    {
+      // fwd+bwd = conv2d + its input gradient (Conv2DBackpropInput) only
+      name: 'conv2d 3×3, input gradient',
+      shape: `x [${b},${s},${s},${2 * c}], kernel [3,3,${2 * c},${c}], same → [${b},${s},${s},${c}]`,
+      setup() {
+        const x = rand([b, s, s, 2 * c], 14);
+        const w = rand([3, 3, 2 * c, c], 15, 0.05);
+        const f = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+        return {
+          forward: () => f(x),
+          backward: () => tf.grads((a: tf.Tensor) => f(a).sum())([x]),
+          dispose: () => tf.dispose([x, w]),
+        };
+      },
+    },
     {
       name: 'logSumExpPooling',
       shape: `hidden [${b},${n},${d}], mentions [${b},${e},${m}] → [${b},${e},${d}]`,

@@ -204,6 +204,104 @@ test('conv2d gradients (filter and input): same/valid padding, strides 1 and 2, 
   }
 });
 
+test('Conv2DBackpropInput: 1×1 stride-1 closed form dx = dy·Wᵀ', async () => {
+  const x = seeded([2, 2, 3, 4], 61) as tf.Tensor4D;
+  const w = seeded([1, 1, 4, 3], 62) as tf.Tensor4D;
+  const dy = seeded([2, 2, 3, 3], 63);
+  const dx = tf.grad((a: tf.Tensor) =>
+    tf
+      .conv2d(a as tf.Tensor4D, w, 1, 'valid')
+      .mul(dy)
+      .sum(),
+  )(x);
+  const expected = tf.matMul(dy.reshape([12, 3]), w.reshape([4, 3]), false, true).reshape([2, 2, 3, 4]);
+  assert.deepEqual(dx.shape, [2, 2, 3, 4]);
+  assertClose(await read(dx), await read(expected), tol(1e-5));
+  tf.dispose([x, w, dy]);
+});
+
+test('Conv2DBackpropInput: conv2d input gradient and conv2dTranspose match cpu (shapes, strides, same/valid)', async () => {
+  // [x shape, kernel shape, strides]: odd/even sizes, rectangular kernels and strides, 1×1, kernel = input
+  const shapes: [number[], number[], [number, number]][] = [
+    [
+      [2, 7, 6, 3],
+      [3, 3, 3, 5],
+      [1, 1],
+    ],
+    [
+      [2, 7, 6, 3],
+      [3, 3, 3, 5],
+      [2, 2],
+    ],
+    [
+      [3, 8, 8, 4],
+      [2, 2, 4, 6],
+      [2, 2],
+    ],
+    [
+      [2, 9, 5, 2],
+      [3, 2, 2, 3],
+      [2, 1],
+    ],
+    [
+      [2, 5, 7, 6],
+      [1, 1, 6, 4],
+      [2, 2],
+    ],
+    [
+      [2, 4, 4, 2],
+      [4, 4, 2, 3],
+      [1, 1],
+    ],
+  ];
+  for (const [xs, ws, strides] of shapes)
+    for (const pad of ['same', 'valid'] as const) {
+      const label = `x ${xs} kernel ${ws} strides ${strides} ${pad}`;
+      const { here, cpu } = await bothBackends(() => {
+        const x = seeded(xs, 1) as tf.Tensor4D;
+        const w = seeded(ws, 2) as tf.Tensor4D;
+        const dy = seeded(tf.conv2d(x, w, strides, pad).shape, 3) as tf.Tensor4D;
+        const dx = tf.grad((a: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, w, strides, pad)
+            .mul(dy)
+            .sum(),
+        )(x);
+        // the kernel itself (no autodiff), with the output shape passed explicitly
+        const direct = tf.conv2dTranspose(dy, w, xs as [number, number, number, number], strides, pad);
+        return [dx, direct];
+      });
+      assert.ok(
+        cpu[0]!.some((v) => v !== 0),
+        `${label}: gradient is not trivially zero`,
+      );
+      here.forEach((h, i) => assertClose(h, cpu[i]!, tol(1e-4), tol(1e-4), `${label} output ${i}`));
+    }
+});
+
+test('Conv2DBackpropInput chunks rows without changing the result', async () => {
+  // 2·20·15 = 600 rows of 3·3·8 = 72 columns in chunks of 7 rows (the last one partial)
+  const saved = wasmKernelOptions.im2colChunk;
+  wasmKernelOptions.im2colChunk = 7 * 72;
+  try {
+    const { here, cpu } = await bothBackends(() => {
+      const x = seeded([2, 40, 30, 8], 13) as tf.Tensor4D;
+      const w = seeded([3, 3, 8, 4], 14) as tf.Tensor4D;
+      return [
+        tf.grad((a: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, w, 2, 'same')
+            .square()
+            .sum(),
+        )(x),
+      ];
+    });
+    assertClose(here[0]!, cpu[0]!, tol(1e-3), tol(1e-4));
+  } finally {
+    wasmKernelOptions.im2colChunk = saved;
+  }
+});
+
 test('Conv2DBackpropFilter chunks rows without changing the result', async () => {
   // 600 rows × 72 columns in chunks of 7 rows (the last one partial)
   const saved = wasmKernelOptions.im2colChunk;
@@ -336,6 +434,10 @@ test('registered kernels leak no tensors', () => {
   assertNoLeak(
     () => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').sum())(w),
     'conv2d filter grad',
+  );
+  assertNoLeak(
+    () => tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 2, 'same').sum())(x),
+    'conv2d input grad',
   );
   assertNoLeak(() => tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x3), 'gather batchDims grad');
   tf.dispose([x, x3, w, idx]);
