@@ -298,6 +298,13 @@ export const fmt = (x: number, digits = 1): string =>
 
 export const mb = (bytes: number): string => fmt(bytes / (1024 * 1024));
 
+/**
+ * A time cell: `fmt(ms)`, or "over budget" when the value is missing — `null` in a row (not
+ * measured), and also a non-finite time, which JSON (the child → parent hand-over) turns into null.
+ */
+export const msCell = (ms: number | null | undefined): string =>
+  ms === null || ms === undefined || !Number.isFinite(ms) ? 'over budget' : fmt(ms);
+
 /** A markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -314,10 +321,10 @@ export function backendTable(r: BackendResult): string {
   const rows = r.rows.map((row) => [
     row.name,
     `\`${row.shape}\``,
-    fmt(row.forwardMs),
-    row.backwardMs === null ? 'over budget' : fmt(row.backwardMs),
-    row.peakBytes === null ? '—' : mb(row.peakBytes),
-    row.gflops !== undefined ? fmt(row.gflops) : '',
+    msCell(row.forwardMs),
+    msCell(row.backwardMs),
+    typeof row.peakBytes === 'number' ? mb(row.peakBytes) : '—',
+    typeof row.gflops === 'number' && Number.isFinite(row.gflops) ? fmt(row.gflops) : '',
     String(row.reps),
   ]);
   const table = markdownTable(
@@ -337,15 +344,19 @@ export function ratioTable(results: readonly BackendResult[], reference: BenchBa
     ...results.filter((r) => r !== ref).map((r) => `${r.backend} / ${reference}`),
   ];
   const rows = names.map((name) => {
-    const ms = results.map((r) => r.rows.find((row) => row.name === name)?.backwardMs ?? undefined);
-    const refMs = ref?.rows.find((row) => row.name === name)?.backwardMs ?? undefined;
+    const row = (r: BackendResult | undefined) => r?.rows.find((x) => x.name === name);
+    const ms = (r: BackendResult | undefined) => {
+      const m = row(r)?.backwardMs;
+      return typeof m === 'number' && Number.isFinite(m) ? m : undefined;
+    };
+    const refMs = ms(ref);
     return [
       name,
-      ...ms.map((m) => (m === undefined ? '—' : fmt(m))),
+      ...results.map((r) => (row(r) === undefined ? '—' : msCell(ms(r)))),
       ...results
         .filter((r) => r !== ref)
         .map((r) => {
-          const m = r.rows.find((row) => row.name === name)?.backwardMs ?? undefined;
+          const m = ms(r);
           return m === undefined || refMs === undefined ? '—' : `${fmt(m / refMs, 2)}×`;
         }),
     ];
