@@ -295,8 +295,14 @@ test("windows: a 30-token document with a 24-token window equals ATLOP's two-win
   for (let t = 0; t < l; t++) {
     const row = new Array<number>(d).fill(0);
     let c = 0;
-    if (t < W - 1) (c++, H[0]![t]!.forEach((x, k) => (row[k]! += x)));
-    if (t - off >= 1) (c++, H[1]![t - off]!.forEach((x, k) => (row[k]! += x)));
+    if (t < W - 1) {
+      c++;
+      H[0]![t]!.forEach((x, k) => (row[k]! += x));
+    }
+    if (t - off >= 1) {
+      c++;
+      H[1]![t - off]!.forEach((x, k) => (row[k]! += x));
+    }
     hidden.push(...row.map((x) => x / c));
   }
   const att: number[] = [];
