@@ -14,7 +14,7 @@
  * | `BatchMatMul` with batch > 1 | correct but ~10× slower than batch 1 (XNNPACK only serves batch 1: 2×[700,300]·[300,500] takes 600 ms, one [700,300]·[300,500] 30 ms) | large per-batch products run as one batch-1 matmul per batch entry |
  * | `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` | missing | cpu kernel on copied data |
  * | `Einsum` | missing (and no gradient on any backend) | cpu kernel on copied data, forward only |
- * | `Conv2DBackpropInput` (gradient of conv2d w.r.t. its input; `conv2dTranspose`) | correct but ~10× slower than the forward conv (U-Net up block [1,44,44,512] ⊛ [3,3,512,256]: 3.4 s against 0.36 s) | the wasm `BatchMatMul` (dy · Wᵀ) + col2im scatter-add in JS |
+ * | `Conv2DBackpropInput` (gradient of conv2d w.r.t. its input; `conv2dTranspose`) | correct but ~10× slower than the forward conv (U-Net up block dy [1,44,44,256], kernel [3,3,512,256]: 3.4 s against 0.36 s) | stride 1: wasm's own `Conv2D` (XNNPACK) with the flipped, channel-swapped kernel (0.36 s); other strides: wasm `BatchMatMul` dy·Wᵀ + col2im in JS |
  * | `MaxPoolGrad`, `AvgPoolGrad`, `ResizeBilinearGrad`, `FusedBatchNorm` | present and correct (tested against cpu in test/core/wasm-kernels.test.ts) | — |
  * | `Complex`, `FFT`, `Real`, `Imag`, `Ragged*`, `StaticRegexReplace`, `Draw` | missing | not needed by docre-kit; left out |
  *
@@ -172,10 +172,10 @@ function conv2DBackpropFilter(args: Args): tf.TensorInfo {
 
 /**
  * dx[b, y·sh + i − top, x·sw + j − left, ci] += Σ_co dy[b,y,x,co] · W[i,j,ci,co] (the transpose of the
- * forward conv): per row chunk of `[b·oh·ow]`, `cols = dy · Wᵀ` (`[n, co]·[co, kh·kw·ci]`) runs on
- * wasm's BatchMatMul without transpose flags (Wᵀ is built once in JS), then each row of `cols` is
- * scatter-added into dx at its `kh × kw` window (col2im; cells that fall in the padding are dropped).
- * NCHW goes to the cpu kernel.
+ * forward conv). Stride 1 is a forward conv ({@link stride1BackpropInput}). Otherwise, per row chunk
+ * of `[b·oh·ow]`, `cols = dy · Wᵀ` (`[n, co]·[co, kh·kw·ci]`) runs on wasm's BatchMatMul without
+ * transpose flags (Wᵀ is built once in JS), then each row of `cols` is scatter-added into dx at its
+ * `kh × kw` window (col2im; cells that fall in the padding are dropped). NCHW goes to the cpu kernel.
  */
 function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const { inputs, backend, attrs = {} } = args;
@@ -194,6 +194,10 @@ function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  if (sh === 1 && sw === 1) {
+    const flipped = stride1BackpropInput(args, info);
+    if (flipped) return flipped;
+  }
   const rows = batchSize * outHeight * outWidth;
   const cols = kh * kw * inChannels;
   const chunk = Math.max(
@@ -245,6 +249,51 @@ function conv2DBackpropInput(args: Args): tf.TensorInfo {
   backend.disposeData(wT.dataId);
   const out = backend.makeOutput(inputShape, 'float32');
   backend.typedArrayFromHeap(out).set(dx);
+  return out;
+}
+
+/**
+ * Stride 1: dx[b,y,x,ci] = Σ_{i,j,co} dy[b, y + top − i, x + left − j, co] · W[i,j,ci,co] is the forward
+ * conv of dy with the kernel flipped in space and with in/out channels swapped,
+ * W'[i,j,co,ci] = W[kh−1−i, kw−1−j, ci, co], explicitly padded by (kh−1−top) above and
+ * (inHeight − outHeight + top) below (likewise for the width), run by wasm's own Conv2D (XNNPACK).
+ * Returns undefined when a pad would be negative (explicit pads wider than the kernel).
+ */
+function stride1BackpropInput(args: Args, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
+  const { inputs, backend } = args;
+  const dy = inputs['dy']!;
+  const filter = inputs['filter']!;
+  const { inHeight, inWidth, inChannels: ci, outHeight, outWidth, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  const pads = [kh - 1 - top, inHeight - outHeight + top, kw - 1 - left, inWidth - outWidth + left];
+  if (pads.some((p) => p < 0)) return undefined;
+  const w2 = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const wv = backend.typedArrayFromHeap(filter);
+  const fv = backend.typedArrayFromHeap(w2);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+      const dst = (i * kw + j) * co * ci;
+      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) fv[dst + o * ci + c] = wv[src + c * co + o]!;
+    }
+  const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
+  const out = conv({
+    inputs: { x: dy, filter: w2 },
+    backend,
+    attrs: {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [pads[0]!, pads[1]!],
+        [pads[2]!, pads[3]!],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+    },
+  } as never) as tf.TensorInfo;
+  backend.disposeData(w2.dataId);
   return out;
 }
 

@@ -254,9 +254,24 @@ test('Conv2DBackpropInput: conv2d input gradient and conv2dTranspose match cpu (
       [1, 1],
     ],
   ];
+  // explicit pads: a top pad wider than the kernel (stride 1 then takes the matmul path), and asymmetric ones
+  const explicit: tf.backend_util.ExplicitPadding[] = [
+    [
+      [0, 0],
+      [3, 0],
+      [1, 2],
+      [0, 0],
+    ],
+    [
+      [0, 0],
+      [0, 1],
+      [2, 0],
+      [0, 0],
+    ],
+  ];
   for (const [xs, ws, strides] of shapes)
-    for (const pad of ['same', 'valid'] as const) {
-      const label = `x ${xs} kernel ${ws} strides ${strides} ${pad}`;
+    for (const pad of ['same', 'valid', ...explicit] as const) {
+      const label = `x ${xs} kernel ${ws} strides ${strides} pad ${JSON.stringify(pad)}`;
       const { here, cpu } = await bothBackends(() => {
         const x = seeded(xs, 1) as tf.Tensor4D;
         const w = seeded(ws, 2) as tf.Tensor4D;
@@ -438,6 +453,10 @@ test('registered kernels leak no tensors', () => {
   assertNoLeak(
     () => tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 2, 'same').sum())(x),
     'conv2d input grad',
+  );
+  assertNoLeak(
+    () => tf.grad((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 1, 'valid').sum())(x),
+    'conv2d input grad, stride 1',
   );
   assertNoLeak(() => tf.grad((a: tf.Tensor) => tf.gather(a, idx, 1, 1).sum())(x3), 'gather batchDims grad');
   tf.dispose([x, x3, w, idx]);
