@@ -41,7 +41,11 @@ for (const name of models) {
     const run = paperRun(name, { epochs, trainDocs, seed, quiet: true });
     const r = await runExample(`${EXAMPLE_MODELS[name].title} (seed ${seed})`, run);
     const row = rows.get(name) ?? { f1: [], ignF1: [], intraF1: [], interF1: [], seconds: [], budget: run.budget };
-    row.f1.push(r.scores.f1), row.ignF1.push(r.scores.ignF1), row.intraF1.push(r.scores.intraF1), row.interF1.push(r.scores.interF1), row.seconds.push(r.trainSeconds);
+    row.f1.push(r.scores.f1);
+    row.ignF1.push(r.scores.ignF1);
+    row.intraF1.push(r.scores.intraF1);
+    row.interF1.push(r.scores.interF1);
+    row.seconds.push(r.trainSeconds);
     rows.set(name, row);
   }
   // written after every model, so an interrupted run leaves the rows it finished

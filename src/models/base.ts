@@ -20,7 +20,6 @@ import type {
   ForwardOptions,
   ForwardOutput,
   ModelInput,
-  ModelName,
   TrainableEncoder,
 } from './types.js';
 
@@ -49,13 +48,13 @@ const FORMAT = 'docre-kit-model';
 export interface SavedModelJSON {
   readonly format: typeof FORMAT;
   readonly version: 1;
-  readonly name: ModelName;
+  readonly name: string;
   readonly config: Record<string, unknown>;
   readonly weights: { name: string; shape: number[]; offset: number }[];
 }
 
 export abstract class BaseModel<C extends CommonModelConfig> implements DocREModel {
-  abstract readonly name: ModelName;
+  abstract readonly name: string;
   readonly config: Omit<C, 'encoder'>;
   protected readonly encoder: TrainableEncoder | undefined;
   private readonly parts = new Map<string, Part>();
@@ -200,7 +199,10 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
     }
     const all = new Float32Array(offset);
     let at = 0;
-    for (const c of chunks) (all.set(c, at), (at += c.length));
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
     const json: SavedModelJSON = { format: FORMAT, version: 1, name: this.name, config: this.config as Record<string, unknown>, weights };
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(all.buffer));
     await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
@@ -248,7 +250,7 @@ export async function readCheckpoint(dir: string): Promise<{ json: SavedModelJSO
 /** Loads a checkpoint into a model class (used by each class's `static load`). */
 export async function loadInto<M extends BaseModel<CommonModelConfig>>(
   dir: string,
-  expected: ModelName,
+  expected: string,
   make: (config: Record<string, unknown>) => M,
   overrides: Partial<CommonModelConfig> = {},
 ): Promise<M> {

@@ -125,14 +125,22 @@ function syntheticGraph(
       for (let j = 0; j < m; j++)
         if (mentionMask[(i * e + s) * m + j]) {
           const sent = sentenceOf(mentionIndex[(i * e + s) * m + j]!);
-          kind.push(NODE_MENTION), entity.push(s), sentence.push(sent), mention.push(j), sentences.push(new Set([sent]));
+          kind.push(NODE_MENTION);
+          entity.push(s);
+          sentence.push(sent);
+          mention.push(j);
+          sentences.push(new Set([sent]));
         }
     const entityNode: number[] = [];
     for (let s = 0; s < e; s++) {
       if (!entityMask[i * e + s]) continue;
       entityNode[s] = kind.length;
       const sents = new Set(sentence.filter((_, a) => entity[a] === s && kind[a] === NODE_MENTION));
-      kind.push(NODE_ENTITY), entity.push(s), sentence.push(-1), mention.push(-1), sentences.push(sents);
+      kind.push(NODE_ENTITY);
+      entity.push(s);
+      sentence.push(-1);
+      mention.push(-1);
+      sentences.push(sents);
     }
     const v = kind.length;
     const edge = (f: (a: number, c: number) => boolean) =>

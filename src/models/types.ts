@@ -113,7 +113,8 @@ export type ModelName = 'atlop' | 'docunet' | 'dremir' | 'gtn' | 'docreii';
  * await model.save('ckpt/');  const again = await ATLOPModel.load('ckpt/');
  */
 export interface DocREModel {
-  readonly name: ModelName;
+  /** `ModelName` for the five paper models; any name for a custom model. */
+  readonly name: string;
   /** Serializable hyperparameters (the trainable encoder, if any, is not part of it). */
   readonly config: object;
   forward(batch: ModelInput, options?: ForwardOptions): ForwardOutput;
