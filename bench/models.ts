@@ -11,7 +11,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
-import { createModel, disposeInput, MODEL_NAMES, syntheticBatch, type DocREModel } from '../src/models/index.js';
+import {
+  createModel,
+  disposeInput,
+  MODEL_NAMES,
+  syntheticBatch,
+  type DocREModel,
+} from '../src/models/index.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -32,8 +38,17 @@ const configs: Record<string, Record<string, unknown>> = {
   docreii: { pairSize: 128, numLayers: 2, iterations: 3, ffnDim: 256 },
 };
 
-async function step(model: DocREModel, optimizer: tf.Optimizer, vars: tf.Variable[], batch: ReturnType<typeof syntheticBatch>): Promise<void> {
-  const cost = optimizer.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, vars);
+async function step(
+  model: DocREModel,
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  batch: ReturnType<typeof syntheticBatch>,
+): Promise<void> {
+  const cost = optimizer.minimize(
+    () => model.forward(batch, { training: true }).losses['total']!,
+    true,
+    vars,
+  );
   await cost!.data(); // wait for the device
   cost!.dispose();
 }
@@ -57,6 +72,8 @@ for (const backend of backends) {
     model.dispose();
   }
 }
-console.log(`\nTraining throughput, cached features (b = ${b}, n = ${n}, e = ${e}, d = ${d}, h = ${h}, r = ${r}; ${steps} timed steps${quick ? ', --quick' : ''})\n`);
+console.log(
+  `\nTraining throughput, cached features (b = ${b}, n = ${n}, e = ${e}, d = ${d}, h = ${h}, r = ${r}; ${steps} timed steps${quick ? ', --quick' : ''})\n`,
+);
 console.log('| backend | model | ms / step | docs / s |\n|---|---|---:|---:|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

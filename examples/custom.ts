@@ -10,7 +10,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ECALayer, EntityPairMatrixLayer, USegmentationLayer } from '../src/heads/index.js';
 import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../src/losses/index.js';
-import { BaseModel, entityFeatures, loadInto, type CommonModelConfig, type ForwardOptions, type ForwardOutput, type ModelInput } from '../src/models/index.js';
+import {
+  BaseModel,
+  entityFeatures,
+  loadInto,
+  type CommonModelConfig,
+  type ForwardOptions,
+  type ForwardOutput,
+  type ModelInput,
+} from '../src/models/index.js';
 import { exampleArgs, runExample } from './redocred.js';
 
 interface AtlopUNetECAConfig extends CommonModelConfig {
@@ -30,8 +38,14 @@ class AtlopUNetECA extends BaseModel<AtlopUNetECAConfig> {
 
   constructor(config: AtlopUNetECAConfig) {
     super(config);
-    this.pairs = this.layer('pairs', new EntityPairMatrixLayer({ strategy: 'gated', units: config.pairSize }));
-    this.unet = this.layer('unet', new USegmentationLayer({ channels: config.unetChannels, outChannels: config.pairSize }));
+    this.pairs = this.layer(
+      'pairs',
+      new EntityPairMatrixLayer({ strategy: 'gated', units: config.pairSize }),
+    );
+    this.unet = this.layer(
+      'unet',
+      new USegmentationLayer({ channels: config.unetChannels, outChannels: config.pairSize }),
+    );
     this.eca = this.layer('eca', new ECALayer());
     this.classifier = this.layer('classifier', tf.layers.dense({ units: config.numClasses }));
     this.ensureBuilt();
@@ -55,7 +69,12 @@ class AtlopUNetECA extends BaseModel<AtlopUNetECAConfig> {
   }
 
   predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => this.maskPairs(adaptiveThresholdDecode(this.forward({ ...batch, labels: undefined }).logits, { topK: 4 }), batch.pairMask));
+    return tf.tidy(() =>
+      this.maskPairs(
+        adaptiveThresholdDecode(this.forward({ ...batch, labels: undefined }).logits, { topK: 4 }),
+        batch.pairMask,
+      ),
+    );
   }
 
   static load(dir: string): Promise<AtlopUNetECA> {
@@ -65,7 +84,8 @@ class AtlopUNetECA extends BaseModel<AtlopUNetECAConfig> {
 
 const { epochs, trainDocs, seed } = exampleArgs({ epochs: 5, trainDocs: 400 });
 await runExample('Custom model (ATLOP features + gated pair matrix + U-Net + ECA)', {
-  makeModel: (hiddenSize, numClasses) => new AtlopUNetECA({ hiddenSize, numClasses, pairSize: 64, unetChannels: 32 }),
+  makeModel: (hiddenSize, numClasses) =>
+    new AtlopUNetECA({ hiddenSize, numClasses, pairSize: 64, unetChannels: 32 }),
   epochs,
   trainDocs,
   seed,

@@ -22,7 +22,8 @@ console.log(
 );
 const t0 = Date.now();
 const { scores, trainSeconds } = await runReDocRED({
-  makeModel: (hiddenSize, numClasses) => new ATLOPModel({ hiddenSize, numClasses, embSize: 128, blockSize: 16 }),
+  makeModel: (hiddenSize, numClasses) =>
+    new ATLOPModel({ hiddenSize, numClasses, embSize: 128, blockSize: 16 }),
   epochs,
   trainDocs,
   batchSize: 4,
@@ -32,4 +33,6 @@ const { scores, trainSeconds } = await runReDocRED({
 });
 console.log(`\nValidation (100 documents, official scorer): ${formatScores(scores)}`);
 console.log(`Training ${trainSeconds.toFixed(0)} s; whole job ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
-console.log(`Not comparable to the papers: frozen 2-layer USE-lite features and ${trainDocs} training documents, not fine-tuned BERT-base.`);
+console.log(
+  `Not comparable to the papers: frozen 2-layer USE-lite features and ${trainDocs} training documents, not fine-tuned BERT-base.`,
+);

@@ -27,7 +27,13 @@ import {
   type OfficialTriple,
 } from '../src/data/index.js';
 import { cacheFeatures, EmbeddedEncoder, FeatureCache } from '../src/encoders/index.js';
-import { createModel, type DocREIIModel, type DocREModel, type ModelInput, type ModelName } from '../src/models/index.js';
+import {
+  createModel,
+  type DocREIIModel,
+  type DocREModel,
+  type ModelInput,
+  type ModelName,
+} from '../src/models/index.js';
 import { Trainer, type TrainStage, type ExtraStep, AdamW } from '../src/train/index.js';
 
 export function orFail<A>(e: E.Either<DataError, A>): A {
@@ -102,36 +108,67 @@ export async function prepareReDocRED(
   const features = orFail(featurizer.featurizeAll([...encodedTrain, ...validation]));
   const t0 = Date.now();
   const info = await cacheFeatures(
-    features.map((f) => ({ inputIds: f.inputIds, queryPositions: [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b) })),
+    features.map((f) => ({
+      inputIds: f.inputIds,
+      queryPositions: [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b),
+    })),
     encoder,
     {
       dir: '.cache/features',
       source: bundledAssetPath('re-docred/dev_revised.json'),
       onProgress: (done, total) => {
-        if (process.stderr.isTTY) process.stderr.write(`\rencoding with the embedded encoder: ${done}/${total} documents`);
-        else if (done % 48 === 0 || done === total) process.stderr.write(`encoding with the embedded encoder: ${done}/${total} documents\n`);
+        if (process.stderr.isTTY)
+          process.stderr.write(`\rencoding with the embedded encoder: ${done}/${total} documents`);
+        else if (done % 48 === 0 || done === total)
+          process.stderr.write(`encoding with the embedded encoder: ${done}/${total} documents\n`);
       },
     },
   );
-  if (!info.reused) process.stderr.write(` (${((Date.now() - t0) / 1000).toFixed(0)} s, cached in ${info.file})\n`);
+  if (!info.reused)
+    process.stderr.write(` (${((Date.now() - t0) / 1000).toFixed(0)} s, cached in ${info.file})\n`);
   encoder.dispose();
-  prepared = { schema, train, validation, features, cache: await FeatureCache.load(info.file), validationOffset: encodedTrain.length, encodeAll };
+  prepared = {
+    schema,
+    train,
+    validation,
+    features,
+    cache: await FeatureCache.load(info.file),
+    validationOffset: encodedTrain.length,
+    encodeAll,
+  };
   return prepared;
 }
 
 /** Model input for documents `indices` (into `features`: encoded train documents, then validation): collated batch + cached features. */
-export function inputOf(p: Prepared, indices: readonly number[], graph = false): ModelInput & { titles: readonly string[]; entityCounts: readonly number[] } {
-  const batch = orFail(collate(indices.map((i) => p.features[i]!), p.schema, { graph }));
+export function inputOf(
+  p: Prepared,
+  indices: readonly number[],
+  graph = false,
+): ModelInput & { titles: readonly string[]; entityCounts: readonly number[] } {
+  const batch = orFail(
+    collate(
+      indices.map((i) => p.features[i]!),
+      p.schema,
+      { graph },
+    ),
+  );
   const enc = p.cache.batch(indices, batch.inputIds.shape[1]);
   return { ...batch, hidden: enc.hidden, attention: enc.attention };
 }
 
 /** Official scores of a model on the validation split (Ign F1 ignores facts of the train split). */
-export async function scoreValidation(p: Prepared, model: Pick<DocREModel, 'predict'>, graph = false): Promise<{ scores: DocREDScores; triples: OfficialTriple[] }> {
+export async function scoreValidation(
+  p: Prepared,
+  model: Pick<DocREModel, 'predict'>,
+  graph = false,
+): Promise<{ scores: DocREDScores; triples: OfficialTriple[] }> {
   const triples: OfficialTriple[] = [];
   const offset = p.validationOffset;
   for (let start = 0; start < p.validation.length; start += 4) {
-    const idx = Array.from({ length: Math.min(4, p.validation.length - start) }, (_, k) => offset + start + k);
+    const idx = Array.from(
+      { length: Math.min(4, p.validation.length - start) },
+      (_, k) => offset + start + k,
+    );
     const input = inputOf(p, idx, graph);
     const multiHot = model.predict(input);
     const values = (await multiHot.array()) as number[][][][];
@@ -169,13 +206,17 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
   const { scores, triples } = await scoreValidation(p, model, run.graph);
   if (run.showTriples) {
     const byTitle = new Map(p.validation.map((d) => [d.title, d]));
-    const correct = new Set(p.validation.flatMap((d) => (d.labels ?? []).map((l) => `${d.title}|${l.h}|${l.t}|${l.r}`)));
+    const correct = new Set(
+      p.validation.flatMap((d) => (d.labels ?? []).map((l) => `${d.title}|${l.h}|${l.t}|${l.r}`)),
+    );
     console.log(`\nSome extracted relations (validation; ✓ = in the gold annotation):`);
     for (const t of triples.slice(0, run.showTriples)) {
       const d = byTitle.get(t.title)!;
       const name = (k: number) => d.vertexSet[k]![0]!.name;
       const ok = correct.has(`${t.title}|${t.h_idx}|${t.t_idx}|${t.r}`) ? '✓' : ' ';
-      console.log(`  ${ok} ${name(t.h_idx)} —[${p.schema.nameOf(p.schema.classOf(t.r) ?? 0)}]→ ${name(t.t_idx)}    (${t.title})`);
+      console.log(
+        `  ${ok} ${name(t.h_idx)} —[${p.schema.nameOf(p.schema.classOf(t.r) ?? 0)}]→ ${name(t.t_idx)}    (${t.title})`,
+      );
     }
   }
   model.dispose();
@@ -188,13 +229,18 @@ export function discriminatorOptimizer(vars: tf.Variable[], lr = 1e-4): AdamW {
 }
 
 /** `--epochs N --train-docs N --seed N` (and env EPOCHS / TRAIN_DOCS / SEED) with the example's defaults. */
-export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?: number }): { epochs: number; trainDocs: number; seed: number } {
+export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?: number }): {
+  epochs: number;
+  trainDocs: number;
+  seed: number;
+} {
   const argv = process.argv.slice(2);
   const flag = (name: string, env: string, fallback: number): number => {
     const i = argv.indexOf(`--${name}`);
     const raw = i >= 0 ? argv[i + 1] : process.env[env];
     const v = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got ${raw}`);
+    if (!Number.isInteger(v) || v < 0)
+      throw new Error(`--${name}: expected a non-negative integer, got ${raw}`);
     return v;
   };
   return {
@@ -205,7 +251,10 @@ export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?
 }
 
 /** Runs one example end to end and prints its budget, the official scores and the timing. */
-export async function runExample(title: string, run: ReDocREDRun & { budget: string }): Promise<ReDocREDResult> {
+export async function runExample(
+  title: string,
+  run: ReDocREDRun & { budget: string },
+): Promise<ReDocREDResult> {
   console.log(
     `${title} on Re-DocRED (bundled dev_revised.json: first ${run.trainDocs ?? 400} of the 400 train documents, 100 validation), ` +
       `embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}.\nBudget: ${run.budget}.`,
@@ -213,32 +262,56 @@ export async function runExample(title: string, run: ReDocREDRun & { budget: str
   const t0 = Date.now();
   const result = await runReDocRED(run);
   console.log(`\nValidation (100 documents, official scorer): ${formatScores(result.scores)}`);
-  console.log(`Training ${result.trainSeconds.toFixed(0)} s; whole run ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+  console.log(
+    `Training ${result.trainSeconds.toFixed(0)} s; whole run ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
+  );
   const { precision, recall, f1, ignF1, intraF1, interF1 } = result.scores;
-  console.log(`RESULT ${JSON.stringify({ title, trainDocs: run.trainDocs ?? 400, epochs: run.epochs, seed: run.seed ?? 0, precision, recall, f1, ignF1, intraF1, interF1, trainSeconds: result.trainSeconds })}`);
+  console.log(
+    `RESULT ${JSON.stringify({ title, trainDocs: run.trainDocs ?? 400, epochs: run.epochs, seed: run.seed ?? 0, precision, recall, f1, ignF1, intraF1, interF1, trainSeconds: result.trainSeconds })}`,
+  );
   return result;
 }
 
 /** Title and CPU-sized model of each paper example (shared by the per-model examples and examples/results.ts). */
 export const EXAMPLE_MODELS = {
   atlop: { title: 'ATLOP', sizes: 'head emb 128 / block 16', config: { embSize: 128, blockSize: 16 } },
-  docunet: { title: 'DocuNet', sizes: 'U-Net 32 channels / out 64, head emb 128 / block 16', config: { unetChannels: 32, unetOut: 64, embSize: 128, blockSize: 16 } },
-  dremir: { title: 'DRE-MIR', sizes: 'pair width 128, 2 I-MSA layers, FFN 256, 20 % masked pairs', config: { pairSize: 128, numLayers: 2, ffnDim: 256, docPooling: 'mean' } },
-  gtn: { title: 'GTN (DocRE-BSI)', sizes: '1 GTN layer, head emb 128 / block 16, discriminator lr 1e-4', config: { numLayers: 1, embSize: 128, blockSize: 16, docPooling: 'mean' } },
-  docreii: { title: 'DocRE-II', sizes: 'pair width 128, N_I 2, K 3, FFN 256; stage 2 = a third of the epochs, base frozen', config: { pairSize: 128, numLayers: 2, iterations: 3, ffnDim: 256 } },
+  docunet: {
+    title: 'DocuNet',
+    sizes: 'U-Net 32 channels / out 64, head emb 128 / block 16',
+    config: { unetChannels: 32, unetOut: 64, embSize: 128, blockSize: 16 },
+  },
+  dremir: {
+    title: 'DRE-MIR',
+    sizes: 'pair width 128, 2 I-MSA layers, FFN 256, 20 % masked pairs',
+    config: { pairSize: 128, numLayers: 2, ffnDim: 256, docPooling: 'mean' },
+  },
+  gtn: {
+    title: 'GTN (DocRE-BSI)',
+    sizes: '1 GTN layer, head emb 128 / block 16, discriminator lr 1e-4',
+    config: { numLayers: 1, embSize: 128, blockSize: 16, docPooling: 'mean' },
+  },
+  docreii: {
+    title: 'DocRE-II',
+    sizes: 'pair width 128, N_I 2, K 3, FFN 256; stage 2 = a third of the epochs, base frozen',
+    config: { pairSize: 128, numLayers: 2, iterations: 3, ffnDim: 256 },
+  },
 } as const satisfies Record<ModelName, { title: string; sizes: string; config: Record<string, unknown> }>;
 
 /**
  * The run of one paper model with the examples' budget: `epochs` in total (DocRE-II: stage 1 then
  * stage 2 with a third of them, base frozen; GTN: plus its discriminator step), batch 4, lr 1e-3.
  */
-export function paperRun(name: ModelName, o: { epochs: number; trainDocs: number; seed: number; showTriples?: number; quiet?: boolean }): ReDocREDRun & { budget: string } {
+export function paperRun(
+  name: ModelName,
+  o: { epochs: number; trainDocs: number; seed: number; showTriples?: number; quiet?: boolean },
+): ReDocREDRun & { budget: string } {
   const spec = EXAMPLE_MODELS[name];
   const stage2 = Math.max(1, Math.round(o.epochs / 3));
   const stage1 = Math.max(1, o.epochs - stage2);
   const epochs = name === 'docreii' ? stage1 + stage2 : o.epochs;
   return {
-    makeModel: (hiddenSize, numClasses) => createModel(name, { hiddenSize, numClasses, ...spec.config, seed: o.seed }),
+    makeModel: (hiddenSize, numClasses) =>
+      createModel(name, { hiddenSize, numClasses, ...spec.config, seed: o.seed }),
     epochs,
     trainDocs: o.trainDocs,
     seed: o.seed,
@@ -250,15 +323,25 @@ export function paperRun(name: ModelName, o: { epochs: number; trainDocs: number
           graph: true,
           extraSteps: (model: DocREModel) => {
             const disc = model.variableGroups()['discriminator']!;
-            return [{ optimizer: discriminatorOptimizer(disc, 1e-4), lossKey: 'discriminator', variables: disc }];
+            return [
+              { optimizer: discriminatorOptimizer(disc, 1e-4), lossKey: 'discriminator', variables: disc },
+            ];
           },
         }
       : {}),
     ...(name === 'docreii'
       ? {
           stages: () => [
-            { epochs: stage1, onStart: (m: unknown) => (m as DocREIIModel).setStage(1), trainable: (_n: string, g: string | undefined) => g === 'base' },
-            { epochs: stage2, onStart: (m: unknown) => (m as DocREIIModel).setStage(2), trainable: (_n: string, g: string | undefined) => g === 'inference' },
+            {
+              epochs: stage1,
+              onStart: (m: unknown) => (m as DocREIIModel).setStage(1),
+              trainable: (_n: string, g: string | undefined) => g === 'base',
+            },
+            {
+              epochs: stage2,
+              onStart: (m: unknown) => (m as DocREIIModel).setStage(2),
+              trainable: (_n: string, g: string | undefined) => g === 'inference',
+            },
           ],
         }
       : {}),

@@ -20,7 +20,14 @@ const models = list('models', MODEL_NAMES.join(',')) as ModelName[];
 const outIdx = argv.indexOf('--out');
 const out = outIdx >= 0 ? argv[outIdx + 1]! : undefined;
 
-interface Row { f1: number[]; ignF1: number[]; intraF1: number[]; interF1: number[]; seconds: number[]; budget: string }
+interface Row {
+  f1: number[];
+  ignF1: number[];
+  intraF1: number[];
+  interF1: number[];
+  seconds: number[];
+  budget: string;
+}
 const rows = new Map<ModelName, Row>();
 
 const stat = (xs: number[]) => {
@@ -33,14 +40,24 @@ const table = () =>
   [
     `| model | F1 | Ign F1 | intra F1 | inter F1 | train time / run | budget |`,
     `|---|---:|---:|---:|---:|---:|---|`,
-    ...[...rows].map(([name, r]) => `| ${EXAMPLE_MODELS[name].title} | ${stat(r.f1)} | ${stat(r.ignF1)} | ${stat(r.intraF1)} | ${stat(r.interF1)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(0)} s | ${r.budget} |`),
+    ...[...rows].map(
+      ([name, r]) =>
+        `| ${EXAMPLE_MODELS[name].title} | ${stat(r.f1)} | ${stat(r.ignF1)} | ${stat(r.intraF1)} | ${stat(r.interF1)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(0)} s | ${r.budget} |`,
+    ),
   ].join('\n');
 
 for (const name of models) {
   for (const seed of seeds) {
     const run = paperRun(name, { epochs, trainDocs, seed, quiet: true });
     const r = await runExample(`${EXAMPLE_MODELS[name].title} (seed ${seed})`, run);
-    const row = rows.get(name) ?? { f1: [], ignF1: [], intraF1: [], interF1: [], seconds: [], budget: run.budget };
+    const row = rows.get(name) ?? {
+      f1: [],
+      ignF1: [],
+      intraF1: [],
+      interF1: [],
+      seconds: [],
+      budget: run.budget,
+    };
     row.f1.push(r.scores.f1);
     row.ignF1.push(r.scores.ignF1);
     row.intraF1.push(r.scores.intraF1);
@@ -49,6 +66,12 @@ for (const name of models) {
     rows.set(name, row);
   }
   // written after every model, so an interrupted run leaves the rows it finished
-  if (out) await writeFile(out, `${table()}\n\nSeeds ${seeds.join(', ')}. Command: \`${command}\` (backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}).\n`);
+  if (out)
+    await writeFile(
+      out,
+      `${table()}\n\nSeeds ${seeds.join(', ')}. Command: \`${command}\` (backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}).\n`,
+    );
 }
-console.log(`\n${table()}\n\nseeds ${seeds.join(', ')} (mean ± sample std when more than one); command: ${command}`);
+console.log(
+  `\n${table()}\n\nseeds ${seeds.join(', ')} (mean ± sample std when more than one); command: ${command}`,
+);

@@ -63,7 +63,8 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
   constructor(config: C) {
     positiveInt('hiddenSize', config.hiddenSize);
     positiveInt('numClasses', config.numClasses);
-    if (config.numClasses < 2) throw new ArgumentError('numClasses', '>= 2 (class 0 + relations)', config.numClasses);
+    if (config.numClasses < 2)
+      throw new ArgumentError('numClasses', '>= 2 (class 0 + relations)', config.numClasses);
     const { encoder, ...rest } = config;
     this.config = rest;
     this.encoder = encoder;
@@ -105,7 +106,11 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
       );
     const d = out.hidden.shape[2];
     if (out.hidden.rank !== 3 || d !== this.config.hiddenSize)
-      throw new ShapeError('hidden', `[b, n, ${this.config.hiddenSize}] (config.hiddenSize)`, out.hidden.shape);
+      throw new ShapeError(
+        'hidden',
+        `[b, n, ${this.config.hiddenSize}] (config.hiddenSize)`,
+        out.hidden.shape,
+      );
     if (out.attention.rank !== 4) throw new ShapeError('attention', '[b, h, n, n]', out.attention.shape);
     return out;
   }
@@ -176,7 +181,9 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
     for (const [name, { layer }] of this.parts)
       layer.weights.forEach((w, i) => {
         // tfjs scopes weight names by the layer's (process-unique) name: keep only the local part
-        const local = w.originalName.startsWith(`${layer.name}/`) ? w.originalName.slice(layer.name.length + 1) : w.originalName;
+        const local = w.originalName.startsWith(`${layer.name}/`)
+          ? w.originalName.slice(layer.name.length + 1)
+          : w.originalName;
         out.push([`${name}/${i}:${local}`, w.read() as tf.Variable]);
       });
     for (const [name, { variable }] of this.params) out.push([name, variable]);
@@ -203,7 +210,13 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
       all.set(c, at);
       at += c.length;
     }
-    const json: SavedModelJSON = { format: FORMAT, version: 1, name: this.name, config: this.config as Record<string, unknown>, weights };
+    const json: SavedModelJSON = {
+      format: FORMAT,
+      version: 1,
+      name: this.name,
+      config: this.config as Record<string, unknown>,
+      weights,
+    };
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(all.buffer));
     await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
   }

@@ -82,7 +82,11 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
     const c = resolve(config);
     this.stage = c.stage;
     this.rand = prng(c.seed);
-    this.pairMatrix = this.layer('pairMatrix', new EntityPairMatrixLayer({ strategy: 'gated', units: c.pairSize }), 'base');
+    this.pairMatrix = this.layer(
+      'pairMatrix',
+      new EntityPairMatrixLayer({ strategy: 'gated', units: c.pairSize }),
+      'base',
+    );
     this.baseClassifier = this.layer('baseClassifier', tf.layers.dense({ units: config.numClasses }), 'base');
     this.inference = this.layer(
       'inference',
@@ -90,7 +94,11 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
       'inference',
     );
     // SimSiam predictor MLP over M = [F ; R] (width 2u)
-    this.predictorIn = this.layer('predictor.in', tf.layers.dense({ units: c.pairSize, activation: 'relu' }), 'inference');
+    this.predictorIn = this.layer(
+      'predictor.in',
+      tf.layers.dense({ units: c.pairSize, activation: 'relu' }),
+      'inference',
+    );
     this.predictorOut = this.layer('predictor.out', tf.layers.dense({ units: 2 * c.pairSize }), 'inference');
     this.ensureBuilt();
   }
@@ -116,7 +124,8 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
     const training = options.training ?? false;
     const c = resolve(this.config);
     // host-side draws happen outside tidy so they are the same whatever the backend
-    const noise = training && this.stage === 2 ? [this.rand() * c.noiseMax, this.rand() * c.noiseMax] : [0, 0];
+    const noise =
+      training && this.stage === 2 ? [this.rand() * c.noiseMax, this.rand() * c.noiseMax] : [0, 0];
     const seed = c.seed + 2 * this.calls++;
     return tf.tidy(() => {
       const enc = this.encode(batch, training);
@@ -144,7 +153,9 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
       const params = this.inference.params();
       // base predictions with noise (§2.3): decisions, computed off the gradient tape
       const noisyPrediction = (rate: number, k: number) =>
-        offTape((l) => injectRelationNoise(thresholdDecode(l).mul(pm.expandDims(-1)), pm, { rate, seed: seed + k }))(baseLogits);
+        offTape((l) =>
+          injectRelationNoise(thresholdDecode(l).mul(pm.expandDims(-1)), pm, { rate, seed: seed + k }),
+        )(baseLogits);
       const rBar = relationMatrix(noisyPrediction(noise[0]!, 0), params.relationEmbeddings); // R̄ [b,e,e,u]
       const rHat = relationMatrix(noisyPrediction(noise[1]!, 1), params.relationEmbeddings); // R̂ [b,e,e,u]
       const bar = inferenceModule(features, rBar, pm, params); // (F, R̄)
@@ -173,7 +184,10 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
   predict(batch: ModelInput): tf.Tensor4D {
     return tf.tidy(() => {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+      return this.maskPairs(
+        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
+        batch.pairMask,
+      );
     });
   }
 

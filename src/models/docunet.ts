@@ -50,9 +50,19 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
   constructor(config: DocuNetConfig) {
     super(config);
     const c = resolve(config);
-    this.relationMap = this.layer('relationMap', new EntityPairMatrixLayer({ strategy: 'context', units: c.unetIn }));
-    this.unet = this.layer('unet', new USegmentationLayer({ channels: c.unetChannels, outChannels: c.unetOut }));
-    this.classifier = new BilinearPairHead({ embSize: c.embSize, blockSize: c.blockSize, numClasses: config.numClasses });
+    this.relationMap = this.layer(
+      'relationMap',
+      new EntityPairMatrixLayer({ strategy: 'context', units: c.unetIn }),
+    );
+    this.unet = this.layer(
+      'unet',
+      new USegmentationLayer({ channels: c.unetChannels, outChannels: c.unetOut }),
+    );
+    this.classifier = new BilinearPairHead({
+      embSize: c.embSize,
+      blockSize: c.blockSize,
+      numClasses: config.numClasses,
+    });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.ensureBuilt();
   }
@@ -78,7 +88,10 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
   predict(batch: ModelInput): tf.Tensor4D {
     return tf.tidy(() => {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+      return this.maskPairs(
+        balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK }),
+        batch.pairMask,
+      );
     });
   }
 

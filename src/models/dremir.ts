@@ -60,7 +60,10 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
   constructor(config: DREMIRConfig) {
     super(config);
     const c = resolve(config);
-    this.pairMatrix = this.layer('pairMatrix', new EntityPairMatrixLayer({ strategy: 'concat-ffn', units: c.pairSize, ffnUnits: c.pairFfnSize }));
+    this.pairMatrix = this.layer(
+      'pairMatrix',
+      new EntityPairMatrixLayer({ strategy: 'concat-ffn', units: c.pairSize, ffnUnits: c.pairFfnSize }),
+    );
     this.masker = this.layer('masker', new PairMaskingLayer({ ratio: c.maskRatio, seed: c.seed }));
     this.inference = Array.from({ length: c.numLayers }, (_, i) =>
       this.layer(`inference.${i}`, new InferenceEncoderLayer({ ffnDim: c.ffnDim })),
@@ -104,7 +107,10 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
   predict(batch: ModelInput): tf.Tensor4D {
     return tf.tidy(() => {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+      return this.maskPairs(
+        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
+        batch.pairMask,
+      );
     });
   }
 
@@ -129,6 +135,7 @@ function resolve(c: Omit<DREMIRConfig, 'encoder'>) {
   const klWeight = c.klWeight ?? 1;
   if (!(klWeight >= 0)) fraction('klWeight', klWeight);
   const docPooling = c.docPooling ?? 'cls';
-  if (docPooling !== 'cls' && docPooling !== 'mean') throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
+  if (docPooling !== 'cls' && docPooling !== 'mean')
+    throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
   return { ...r, maskRatio, klWeight, seed: c.seed ?? 0, docPooling };
 }

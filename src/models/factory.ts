@@ -53,22 +53,34 @@ export const PRESETS: Readonly<Record<ModelName, ModelPreset>> = {
   atlop: {
     model: { embSize: 768, blockSize: 64, topK: 4 },
     training: { ...common, epochs: 30, batchSize: 4, encoderLr: 5e-5, headLr: 1e-4 },
-    notes: 'ATLOP paper §4.1 and official run_bert.sh (emb 768, block 64, 30 epochs, batch 4, lr 5e-5 / 1e-4, warmup 6 %, clip 1, eps 1e-6); decode top-4 (official get_label num_labels=4).',
+    notes:
+      'ATLOP paper §4.1 and official run_bert.sh (emb 768, block 64, 30 epochs, batch 4, lr 5e-5 / 1e-4, warmup 6 %, clip 1, eps 1e-6); decode top-4 (official get_label num_labels=4).',
   },
   docunet: {
     model: { unetIn: 3, unetChannels: 256, unetOut: 256, embSize: 768, blockSize: 64, topK: 3 },
     training: { ...common, epochs: 30, batchSize: 2, encoderLr: 2e-5, headLr: 2e-5 },
-    notes: 'DocuNet paper §4.2 (lr 2e-5 with 6 % warmup, N = 42, context-based map) and DESIGN.md (U-Net 256/512, out 256, decode top-3); batch size not stated in the paper: 2; one lr for all parameters as the paper states.',
+    notes:
+      'DocuNet paper §4.2 (lr 2e-5 with 6 % warmup, N = 42, context-based map) and DESIGN.md (U-Net 256/512, out 256, decode top-3); batch size not stated in the paper: 2; one lr for all parameters as the paper states.',
   },
   dremir: {
     model: { pairSize: 768, numLayers: 3, maskRatio: 0.2, klWeight: 1, topK: 4 },
     training: { ...common, epochs: 30, batchSize: 4, encoderLr: 5e-5, headLr: 1e-4 },
-    notes: 'DRE-MIR §3.2 (3 inference layers, 20 % masking, α = β = 1, warmup 6 %); pair width, epochs, batch size and lrs are not stated for DocRED (no public code): ATLOP values used.',
+    notes:
+      'DRE-MIR §3.2 (3 inference layers, 20 % masking, α = β = 1, warmup 6 %); pair width, epochs, batch size and lrs are not stated for DocRED (no public code): ATLOP values used.',
   },
   gtn: {
     model: { numLayers: 2, reconstructionWeight: 0.1, adversarialWeight: 0.01, nodeMaskRatio: 0.2, topK: 4 },
-    training: { ...common, weightDecay: 1e-4, epochs: 30, batchSize: 4, encoderLr: 5e-5, headLr: 1e-4, discriminatorLr: 1e-4 },
-    notes: 'DocRE-BSI §2.3/§3.2 (α = 0.1, β = 0.01, weight decay 1e-4, warmup 6 %, 20 % masked mention nodes per DESIGN.md); layer count L = 2 and lrs / epochs not stated in the text: ATLOP values used.',
+    training: {
+      ...common,
+      weightDecay: 1e-4,
+      epochs: 30,
+      batchSize: 4,
+      encoderLr: 5e-5,
+      headLr: 1e-4,
+      discriminatorLr: 1e-4,
+    },
+    notes:
+      'DocRE-BSI §2.3/§3.2 (α = 0.1, β = 0.01, weight decay 1e-4, warmup 6 %, 20 % masked mention nodes per DESIGN.md); layer count L = 2 and lrs / epochs not stated in the text: ATLOP values used.',
   },
   docreii: {
     model: { pairSize: 768, numLayers: 2, iterations: 3, noiseMax: 0.4, contrastWeight: 1, topK: 4 },
@@ -80,7 +92,8 @@ export const PRESETS: Readonly<Record<ModelName, ModelPreset>> = {
       headLr: 1e-4,
       stage2: { epochs: 15, baseLr: 1e-5, inferenceLr: 1e-4 },
     },
-    notes: 'DocRE-II §3.2–3.4 and Table 7 (BERT, DocRED): N_I = 2, K = 3, noise U(0, 0.4); stage 1: 30 epochs, batch 8, lr 5e-5 / 1e-4; stage 2: 15 epochs, base 1e-5, inference 1e-4.',
+    notes:
+      'DocRE-II §3.2–3.4 and Table 7 (BERT, DocRED): N_I = 2, K = 3, noise U(0, 0.4); stage 1: 30 epochs, batch 8, lr 5e-5 / 1e-4; stage 2: 15 epochs, base 1e-5, inference 1e-4.',
   },
 };
 
@@ -94,7 +107,8 @@ const CLASSES = {
 } as const satisfies Record<ModelName, unknown>;
 
 function checkName(name: string): ModelName {
-  if (!(MODEL_NAMES as readonly string[]).includes(name)) throw new ArgumentError('model name', MODEL_NAMES.join(' | '), name);
+  if (!(MODEL_NAMES as readonly string[]).includes(name))
+    throw new ArgumentError('model name', MODEL_NAMES.join(' | '), name);
   return name as ModelName;
 }
 
@@ -110,8 +124,13 @@ export function createModel(name: string, config: AnyConfig): DocREModel {
 }
 
 /** Loads whichever model `model.save(dir)` wrote into `dir`. */
-export async function loadModel(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocREModel> {
+export async function loadModel(
+  dir: string,
+  overrides: Partial<CommonModelConfig> = {},
+): Promise<DocREModel> {
   const { json } = await readCheckpoint(dir);
-  const Cls = CLASSES[checkName(json.name)] as unknown as { load(d: string, o: Partial<CommonModelConfig>): Promise<DocREModel> };
+  const Cls = CLASSES[checkName(json.name)] as unknown as {
+    load(d: string, o: Partial<CommonModelConfig>): Promise<DocREModel>;
+  };
   return Cls.load(dir, overrides);
 }

@@ -24,7 +24,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
 import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adaptive-threshold.js';
-import { adversarialDistillationLosses, maskMentionNodes, NodeDiscriminatorLayer, nodeReconstructionLoss } from '../losses/graph-losses.js';
+import {
+  adversarialDistillationLosses,
+  maskMentionNodes,
+  NodeDiscriminatorLayer,
+  nodeReconstructionLoss,
+} from '../losses/graph-losses.js';
 import { gatherMentionRows, logSumExpPooling } from '../heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../heads/context-pooling.js';
 import { GTNLayer } from '../heads/gtn.js';
@@ -80,7 +85,10 @@ export class GTNModel extends BaseModel<GTNConfig> {
     const d = config.hiddenSize;
     if (d % 4 !== 0) throw new ArgumentError('hiddenSize', 'a multiple of 4 (GTN has 4 heads)', d);
     this.gtn = Array.from({ length: c.numLayers }, (_, i) =>
-      this.layer(`gtn.${i}`, new GTNLayer({ numEntityIds: c.numEntityIds, numSentenceIds: c.numSentenceIds })),
+      this.layer(
+        `gtn.${i}`,
+        new GTNLayer({ numEntityIds: c.numEntityIds, numSentenceIds: c.numSentenceIds }),
+      ),
     );
     this.maskToken = this.param('maskToken', tf.randomNormal([d], 0, 0.02));
     // official reconstruction head: Linear–ReLU–Linear–LayerNorm
@@ -89,7 +97,11 @@ export class GTNModel extends BaseModel<GTNConfig> {
       this.layer('reconstruction.out', tf.layers.dense({ units: d })),
       this.layer('reconstruction.norm', tf.layers.layerNormalization({ epsilon: 1e-12 })),
     ];
-    this.classifier = new BilinearPairHead({ embSize: c.embSize, blockSize: c.blockSize, numClasses: config.numClasses });
+    this.classifier = new BilinearPairHead({
+      embSize: c.embSize,
+      blockSize: c.blockSize,
+      numClasses: config.numClasses,
+    });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.discriminator = this.layer('discriminator', new NodeDiscriminatorLayer(), 'discriminator');
     this.ensureBuilt();
@@ -100,7 +112,12 @@ export class GTNModel extends BaseModel<GTNConfig> {
     const training = options.training ?? false;
     const c = resolve(this.config);
     const g = batch.graph as GraphBatch | undefined;
-    if (!g?.nodeSource || !g.adjacency) throw new ArgumentError('batch.graph', "GTN's document graph: collate(features, schema, { graph: true })", g === undefined ? 'missing' : Object.keys(g));
+    if (!g?.nodeSource || !g.adjacency)
+      throw new ArgumentError(
+        'batch.graph',
+        "GTN's document graph: collate(features, schema, { graph: true })",
+        g === undefined ? 'missing' : Object.keys(g),
+      );
     const seed = c.seed + this.calls++;
     return tf.tidy(() => {
       const enc = this.encode(batch, training);
@@ -112,28 +129,43 @@ export class GTNModel extends BaseModel<GTNConfig> {
       // initial node features F0 [b,v,d] from concat([doc (1), mentions (e·m), entities (e)])
       const start = gatherMentionRows(hidden, batch.mentionIndex, batch.mentionMask); // [b,e,m,d]
       const end = gatherMentionRows(hidden, g.mentionEndIndex, batch.mentionMask); // [b,e,m,d]
-      const mentions = start.add(end).div(2).reshape([b, e * m, d]); // [b,e·m,d]
+      const mentions = start
+        .add(end)
+        .div(2)
+        .reshape([b, e * m, d]); // [b,e·m,d]
       const entities = logSumExpPooling(hidden, batch.mentionIndex, batch.mentionMask); // [b,e,d]
       const doc = documentState(hidden, batch.attentionMask, c.docPooling).reshape([b, 1, d]); // [b,1,d]
       const table = tf.concat([doc, mentions, entities], 1); // [b,S,d], S = 1 + e·m + e
       const rows = table.shape[1]!;
       const flat = g.nodeSource.add(tf.range(0, b * rows, rows, 'int32').reshape([b, 1])).reshape([b * v]); // [b·v]
-      const f0 = tf.gather(table.reshape([b * rows, d]), flat).reshape([b, v, d]).mul(g.nodeMask.expandDims(2)) as tf.Tensor3D; // [b,v,d]
+      const f0 = tf
+        .gather(table.reshape([b * rows, d]), flat)
+        .reshape([b, v, d])
+        .mul(g.nodeMask.expandDims(2)) as tf.Tensor3D; // [b,v,d]
       // node masking (training only)
       let nodes: tf.Tensor = f0;
       let maskedNodes: tf.Tensor2D | undefined;
       if (training) {
         const mentionNodes = g.nodeKind.equal(NODE_MENTION).toFloat().mul(g.nodeMask); // [b,v]
-        ({ nodes, maskedNodes } = maskMentionNodes(f0, mentionNodes, this.maskToken, { rate: c.nodeMaskRatio, seed }));
+        ({ nodes, maskedNodes } = maskMentionNodes(f0, mentionNodes, this.maskToken, {
+          rate: c.nodeMaskRatio,
+          seed,
+        }));
       }
       const entityIds = tf.minimum(g.nodeEntityId, tf.scalar(c.numEntityIds - 1, 'int32')); // ids beyond the tables are clipped
       const sentenceIds = tf.minimum(g.nodeSentenceId, tf.scalar(c.numSentenceIds - 1, 'int32'));
       for (const layer of this.gtn)
-        nodes = layer.apply([nodes, g.adjacency, entityIds, sentenceIds, g.nodeMask, hidden, g.nodeTokenMask, attentionMask], { training }) as tf.Tensor;
+        nodes = layer.apply(
+          [nodes, g.adjacency, entityIds, sentenceIds, g.nodeMask, hidden, g.nodeTokenMask, attentionMask],
+          { training },
+        ) as tf.Tensor;
       // entities back out of F(L), localized context from the encoder's attention
       const entFlat = g.entityNode.add(tf.range(0, b * v, v, 'int32').reshape([b, 1])).reshape([b * e]); // [b·e]
       const entityOut = tf.gather(nodes.reshape([b * v, d]), entFlat).reshape([b, e, d]) as tf.Tensor3D; // [b,e,d]
-      const context = localizedContextPooling(hidden, entityAttention(enc.attention, batch.mentionIndex, batch.mentionMask)); // [b,e,e,d]
+      const context = localizedContextPooling(
+        hidden,
+        entityAttention(enc.attention, batch.mentionIndex, batch.mentionMask),
+      ); // [b,e,e,d]
       const logits = this.classifier.apply(entityOut, context);
       if (!this.discriminator.built) this.discriminator.apply(nodes);
       const losses: Record<string, tf.Scalar> = {};
@@ -146,7 +178,9 @@ export class GTNModel extends BaseModel<GTNConfig> {
           const adv = adversarialDistillationLosses(nodes, f0, g.nodeMask, this.discriminator.params());
           losses['generator'] = adv.generatorLoss;
           losses['discriminator'] = adv.discriminatorLoss;
-          losses['total'] = at.add(losses['reconstruction'].mul(c.reconstructionWeight)).add(adv.generatorLoss.mul(c.adversarialWeight));
+          losses['total'] = at
+            .add(losses['reconstruction'].mul(c.reconstructionWeight))
+            .add(adv.generatorLoss.mul(c.adversarialWeight));
         } else losses['total'] = at.clone();
       }
       return { logits, losses };
@@ -156,7 +190,10 @@ export class GTNModel extends BaseModel<GTNConfig> {
   predict(batch: ModelInput): tf.Tensor4D {
     return tf.tidy(() => {
       const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }), batch.pairMask);
+      return this.maskPairs(
+        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
+        batch.pairMask,
+      );
     });
   }
 
@@ -166,7 +203,15 @@ export class GTNModel extends BaseModel<GTNConfig> {
   }
 
   protected override probeInput(): ModelInput {
-    return syntheticBatch({ b: 1, n: 8, e: 3, m: 1, d: this.config.hiddenSize, r: this.config.numClasses, graph: true });
+    return syntheticBatch({
+      b: 1,
+      n: 8,
+      e: 3,
+      m: 1,
+      d: this.config.hiddenSize,
+      r: this.config.numClasses,
+      graph: true,
+    });
   }
 
   protected override ensureBuilt(): void {
@@ -196,6 +241,7 @@ function resolve(c: Omit<GTNConfig, 'encoder'>) {
   for (const [k, v] of Object.entries({ reconstructionWeight, adversarialWeight }))
     if (!(v >= 0)) throw new ArgumentError(k, 'a number >= 0', v);
   const docPooling = c.docPooling ?? 'cls';
-  if (docPooling !== 'cls' && docPooling !== 'mean') throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
+  if (docPooling !== 'cls' && docPooling !== 'mean')
+    throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
   return { ...r, nodeMaskRatio, reconstructionWeight, adversarialWeight, docPooling, seed: c.seed ?? 0 };
 }

@@ -98,12 +98,19 @@ export type DocPooling = 'cls' | 'mean';
  * The document vector `[b, d]`: `hidden[:, 0]` (CLS) or the mean of `hidden` over real tokens.
  * @param hidden [b, n, d]; @param attentionMask [b, n] (1 = real token; all tokens when absent)
  */
-export function documentState(hidden: tf.Tensor3D, attentionMask: tf.Tensor2D | undefined, pooling: DocPooling): tf.Tensor2D {
+export function documentState(
+  hidden: tf.Tensor3D,
+  attentionMask: tf.Tensor2D | undefined,
+  pooling: DocPooling,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const [b, n, d] = hidden.shape;
     if (pooling === 'cls') return hidden.slice([0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [b,d]
     const mask = (attentionMask ?? tf.ones([b, n])).reshape([b, n, 1]); // [b,n,1]
-    return hidden.mul(mask).sum(1).div(tf.maximum(mask.sum(1), 1)) as tf.Tensor2D; // [b,d]
+    return hidden
+      .mul(mask)
+      .sum(1)
+      .div(tf.maximum(mask.sum(1), 1)) as tf.Tensor2D; // [b,d]
   });
 }
 

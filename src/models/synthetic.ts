@@ -86,10 +86,16 @@ export function syntheticBatch(args: SyntheticBatchArgs = {}): ModelInput {
         labels[p * r + rel] = 1;
       }
   }
-  const graph = args.graph ? syntheticGraph({ b, n, e, m }, mentionIndex, mentionMask, entityMask) : undefined;
+  const graph = args.graph
+    ? syntheticGraph({ b, n, e, m }, mentionIndex, mentionMask, entityMask)
+    : undefined;
   return {
     ...(graph ? { graph } : {}),
-    inputIds: tf.tensor2d(new Int32Array(b * n).map((_, k) => 100 + (k % 50)), [b, n], 'int32'),
+    inputIds: tf.tensor2d(
+      new Int32Array(b * n).map((_, k) => 100 + (k % 50)),
+      [b, n],
+      'int32',
+    ),
     attentionMask: tf.ones([b, n]) as tf.Tensor2D,
     hidden: tf.tensor3d(hidden, [b, n, d]),
     attention: tf.tensor4d(att, [b, h, n, n]),

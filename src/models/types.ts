@@ -24,11 +24,7 @@ export interface EncoderOutput {
  * variables are reported under the `encoder` group so the trainer can give them their own lr.
  */
 export interface TrainableEncoder {
-  encode(
-    inputIds: tf.Tensor2D,
-    attentionMask: tf.Tensor2D,
-    options?: { training?: boolean },
-  ): EncoderOutput;
+  encode(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options?: { training?: boolean }): EncoderOutput;
   /** Trainable variables of the encoder (tf.Variable or tfjs LayerVariable). */
   readonly trainableWeights?: readonly unknown[];
   trainableVariables?(): tf.Variable[];

@@ -28,15 +28,27 @@ test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; cont
     const subj = tf.broadcastTo(entity.reshape([b, e, 1, D]), [b, e, e, D]);
     const obj = tf.broadcastTo(entity.reshape([b, 1, e, D]), [b, e, e, D]);
     const ext = (x: tf.Tensor, k: string) =>
-      tf.tanh(tf.matMul(tf.concat([x, context], -1).reshape([-1, 2 * D]), w[`classifier.${k}/0:kernel`]!).add(w[`classifier.${k}/1:bias`]!));
+      tf.tanh(
+        tf
+          .matMul(tf.concat([x, context], -1).reshape([-1, 2 * D]), w[`classifier.${k}/0:kernel`]!)
+          .add(w[`classifier.${k}/1:bias`]!),
+      );
     const zs = ext(subj, 'head').reshape([-1, 2, 4]); // groups of k = 4
     const zo = ext(obj, 'tail').reshape([-1, 2, 4]);
-    const feats = zs.expandDims(3).mul(zo.expandDims(2)).reshape([-1, 8 * 4]); // index g·k·k + i·k + j
-    return tf.matMul(feats, w['classifier.bilinear/0:kernel']!).add(w['classifier.bilinear/1:bias']!).reshape([b, e, e, R]);
+    const feats = zs
+      .expandDims(3)
+      .mul(zo.expandDims(2))
+      .reshape([-1, 8 * 4]); // index g·k·k + i·k + j
+    return tf
+      .matMul(feats, w['classifier.bilinear/0:kernel']!)
+      .add(w['classifier.bilinear/1:bias']!)
+      .reshape([b, e, e, R]);
   });
   await near(logits, expected, 1e-4, 1e-4, 'ATLOP logits');
   const p = model.predict(batch);
-  const decoded = tf.tidy(() => adaptiveThresholdDecode(logits, { topK: 4 }).mul(batch.pairMask.expandDims(-1)));
+  const decoded = tf.tidy(() =>
+    adaptiveThresholdDecode(logits, { topK: 4 }).mul(batch.pairMask.expandDims(-1)),
+  );
   assert.deepEqual(await arr(p), await arr(decoded));
   tf.dispose([logits, expected, p, decoded]);
   disposeInput(batch);

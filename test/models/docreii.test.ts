@@ -15,11 +15,12 @@ modelSuite('DocREIIModel (stage 2)', {
   trainingLosses: ['at', 'contrast'],
 });
 // stage 1 is the base module alone (ATLOP-like layers already covered on every backend): cpu and wasm
-if (!SLOW_WEBGPU) modelSuite('DocREIIModel (stage 1)', {
-  make: (extra = {}) => new DocREIIModel({ ...config, stage: 1, ...extra }),
-  load: (dir) => DocREIIModel.load(dir),
-  trainingLosses: ['at'],
-});
+if (!SLOW_WEBGPU)
+  modelSuite('DocREIIModel (stage 1)', {
+    make: (extra = {}) => new DocREIIModel({ ...config, stage: 1, ...extra }),
+    load: (dir) => DocREIIModel.load(dir),
+    trainingLosses: ['at'],
+  });
 
 test('DocREIIModel: variable groups split base and inference; stage 1 trains the base only', () => {
   const model = new DocREIIModel({ ...config, stage: 1 });
@@ -38,7 +39,14 @@ test('DocREIIModel: stage 2 with the base frozen leaves base weights unchanged a
   const [steps1, steps2] = SLOW_WEBGPU ? [1, 3] : [3, 8];
   const opt1 = tf.train.adam(1e-2);
   for (let i = 0; i < steps1; i++)
-    for (const b of batches) tf.dispose(opt1.minimize(() => model.forward(b, { training: true }).losses['total']!, true, model.trainableVariables()) ?? []);
+    for (const b of batches)
+      tf.dispose(
+        opt1.minimize(
+          () => model.forward(b, { training: true }).losses['total']!,
+          true,
+          model.trainableVariables(),
+        ) ?? [],
+      );
   const stage1Logits = model.forward(batches[0]!).logits;
   model.setStage(2);
   const { base, inference } = model.variableGroups() as Record<string, tf.Variable[]>;
@@ -47,7 +55,10 @@ test('DocREIIModel: stage 2 with the base frozen leaves base weights unchanged a
   const before = await evalLoss(model, batches);
   const opt2 = tf.train.adam(1e-2);
   for (let i = 0; i < steps2; i++)
-    for (const b of batches) tf.dispose(opt2.minimize(() => model.forward(b, { training: true }).losses['total']!, true, inference) ?? []);
+    for (const b of batches)
+      tf.dispose(
+        opt2.minimize(() => model.forward(b, { training: true }).losses['total']!, true, inference) ?? [],
+      );
   assert.deepEqual(await values(base!), base0, 'base unchanged');
   assert.notDeepEqual(await values(inference!), inf0, 'inference trained');
   const after = await evalLoss(model, batches);

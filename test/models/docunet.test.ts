@@ -8,7 +8,15 @@ import { scalar } from '../fixtures/foundation.js';
 
 await useTestBackend();
 
-const config = { hiddenSize: D, numClasses: R, unetIn: 3, unetChannels: 4, unetOut: 4, embSize: 8, blockSize: 4 };
+const config = {
+  hiddenSize: D,
+  numClasses: R,
+  unetIn: 3,
+  unetChannels: 4,
+  unetOut: 4,
+  embSize: 8,
+  blockSize: 4,
+};
 modelSuite('DocuNetModel', {
   make: (extra = {}) => new DocuNetModel({ ...config, ...extra }),
   load: (dir) => DocuNetModel.load(dir),
@@ -20,7 +28,13 @@ modelSuite('DocuNetModel', {
 test('DocuNetModel: training updates the U-Net moving statistics, inference does not', async () => {
   const model = new DocuNetModel(config);
   const batch = defaultBatch(21);
-  const moving = () => values(model.namedWeights().filter(([n]) => /moving/.test(n)).map(([, v]) => v));
+  const moving = () =>
+    values(
+      model
+        .namedWeights()
+        .filter(([n]) => /moving/.test(n))
+        .map(([, v]) => v),
+    );
   const m0 = await moving();
   assert.equal(m0.length, 20, '5 blocks × 2 norms × (mean, variance)');
   tf.dispose(model.forward(batch) as unknown as tf.TensorContainer);
@@ -29,7 +43,12 @@ test('DocuNetModel: training updates the U-Net moving statistics, inference does
   assert.notDeepEqual(await moving(), m0, 'training updates them');
   // they are saved weights but not trainable variables
   const trainable = new Set(model.trainableVariables());
-  assert.ok(model.namedWeights().filter(([n]) => /moving/.test(n)).every(([, v]) => !trainable.has(v)));
+  assert.ok(
+    model
+      .namedWeights()
+      .filter(([n]) => /moving/.test(n))
+      .every(([, v]) => !trainable.has(v)),
+  );
   disposeInput(batch);
   model.dispose();
 });

@@ -34,16 +34,23 @@ test('DREMIRModel: the masked path runs only in training and the total is AT + A
   model.dispose();
 });
 
-test('DREMIRModel: the learned mask vector receives gradient from the masked path', { skip: SLOW_WEBGPU }, async () => {
-  const model = new DREMIRModel(config);
-  const batch = defaultBatch(32);
-  const mask = model.namedWeights().find(([n]) => /masker/.test(n))![1];
-  const { grads } = tf.variableGrads(() => model.forward(batch, { training: true }).losses['total']!, [mask]);
-  assert.ok((await scalar(grads[mask.name]!.abs().sum())) > 0);
-  tf.dispose(grads);
-  disposeInput(batch);
-  model.dispose();
-});
+test(
+  'DREMIRModel: the learned mask vector receives gradient from the masked path',
+  { skip: SLOW_WEBGPU },
+  async () => {
+    const model = new DREMIRModel(config);
+    const batch = defaultBatch(32);
+    const mask = model.namedWeights().find(([n]) => /masker/.test(n))![1];
+    const { grads } = tf.variableGrads(
+      () => model.forward(batch, { training: true }).losses['total']!,
+      [mask],
+    );
+    assert.ok((await scalar(grads[mask.name]!.abs().sum())) > 0);
+    tf.dispose(grads);
+    disposeInput(batch);
+    model.dispose();
+  },
+);
 
 test('DREMIRModel: invalid config values are rejected', () => {
   assert.throws(() => new DREMIRModel({ ...config, maskRatio: 1.5 }), /maskRatio/);

@@ -33,13 +33,21 @@ const tiny: Record<string, Record<string, unknown>> = {
 
 test('createModel: every name builds its class with the paper preset, config overriding it', () => {
   assert.deepEqual([...MODEL_NAMES], ['atlop', 'docunet', 'dremir', 'gtn', 'docreii']);
-  const classes = { atlop: ATLOPModel, docunet: DocuNetModel, dremir: DREMIRModel, gtn: GTNModel, docreii: DocREIIModel };
+  const classes = {
+    atlop: ATLOPModel,
+    docunet: DocuNetModel,
+    dremir: DREMIRModel,
+    gtn: GTNModel,
+    docreii: DocREIIModel,
+  };
   for (const name of MODEL_NAMES) {
     const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name] });
     assert.ok(model instanceof classes[name], name);
     assert.equal(model.name, name);
     // preset values not overridden are in the config (e.g. topK, masking ratios)
-    for (const [k, v] of Object.entries(PRESETS[name].model)) if (!(k in tiny[name]!)) assert.deepEqual((model.config as Record<string, unknown>)[k], v, `${name}.${k}`);
+    for (const [k, v] of Object.entries(PRESETS[name].model))
+      if (!(k in tiny[name]!))
+        assert.deepEqual((model.config as Record<string, unknown>)[k], v, `${name}.${k}`);
     model.dispose();
   }
 });
@@ -51,13 +59,15 @@ test('PRESETS: the papers’ schedules (DocRE-II two stages, GTN discriminator, 
   assert.equal(PRESETS.dremir.model['maskRatio'], 0.2);
   assert.equal(PRESETS.gtn.model['reconstructionWeight'], 0.1);
   assert.equal(PRESETS.gtn.model['adversarialWeight'], 0.01);
-  for (const name of MODEL_NAMES) assert.ok(PRESETS[name].notes.length > 20 && PRESETS[name].training.warmupRatio === 0.06);
+  for (const name of MODEL_NAMES)
+    assert.ok(PRESETS[name].notes.length > 20 && PRESETS[name].training.warmupRatio === 0.06);
 });
 
 test('createModel rejects an unknown name with an ArgumentError listing the names', () => {
   assert.throws(
     () => createModel('bert', { hiddenSize: D, numClasses: R }),
-    (e: unknown) => e instanceof ArgumentError && /atlop \| docunet/.test(e.message) && /"bert"/.test(e.message),
+    (e: unknown) =>
+      e instanceof ArgumentError && /atlop \| docunet/.test(e.message) && /"bert"/.test(e.message),
   );
 });
 
@@ -73,7 +83,10 @@ test('loadModel dispatches on the saved name and reproduces the logits', async (
     await near(b, a, 0, 0, 'logits');
     tf.dispose([a, b]);
     again.dispose();
-    await assert.rejects(ATLOPModel.load(dir), (e: unknown) => e instanceof ArgumentError && /atlop/.test(e.message));
+    await assert.rejects(
+      ATLOPModel.load(dir),
+      (e: unknown) => e instanceof ArgumentError && /atlop/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -8,8 +8,17 @@ import { D, R, defaultBatch, modelSuite, values } from './model-suite.js';
 
 await useTestBackend();
 
-const config = { hiddenSize: D, numClasses: R, numLayers: 1, embSize: 8, blockSize: 4, numEntityIds: 8, numSentenceIds: 4 };
-const graphBatch = (seed: number, opts: { labels?: boolean; b?: number; e?: number } = {}) => defaultBatch(seed, { ...opts, graph: true });
+const config = {
+  hiddenSize: D,
+  numClasses: R,
+  numLayers: 1,
+  embSize: 8,
+  blockSize: 4,
+  numEntityIds: 8,
+  numSentenceIds: 4,
+};
+const graphBatch = (seed: number, opts: { labels?: boolean; b?: number; e?: number } = {}) =>
+  defaultBatch(seed, { ...opts, graph: true });
 modelSuite('GTNModel', {
   make: (extra = {}) => new GTNModel({ ...config, ...extra }),
   load: (dir) => GTNModel.load(dir),
@@ -34,15 +43,30 @@ test('GTNModel: a discriminator step changes only discriminator weights; the mai
   const { discriminator, heads } = model.variableGroups() as Record<string, tf.Variable[]>;
   const [d0, h0] = [await values(discriminator!), await values(heads!)];
   const dOpt = tf.train.adam(1e-2);
-  tf.dispose(dOpt.minimize(() => model.forward(batch, { training: true }).losses['discriminator']!, true, discriminator) ?? []);
+  tf.dispose(
+    dOpt.minimize(
+      () => model.forward(batch, { training: true }).losses['discriminator']!,
+      true,
+      discriminator,
+    ) ?? [],
+  );
   assert.notDeepEqual(await values(discriminator!), d0, 'discriminator moved');
   assert.deepEqual(await values(heads!), h0, 'heads unchanged by the discriminator step');
   // the discriminator loss has no gradient into the heads (inputs are stopped), and the total none into the discriminator
-  const dHeads = tf.variableGrads(() => model.forward(batch, { training: true }).losses['discriminator']!, heads);
+  const dHeads = tf.variableGrads(
+    () => model.forward(batch, { training: true }).losses['discriminator']!,
+    heads,
+  );
   for (const g of Object.values(dHeads.grads)) assert.equal(await scalar(g.abs().sum()), 0);
   const d1 = await values(discriminator!);
   const mOpt = tf.train.adam(1e-2);
-  tf.dispose(mOpt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, model.trainableVariables()) ?? []);
+  tf.dispose(
+    mOpt.minimize(
+      () => model.forward(batch, { training: true }).losses['total']!,
+      true,
+      model.trainableVariables(),
+    ) ?? [],
+  );
   assert.deepEqual(await values(discriminator!), d1, 'discriminator unchanged by the main step');
   tf.dispose([dHeads.value, dHeads.grads] as unknown as tf.TensorContainer);
   dOpt.dispose();
@@ -54,7 +78,10 @@ test('GTNModel: a discriminator step changes only discriminator weights; the mai
 test('GTNModel: the total is AT + α·reconstruction + β·generator', async () => {
   const model = new GTNModel({ ...config, reconstructionWeight: 0.5, adversarialWeight: 0.25 });
   const batch = graphBatch(52);
-  const { at, reconstruction, generator, total } = model.forward(batch, { training: true }).losses as Record<string, tf.Scalar>;
+  const { at, reconstruction, generator, total } = model.forward(batch, { training: true }).losses as Record<
+    string,
+    tf.Scalar
+  >;
   await near(total!, at!.add(reconstruction!.mul(0.5)).add(generator!.mul(0.25)), 1e-5, 1e-5, 'total');
   disposeInput(batch);
   model.dispose();

@@ -9,12 +9,21 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
-import { disposeInput, syntheticBatch, type DocREModel, type ModelInput, type TrainableEncoder } from '../../src/models/index.js';
+import {
+  disposeInput,
+  syntheticBatch,
+  type DocREModel,
+  type ModelInput,
+  type TrainableEncoder,
+} from '../../src/models/index.js';
 import { near, scalar } from '../fixtures/foundation.js';
 import { BACKEND } from '../helpers.js';
 
 /** Skip reason for checks whose logic does not depend on the backend, on SwiftShader's slow WebGPU (run on cpu and wasm). */
-export const SLOW_WEBGPU = BACKEND === 'webgpu' ? 'backend-independent logic; checked on cpu and wasm (WebGPU on SwiftShader is slow)' : false;
+export const SLOW_WEBGPU =
+  BACKEND === 'webgpu'
+    ? 'backend-independent logic; checked on cpu and wasm (WebGPU on SwiftShader is slow)'
+    : false;
 
 export const D = 16;
 export const R = 4;
@@ -34,8 +43,22 @@ export interface SuiteArgs<M extends DocREModel> {
   readonly padCase?: readonly [number, number] | null;
 }
 
-export function defaultBatch(seed: number, opts: { labels?: boolean; b?: number; e?: number; graph?: boolean } = {}): ModelInput {
-  return syntheticBatch({ b: opts.b ?? 2, n: 24, d: D, h: 2, e: opts.e ?? 5, m: 2, r: R, seed, labels: opts.labels ?? true, graph: opts.graph ?? false });
+export function defaultBatch(
+  seed: number,
+  opts: { labels?: boolean; b?: number; e?: number; graph?: boolean } = {},
+): ModelInput {
+  return syntheticBatch({
+    b: opts.b ?? 2,
+    n: 24,
+    d: D,
+    h: 2,
+    e: opts.e ?? 5,
+    m: 2,
+    r: R,
+    seed,
+    labels: opts.labels ?? true,
+    graph: opts.graph ?? false,
+  });
 }
 
 /** Mean eval-mode total loss of a model on some batches. */
@@ -110,8 +133,17 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
         for (let o = 0; o < 5; o++) {
           const row = v[i]![s]![o]!;
           assert.ok(row.every((x) => x === 0 || x === 1));
-          if (pm[i]![s]![o] === 0) assert.ok(row.every((x) => x === 0), `padded pair ${i},${s},${o}`);
-          else assert.equal(row[0] === 1, row.slice(1).every((x) => x === 0), `pair ${i},${s},${o}: NA iff no relation`);
+          if (pm[i]![s]![o] === 0)
+            assert.ok(
+              row.every((x) => x === 0),
+              `padded pair ${i},${s},${o}`,
+            );
+          else
+            assert.equal(
+              row[0] === 1,
+              row.slice(1).every((x) => x === 0),
+              `pair ${i},${s},${o}: NA iff no relation`,
+            );
         }
     p.dispose();
     disposeInput(batch);
@@ -125,7 +157,10 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     const before = await evalLoss(model, batches);
     const opt = tf.train.adam(args.lr ?? 1e-2);
     for (let i = 0; i < (args.steps ?? 4); i++)
-      for (const b of batches) tf.dispose(opt.minimize(() => model.forward(b, { training: true }).losses['total']!, true, vars) ?? []);
+      for (const b of batches)
+        tf.dispose(
+          opt.minimize(() => model.forward(b, { training: true }).losses['total']!, true, vars) ?? [],
+        );
     const after = await evalLoss(model, batches);
     assert.ok(after < before * 0.95, `loss ${before} → ${after}`);
     opt.dispose();
@@ -138,7 +173,13 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     const batch = batchOf(5);
     // one training step so that the weights are not the initial ones (incl. moving statistics)
     const opt = tf.train.adam(1e-2);
-    tf.dispose(opt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, args.trainVars?.(model) ?? model.trainableVariables()) ?? []);
+    tf.dispose(
+      opt.minimize(
+        () => model.forward(batch, { training: true }).losses['total']!,
+        true,
+        args.trainVars?.(model) ?? model.trainableVariables(),
+      ) ?? [],
+    );
     const dir = await mkdtemp(join(tmpdir(), `docre-${name}-`));
     try {
       await model.save(dir);
@@ -158,19 +199,23 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     model.dispose();
   });
 
-  test(`${name}: padded entities change nothing for the real ones`, { skip: args.padCase === null ? 'the graph depends on e' : SLOW_WEBGPU }, async () => {
-    const model = args.make();
-    const [real, padded] = args.padCase ?? [4, 6];
-    const small = batchOf(6, { b: 1, e: real }); // document 0 has `real` real entities
-    const big = padEntities(small, padded);
-    const [a, b] = [model.forward(small).logits, model.forward(big).logits];
-    const crop = b.slice([0, 0, 0, 0], [1, real, real, R]);
-    await near(crop, a, 1e-3, 1e-3, 'logits of real pairs');
-    tf.dispose([a, b, crop]);
-    disposeInput(small);
-    disposeInput(big);
-    model.dispose();
-  });
+  test(
+    `${name}: padded entities change nothing for the real ones`,
+    { skip: args.padCase === null ? 'the graph depends on e' : SLOW_WEBGPU },
+    async () => {
+      const model = args.make();
+      const [real, padded] = args.padCase ?? [4, 6];
+      const small = batchOf(6, { b: 1, e: real }); // document 0 has `real` real entities
+      const big = padEntities(small, padded);
+      const [a, b] = [model.forward(small).logits, model.forward(big).logits];
+      const crop = b.slice([0, 0, 0, 0], [1, real, real, R]);
+      await near(crop, a, 1e-3, 1e-3, 'logits of real pairs');
+      tf.dispose([a, b, crop]);
+      disposeInput(small);
+      disposeInput(big);
+      model.dispose();
+    },
+  );
 
   test(`${name}: a trainable encoder from the config receives gradients`, { skip: SLOW_WEBGPU }, async () => {
     const encoder = tinyEncoder();
@@ -180,7 +225,10 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     assert.ok(model.trainableVariables().includes(encoder.table));
     const batch = batchOf(7);
     const noFeatures = { ...batch, hidden: undefined, attention: undefined };
-    const { grads } = tf.variableGrads(() => model.forward(noFeatures, { training: true }).losses['total']!, [encoder.table]);
+    const { grads } = tf.variableGrads(
+      () => model.forward(noFeatures, { training: true }).losses['total']!,
+      [encoder.table],
+    );
     const g = grads[encoder.table.name]!;
     assert.ok((await scalar(g.abs().sum())) > 0, 'nonzero encoder gradient');
     tf.dispose(grads);
@@ -193,13 +241,19 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     const model = args.make();
     const batch = batchOf(8);
     const wide = tf.zeros([2, 24, D + 1]) as tf.Tensor3D;
-    assert.throws(() => model.forward({ ...batch, hidden: wide }), (e: unknown) => e instanceof ShapeError && /hidden/.test(e.message));
+    assert.throws(
+      () => model.forward({ ...batch, hidden: wide }),
+      (e: unknown) => e instanceof ShapeError && /hidden/.test(e.message),
+    );
     assert.throws(
       () => model.forward({ ...batch, hidden: undefined, attention: undefined }),
       (e: unknown) => e instanceof ArgumentError && /batch/.test(e.message),
     );
     const labels = tf.zeros([2, 5, 5, R + 1]) as tf.Tensor4D;
-    assert.throws(() => model.forward({ ...batch, labels }), (e: unknown) => e instanceof ShapeError && /labels/.test(e.message));
+    assert.throws(
+      () => model.forward({ ...batch, labels }),
+      (e: unknown) => e instanceof ShapeError && /labels/.test(e.message),
+    );
     tf.dispose([wide, labels]);
     disposeInput(batch);
     model.dispose();
@@ -210,12 +264,16 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
     const batch = batchOf(9);
     const vars = args.trainVars?.(model) ?? model.trainableVariables();
     const opt = tf.train.sgd(1e-3);
-    tf.dispose(opt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, vars) ?? []); // warm-up
+    tf.dispose(
+      opt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, vars) ?? [],
+    ); // warm-up
     const before = tf.memory().numTensors;
     tf.dispose(model.forward(batch, { training: true }) as unknown as tf.TensorContainer);
     tf.dispose(model.forward(batch) as unknown as tf.TensorContainer);
     tf.dispose(model.predict(batch));
-    tf.dispose(opt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, vars) ?? []);
+    tf.dispose(
+      opt.minimize(() => model.forward(batch, { training: true }).losses['total']!, true, vars) ?? [],
+    );
     assert.equal(tf.memory().numTensors, before, 'tensor count');
     opt.dispose();
     disposeInput(batch);
@@ -227,16 +285,35 @@ export function modelSuite<M extends DocREModel>(name: string, args: SuiteArgs<M
 export function padEntities(batch: ModelInput, e: number): ModelInput {
   const e0 = batch.entityMask.shape[1];
   const pad = e - e0;
-  const p3 = (t: tf.Tensor3D) => t.pad([[0, 0], [0, pad], [0, 0]]) as tf.Tensor3D;
+  const p3 = (t: tf.Tensor3D) =>
+    t.pad([
+      [0, 0],
+      [0, pad],
+      [0, 0],
+    ]) as tf.Tensor3D;
   return {
     ...batch,
     hidden: batch.hidden!.clone(),
     attention: batch.attention!.clone(),
     mentionIndex: p3(batch.mentionIndex),
     mentionMask: p3(batch.mentionMask),
-    entityMask: batch.entityMask.pad([[0, 0], [0, pad]]) as tf.Tensor2D,
-    pairMask: batch.pairMask.pad([[0, 0], [0, pad], [0, pad]]) as tf.Tensor3D,
-    labels: batch.labels ? (batch.labels.pad([[0, 0], [0, pad], [0, pad], [0, 0]]) as tf.Tensor4D) : undefined,
+    entityMask: batch.entityMask.pad([
+      [0, 0],
+      [0, pad],
+    ]) as tf.Tensor2D,
+    pairMask: batch.pairMask.pad([
+      [0, 0],
+      [0, pad],
+      [0, pad],
+    ]) as tf.Tensor3D,
+    labels: batch.labels
+      ? (batch.labels.pad([
+          [0, 0],
+          [0, pad],
+          [0, pad],
+          [0, 0],
+        ]) as tf.Tensor4D)
+      : undefined,
     inputIds: batch.inputIds?.clone(),
     attentionMask: batch.attentionMask?.clone(),
   };
