@@ -47,6 +47,8 @@ import {
   type LayerArgs,
   type NormParams,
   type PairRef,
+  checkFFNDim,
+  ffnConfig,
 } from './pair-paths.js';
 
 /** Number of ECA heads. */
@@ -524,11 +526,6 @@ export interface InferenceLayerArgs extends LayerArgs {
   epsilon?: number;
 }
 
-function checkFFN(ffnDim: number | undefined): void {
-  if (ffnDim !== undefined && !(Number.isInteger(ffnDim) && ffnDim > 0))
-    throw new ArgumentError('ffnDim', 'a positive integer', ffnDim);
-}
-
 /**
  * DocRE-II inference layer (eqs. 5–11). `apply([F [b,e,e,d], R [b,e,e,d], pairMask]) → [F', R']`.
  * @example
@@ -540,7 +537,7 @@ export class InferenceLayer extends ParamLayer<InferenceLayerParams> {
   readonly epsilon: number;
   constructor(args: InferenceLayerArgs = {}) {
     super(args);
-    checkFFN(args.ffnDim);
+    checkFFNDim(args.ffnDim);
     if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
     this.epsilon = args.epsilon ?? 1e-5;
   }
@@ -562,11 +559,7 @@ export class InferenceLayer extends ParamLayer<InferenceLayerParams> {
     return [fs!, fs!];
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
-      epsilon: this.epsilon,
-    };
+    return { ...super.getConfig(), ...ffnConfig(this.ffnDim, this.epsilon) };
   }
 }
 registerClass(InferenceLayer);
@@ -597,7 +590,7 @@ export class IterativeInferenceLayer extends ParamLayer<IterativeInferenceParams
   readonly iterations: number;
   constructor(args: IterativeInferenceLayerArgs = {}) {
     super(args);
-    checkFFN(args.ffnDim);
+    checkFFNDim(args.ffnDim);
     if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
     this.epsilon = args.epsilon ?? 1e-5;
     this.numLayers = args.numLayers ?? 2;
@@ -640,8 +633,7 @@ export class IterativeInferenceLayer extends ParamLayer<IterativeInferenceParams
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
-      epsilon: this.epsilon,
+      ...ffnConfig(this.ffnDim, this.epsilon),
       numLayers: this.numLayers,
       iterations: this.iterations,
     };

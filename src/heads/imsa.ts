@@ -45,6 +45,8 @@ import {
   type FFNParams,
   type NormParams,
   type PairRef,
+  checkFFNDim,
+  ffnConfig,
 } from './pair-paths.js';
 
 /** Number of I-MSA heads (one per inference mode). */
@@ -336,8 +338,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
 
   constructor(args: InferenceEncoderLayerArgs = {}) {
     super(args);
-    if (args.ffnDim !== undefined && !(Number.isInteger(args.ffnDim) && args.ffnDim > 0))
-      throw new ArgumentError('ffnDim', 'a positive integer', args.ffnDim);
+    checkFFNDim(args.ffnDim);
     if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
     this.epsilon = args.epsilon ?? 1e-5;
   }
@@ -370,11 +371,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      ...(this.ffnDim !== undefined ? { ffnDim: this.ffnDim } : {}),
-      epsilon: this.epsilon,
-    };
+    return { ...super.getConfig(), ...ffnConfig(this.ffnDim, this.epsilon) };
   }
 }
 registerClass(InferenceEncoderLayer);

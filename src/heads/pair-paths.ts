@@ -11,7 +11,7 @@
  * whether the anchor is the candidate's subject (`row`: (anchor,k)) or object (`col`: (k,anchor)).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError } from '../core/errors.js';
+import { ArgumentError, ShapeError } from '../core/errors.js';
 import { maskedSoftmax } from '../core/softmax.js';
 
 /** tfjs' `LayerArgs` (not re-exported by the tfjs union package). */
@@ -289,4 +289,15 @@ export function choosePairs(pairMask: tf.Tensor, ratio: number, seed: number): t
 export function seededUniform(shape: number[], seed: number): tf.Tensor {
   const rand = seededRandom(seed);
   return tf.tensor(Float32Array.from({ length: shape.reduce((a, c) => a * c, 1) }, rand), shape);
+}
+
+/** Throws `ArgumentError` unless the optional FFN hidden width `ffnDim` is a positive integer. */
+export function checkFFNDim(ffnDim: number | undefined): void {
+  if (ffnDim !== undefined && !(Number.isInteger(ffnDim) && ffnDim > 0))
+    throw new ArgumentError('ffnDim', 'a positive integer', ffnDim);
+}
+
+/** The `ffnDim` (only when set) and `epsilon` entries of an FFN-bearing layer's `getConfig`. */
+export function ffnConfig(ffnDim: number | undefined, epsilon: number): tf.serialization.ConfigDict {
+  return { ...(ffnDim !== undefined ? { ffnDim } : {}), epsilon };
 }
