@@ -27,21 +27,10 @@ import {
   type TokenInputs,
 } from '../../src/heads/gtn.js';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
+// async assertClose (webgpu in Node has no synchronous read), shapes checked when both are tensors
+import { near as close } from '../fixtures/foundation.js';
 
 await useTestBackend();
-
-/** Async assertClose: webgpu in Node has no synchronous read. Checks shapes when both are tensors. */
-async function close(
-  actual: tf.Tensor,
-  expected: tf.Tensor | number[],
-  atol = tol(),
-  rtol = atol,
-  what = 'value',
-): Promise<void> {
-  if (expected instanceof tf.Tensor) assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const e = expected instanceof tf.Tensor ? await expected.data() : expected;
-  assertClose(Float32Array.from(await actual.data()), Float32Array.from(e), atol, rtol, what);
-}
 
 interface GTNFixture {
   b: number;
