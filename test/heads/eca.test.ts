@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND, assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
+import { assertNoLeak, tol, useTestBackend } from '../helpers.js';
 import { ShapeError } from '../../src/core/errors.js';
 import { ECALayer, FusionGateLayer, eca, fusionGate, type ECAParams } from '../../src/heads/eca.js';
 import {
@@ -20,16 +20,13 @@ import {
   seeded,
   toTensors,
   unflattenParams,
+  cpuWasmOnly,
+  reasoningFixture,
 } from './naive-reasoning.js';
 
 await useTestBackend();
 
-/** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
-const cpuWasmOnly = {
-  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
-};
-
-const fx = await loadFixture<Record<string, any>>('reasoning.json');
+const fx = await reasoningFixture();
 
 test('shapes: [b,e,e,d] from query, memory of any width dm; bad arguments', async () => {
   const pm = makePairMask(3, [3, 2]);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND, assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
+import { assertNoLeak, tol, useTestBackend } from '../helpers.js';
 import { ShapeError, ArgumentError } from '../../src/core/errors.js';
 import {
   IMSALayer,
@@ -29,16 +29,13 @@ import {
   seeded,
   toTensors,
   unflattenParams,
+  cpuWasmOnly,
+  reasoningFixture,
 } from './naive-reasoning.js';
 
 await useTestBackend();
 
-/** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
-const cpuWasmOnly = {
-  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
-};
-
-const fx = await loadFixture<Record<string, any>>('reasoning.json');
+const fx = await reasoningFixture();
 
 /** Σ out·w over real pairs only (padded query pairs excluded). */
 function realLoss(out: tf.Tensor, pairMask: tf.Tensor, w: tf.Tensor): tf.Scalar {

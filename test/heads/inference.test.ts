@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND, assertNoLeak, loadFixture, tol, useTestBackend } from '../helpers.js';
+import { BACKEND, assertNoLeak, tol, useTestBackend } from '../helpers.js';
 import { ShapeError } from '../../src/core/errors.js';
 import {
   InferenceLayer,
@@ -29,14 +29,13 @@ import {
   seeded,
   toTensors,
   unflattenParams,
+  cpuWasmOnly,
+  reasoningFixture,
 } from './naive-reasoning.js';
 
 await useTestBackend();
 
-const cpuWasmOnly = {
-  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
-};
-const fx = await loadFixture<Record<string, any>>('reasoning.json');
+const fx = await reasoningFixture();
 
 test('shapes: InferenceLayer → [F, R] [b,e,e,d]; IterativeInferenceLayer → [b,e,e,r]; errors', async () => {
   const [F, R] = [seeded([2, 3, 3, 8], 1), seeded([2, 3, 3, 8], 2)];

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { maskedSoftmax } from '../../src/core/softmax.js';
-import { assertClose } from '../helpers.js';
+import { BACKEND, assertClose, loadFixture } from '../helpers.js';
 import type { IMSAParams } from '../../src/heads/imsa.js';
 import type { ECAParams } from '../../src/heads/eca.js';
 
@@ -312,4 +312,14 @@ export async function near(
 /** A scalar tensor's value. */
 export async function scalarOf(t: tf.Tensor): Promise<number> {
   return (await t.data())[0]!;
+}
+
+/** The WebGPU pass (SwiftShader, slow) skips tests of backend-independent index logic, proven on cpu and wasm. */
+export const cpuWasmOnly = {
+  skip: BACKEND === 'webgpu' ? 'index logic, proven on cpu and wasm (short WebGPU pass)' : false,
+};
+
+/** Golden values of test/fixtures/reasoning.json (gen_reasoning.py, torch). */
+export function reasoningFixture(): Promise<Record<string, any>> {
+  return loadFixture<Record<string, any>>('reasoning.json');
 }
