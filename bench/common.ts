@@ -363,3 +363,35 @@ export function ratioTable(results: readonly BackendResult[], reference: BenchBa
   });
   return markdownTable(header, rows);
 }
+
+/** Seeded uniform tensor in [−scale, scale) (benchmark inputs and parameters). */
+export const rand = (shape: number[], seed: number, scale = 1): tf.Tensor =>
+  tf.randomUniform(shape, -scale, scale, 'float32', seed);
+
+/**
+ * The body of a benchmark script: as the child (`--child <backend>`), runs `cases(quick)` on that
+ * backend and prints its JSON; otherwise runs one child per backend and prints `heading(quick)`,
+ * the command, one table per backend and the forward+backward table of all backends.
+ * @example
+ * await benchMain(import.meta.url, 'bench/layers.ts', (quick) => cases(quick ? QUICK : FULL), (quick) => '## Layers');
+ */
+export async function benchMain(
+  scriptUrl: string,
+  script: string,
+  cases: (quick: boolean) => BenchCase[],
+  heading: (quick: boolean) => string,
+): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = parseBenchArgs(argv);
+  if (args.child) {
+    const result = await runBackend(args.child, cases(args.quick), args);
+    process.stdout.write('\n' + JSON.stringify(result) + '\n');
+    process.exit(0); // Dawn keeps the event loop alive
+  }
+  const results = runInSubprocesses(scriptUrl, args, argv);
+  console.log(heading(args.quick) + '\n');
+  console.log(`Command: \`npx tsx ${script} ${argv.join(' ')}\`\n`);
+  for (const r of results) console.log(backendTable(r));
+  console.log('### forward+backward, all backends\n');
+  console.log(ratioTable(results));
+}

@@ -14,15 +14,7 @@
  * Results go to docs/benchmarks.md (section "Foundation layers").
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  backendTable,
-  matmulCase,
-  parseBenchArgs,
-  ratioTable,
-  runBackend,
-  runInSubprocesses,
-  type BenchCase,
-} from './common.js';
+import { matmulCase, benchMain, rand, type BenchCase } from './common.js';
 import { multiHeadAttention, type MultiHeadAttentionParams } from '../src/core/attention.js';
 import { logSumExpPooling } from '../src/heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../src/heads/context-pooling.js';
@@ -82,9 +74,6 @@ function pairsAndLabels(z: Sizes) {
   const pairMask = tf.tidy(() => tf.sub(1, tf.eye(z.e)).expandDims(0).tile([z.b, 1, 1])) as tf.Tensor3D;
   return { pairMask, labels: tf.tensor4d(labels, [z.b, z.e, z.e, z.r]) };
 }
-
-const rand = (shape: number[], seed: number, scale = 1) =>
-  tf.randomUniform(shape, -scale, scale, 'float32', seed);
 
 function cases(z: Sizes): BenchCase[] {
   const { b, e, n, d, r, h, m, k, c } = z;
@@ -199,23 +188,11 @@ function cases(z: Sizes): BenchCase[] {
   ];
 }
 
-const argv = process.argv.slice(2);
-const args = parseBenchArgs(argv);
-const sizes = args.quick ? QUICK : FULL;
-
-if (args.child) {
-  const result = await runBackend(args.child, cases(sizes), args);
-  process.stdout.write('\n' + JSON.stringify(result) + '\n');
-  process.exit(0); // Dawn keeps the event loop alive
-} else {
-  const results = runInSubprocesses(import.meta.url, args, argv);
-  const z = sizes;
-  console.log(
-    `## Foundation layers (${args.quick ? 'quick' : 'DocRED scale'}: b = ${z.b}, e = ${z.e}, n = ${z.n}, ` +
-      `d = ${z.d}, r = ${z.r}, h = ${z.h}, m = ${z.m}, group-bilinear k = ${z.k})\n`,
-  );
-  console.log(`Command: \`npx tsx bench/layers.ts ${argv.join(' ')}\`\n`);
-  for (const r of results) console.log(backendTable(r));
-  console.log('### forward+backward, all backends\n');
-  console.log(ratioTable(results));
-}
+await benchMain(
+  import.meta.url,
+  'bench/layers.ts',
+  (quick) => cases(quick ? QUICK : FULL),
+  (quick, z = quick ? QUICK : FULL) =>
+    `## Foundation layers (${quick ? 'quick' : 'DocRED scale'}: b = ${z.b}, e = ${z.e}, n = ${z.n}, ` +
+    `d = ${z.d}, r = ${z.r}, h = ${z.h}, m = ${z.m}, group-bilinear k = ${z.k})`,
+);

@@ -11,14 +11,7 @@
  * WebGPU in Node runs on Dawn; with no GPU that is SwiftShader (a CPU rasteriser).
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  backendTable,
-  parseBenchArgs,
-  ratioTable,
-  runBackend,
-  runInSubprocesses,
-  type BenchCase,
-} from './common.js';
+import { benchMain, rand, type BenchCase } from './common.js';
 import { uSegmentation, USegmentationLayer } from '../src/heads/unet.js';
 import { GTNLayer, gtnLayer } from '../src/heads/gtn.js';
 import { nodeReconstructionLoss } from '../src/losses/graph-losses.js';
@@ -35,9 +28,6 @@ interface Sizes {
 }
 const FULL: Sizes = { b: 1, e: 42, cIn: 3, c: 256, out: 256, v: 97, n: 512, d: 768 };
 const QUICK: Sizes = { b: 1, e: 8, cIn: 3, c: 16, out: 16, v: 17, n: 64, d: 64 };
-
-const rand = (shape: number[], seed: number, scale = 1) =>
-  tf.randomUniform(shape, -scale, scale, 'float32', seed);
 
 function cases(z: Sizes): BenchCase[] {
   const { b, e, cIn, c, out, v, n, d } = z;
@@ -101,23 +91,11 @@ function cases(z: Sizes): BenchCase[] {
   ];
 }
 
-const argv = process.argv.slice(2);
-const args = parseBenchArgs(argv);
-const sizes = args.quick ? QUICK : FULL;
-
-if (args.child) {
-  const result = await runBackend(args.child, cases(sizes), args);
-  process.stdout.write('\n' + JSON.stringify(result) + '\n');
-  process.exit(0); // Dawn keeps the event loop alive
-} else {
-  const results = runInSubprocesses(import.meta.url, args, argv);
-  const z = sizes;
-  console.log(
-    `## U-Net and GTN (${args.quick ? 'quick' : 'DocRED scale'}: b = ${z.b}, e = ${z.e}, U-Net ${z.cIn} → ${z.c}/${2 * z.c} → ${z.out}; ` +
-      `GTN v = ${z.v}, n = ${z.n}, d = ${z.d})\n`,
-  );
-  console.log(`Command: \`npx tsx bench/unet-gtn.ts ${argv.join(' ')}\`\n`);
-  for (const r of results) console.log(backendTable(r));
-  console.log('### forward+backward, all backends\n');
-  console.log(ratioTable(results));
-}
+await benchMain(
+  import.meta.url,
+  'bench/unet-gtn.ts',
+  (quick) => cases(quick ? QUICK : FULL),
+  (quick, z = quick ? QUICK : FULL) =>
+    `## U-Net and GTN (${quick ? 'quick' : 'DocRED scale'}: b = ${z.b}, e = ${z.e}, U-Net ${z.cIn} → ${z.c}/${2 * z.c} → ${z.out}; ` +
+    `GTN v = ${z.v}, n = ${z.n}, d = ${z.d})`,
+);
