@@ -1,10 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertNoLeak, seededTensor, tol, useTestBackend } from '../helpers.js';
-import { foundation, near, numericGradient, scalar } from '../fixtures/foundation.js';
+import { seededTensor, tol, useTestBackend } from '../helpers.js';
+import { foundation, near, scalar } from '../fixtures/foundation.js';
 import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../../src/losses/adaptive-threshold.js';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
+import {
+  assertEmptyDocument,
+  assertGoldenDecode,
+  assertLossNoLeak,
+  assertMaskedGradient,
+  assertScalarLoss,
+} from './multilabel-ladder.js';
 
 await useTestBackend();
 const at = (await foundation()).adaptiveThreshold;
@@ -12,9 +19,7 @@ const { exp, log } = Math;
 
 describe('adaptiveThresholdLoss', () => {
   it('shapes: a scalar float32 for any leading dims', async () => {
-    const loss = adaptiveThresholdLoss(tf.zeros([2, 3, 3, 4]), tf.zeros([2, 3, 3, 4]), tf.ones([2, 3, 3]));
-    assert.deepEqual(loss.shape, []);
-    assert.equal(loss.dtype, 'float32');
+    assertScalarLoss(adaptiveThresholdLoss);
   });
 
   it('closed form: one relation, all-NA, every relation positive', async () => {
@@ -97,28 +102,11 @@ describe('adaptiveThresholdLoss', () => {
     const na = (a: number[]) => -log(exp(a[0]!) / a.reduce((z, x) => z + exp(x), 0));
     await near(adaptiveThresholdLoss(logits, allNA), (na([0.4, -1, 2]) + na([1.5, 0.5, 0])) / 2, tol(1e-5));
     // one entity: logits [1,1,1,r] and pairMask [1,1,1] = 0 → loss 0 and zero gradient
-    const one = seededTensor([1, 1, 1, 3], 36);
-    const noPairs = tf.zeros([1, 1, 1]);
-    const labels = tf.tensor4d([[[[1, 0, 0]]]]);
-    await near(adaptiveThresholdLoss(one, labels, noPairs), 0);
-    await near(
-      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels, noPairs))(one),
-      tf.zeros([1, 1, 1, 3]),
-    );
+    await assertEmptyDocument(adaptiveThresholdLoss, 36);
   });
 
   it('gradient: central differences; masked pairs get zero gradient', async () => {
-    const labels = tf.tensor2d([
-      [0, 1, 0, 1],
-      [1, 0, 0, 0],
-      [0, 0, 1, 0],
-    ]);
-    const mask = tf.tensor1d([1, 1, 0]);
-    const x0 = seededTensor([3, 4], 31, 2);
-    const f = (x: tf.Tensor) => adaptiveThresholdLoss(x, labels, mask);
-    const g = tf.grad(f)(x0);
-    await near(g, await numericGradient(f, x0, 1e-2), tol(2e-3));
-    await near(g.slice([2, 0], [1, 4]), tf.zeros([1, 4]));
+    await assertMaskedGradient(adaptiveThresholdLoss, [1, 1, 0], 31, 2);
   });
 
   it('equivalence: [b,e,e,r] with pairMask = the flattened real pairs; permutation invariant', async () => {
@@ -149,17 +137,7 @@ describe('adaptiveThresholdLoss', () => {
   });
 
   it('no leaks and bad shapes', async () => {
-    const logits = seededTensor([4, 3], 34);
-    const labels = tf.tensor2d([
-      [1, 0, 0],
-      [0, 1, 1],
-      [0, 0, 1],
-      [1, 0, 0],
-    ]);
-    const mask = tf.ones([4]);
-    assertNoLeak(() => adaptiveThresholdLoss(logits, labels, mask), 'loss');
-    assertNoLeak(() => tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits), 'grad');
-    assertNoLeak(() => adaptiveThresholdDecode(logits, { topK: 2 }), 'decode');
+    const { logits, labels } = assertLossNoLeak(adaptiveThresholdLoss, adaptiveThresholdDecode, 34);
     assert.throws(
       () => adaptiveThresholdLoss(logits, tf.zeros([4, 2])),
       (e: unknown) =>
@@ -197,9 +175,7 @@ describe('adaptiveThresholdDecode', () => {
   });
 
   it('golden: ATLOP get_label (PyTorch), with and without top-k', async () => {
-    const logits = tf.tensor2d(at.decodeLogits);
-    await near(adaptiveThresholdDecode(logits), at.decode, 0);
-    await near(adaptiveThresholdDecode(logits, { topK: 2 }), at.decodeTop2, 0);
+    await assertGoldenDecode(adaptiveThresholdDecode, at);
   });
 
   it('bad topK throws ArgumentError', async () => {

@@ -1,10 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertNoLeak, seededTensor, tol, useTestBackend } from '../helpers.js';
-import { foundation, near, numericGradient, scalar } from '../fixtures/foundation.js';
+import { seededTensor, tol, useTestBackend } from '../helpers.js';
+import { foundation, near, scalar } from '../fixtures/foundation.js';
 import { balancedSoftmaxDecode, balancedSoftmaxLoss } from '../../src/losses/balanced-softmax.js';
 import { ArgumentError, ShapeError } from '../../src/core/errors.js';
+import {
+  assertEmptyDocument,
+  assertGoldenDecode,
+  assertLossNoLeak,
+  assertMaskedGradient,
+  assertScalarLoss,
+} from './multilabel-ladder.js';
 
 await useTestBackend();
 const bs = (await foundation()).balancedSoftmax;
@@ -12,9 +19,7 @@ const { exp, log } = Math;
 
 describe('balancedSoftmaxLoss', () => {
   it('shapes: a scalar float32 for any leading dims', async () => {
-    const loss = balancedSoftmaxLoss(tf.zeros([2, 3, 3, 4]), tf.zeros([2, 3, 3, 4]), tf.ones([2, 3, 3]));
-    assert.deepEqual(loss.shape, []);
-    assert.equal(loss.dtype, 'float32');
+    assertScalarLoss(balancedSoftmaxLoss);
   });
 
   it('closed form: log(1 + Σ_neg e^s) + log(1 + Σ_pos e^−s), column 0 an ordinary class', async () => {
@@ -89,28 +94,11 @@ describe('balancedSoftmaxLoss', () => {
       log(1 + exp(-1) + exp(2)) + log(1 + exp(-0.4)),
       tol(1e-5),
     );
-    const one = seededTensor([1, 1, 1, 3], 45);
-    const noPairs = tf.zeros([1, 1, 1]);
-    const labels = tf.tensor4d([[[[1, 0, 0]]]]);
-    await near(balancedSoftmaxLoss(one, labels, noPairs), 0);
-    await near(
-      tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels, noPairs))(one),
-      tf.zeros([1, 1, 1, 3]),
-    );
+    await assertEmptyDocument(balancedSoftmaxLoss, 45);
   });
 
   it('gradient: central differences; masked pairs get zero gradient', async () => {
-    const labels = tf.tensor2d([
-      [0, 1, 0, 1],
-      [1, 0, 0, 0],
-      [0, 0, 1, 0],
-    ]);
-    const mask = tf.tensor1d([1, 0, 1]);
-    const x0 = seededTensor([3, 4], 41, 2);
-    const f = (x: tf.Tensor) => balancedSoftmaxLoss(x, labels, mask);
-    const g = tf.grad(f)(x0);
-    await near(g, await numericGradient(f, x0, 1e-2), tol(2e-3));
-    await near(g.slice([1, 0], [1, 4]), tf.zeros([1, 4]));
+    await assertMaskedGradient(balancedSoftmaxLoss, [1, 0, 1], 41, 1);
   });
 
   it('equivalence: [b,e,e,r] with pairMask = the flattened real pairs', async () => {
@@ -133,17 +121,7 @@ describe('balancedSoftmaxLoss', () => {
   });
 
   it('no leaks and bad shapes', async () => {
-    const logits = seededTensor([4, 3], 44);
-    const labels = tf.tensor2d([
-      [1, 0, 0],
-      [0, 1, 1],
-      [0, 0, 1],
-      [1, 0, 0],
-    ]);
-    const mask = tf.ones([4]);
-    assertNoLeak(() => balancedSoftmaxLoss(logits, labels, mask), 'loss');
-    assertNoLeak(() => tf.grad((x: tf.Tensor) => balancedSoftmaxLoss(x, labels))(logits), 'grad');
-    assertNoLeak(() => balancedSoftmaxDecode(logits, { topK: 2 }), 'decode');
+    const { logits, labels } = assertLossNoLeak(balancedSoftmaxLoss, balancedSoftmaxDecode, 44);
     assert.throws(
       () => balancedSoftmaxLoss(logits, tf.zeros([3, 3])),
       (e: unknown) =>
@@ -180,9 +158,7 @@ describe('balancedSoftmaxDecode', () => {
   });
 
   it('golden: DocuNet get_label (PyTorch), with and without top-k', async () => {
-    const logits = tf.tensor2d(bs.decodeLogits);
-    await near(balancedSoftmaxDecode(logits), bs.decode, 0);
-    await near(balancedSoftmaxDecode(logits, { topK: 2 }), bs.decodeTop2, 0);
+    await assertGoldenDecode(balancedSoftmaxDecode, bs);
   });
 
   it('bad topK throws ArgumentError', async () => {
