@@ -8,6 +8,7 @@ import { ArgumentError, ShapeError } from '../../src/core/errors.js';
 import {
   assertEmptyDocument,
   assertGoldenDecode,
+  assertGoldenLoss,
   assertLossNoLeak,
   assertMaskedGradient,
   assertScalarLoss,
@@ -49,21 +50,7 @@ describe('adaptiveThresholdLoss', () => {
   });
 
   it('golden: ATLOP ATLoss (PyTorch), loss and gradient, with and without a mask', async () => {
-    const logits = tf.tensor2d(at.logits);
-    const labels = tf.tensor2d(at.labels);
-    const mask = tf.tensor1d(at.mask);
-    await near(adaptiveThresholdLoss(logits, labels), at.loss, tol(1e-5));
-    await near(adaptiveThresholdLoss(logits, labels, mask), at.lossMasked, tol(1e-5));
-    await near(
-      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels))(logits),
-      tf.tensor2d(at.grad),
-      tol(1e-5),
-    );
-    await near(
-      tf.grad((x: tf.Tensor) => adaptiveThresholdLoss(x, labels, mask))(logits),
-      tf.tensor2d(at.gradMasked),
-      tol(1e-5),
-    );
+    await assertGoldenLoss(adaptiveThresholdLoss, at);
   });
 
   it('does not mutate labels (ATLOP zeroes labels[:, 0] in place)', async () => {

@@ -83,3 +83,29 @@ export async function assertGoldenDecode(
   await near(decode(logits), golden.decode, 0);
   await near(decode(logits, { topK: 2 }), golden.decodeTop2, 0);
 }
+
+/** Loss and gradient equal the PyTorch golden values, with and without the mask. */
+export async function assertGoldenLoss(
+  loss: PairLoss,
+  golden: {
+    logits: number[][];
+    labels: number[][];
+    mask: number[];
+    loss: number;
+    lossMasked: number;
+    grad: number[][];
+    gradMasked: number[][];
+  },
+): Promise<void> {
+  const logits = tf.tensor2d(golden.logits);
+  const labels = tf.tensor2d(golden.labels);
+  const mask = tf.tensor1d(golden.mask);
+  await near(loss(logits, labels), golden.loss, tol(1e-5));
+  await near(loss(logits, labels, mask), golden.lossMasked, tol(1e-5));
+  await near(tf.grad((x: tf.Tensor) => loss(x, labels))(logits), tf.tensor2d(golden.grad), tol(1e-5));
+  await near(
+    tf.grad((x: tf.Tensor) => loss(x, labels, mask))(logits),
+    tf.tensor2d(golden.gradMasked),
+    tol(1e-5),
+  );
+}
