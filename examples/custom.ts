@@ -68,13 +68,8 @@ class AtlopUNetECA extends BaseModel<AtlopUNetECAConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() =>
-      this.maskPairs(
-        adaptiveThresholdDecode(this.forward({ ...batch, labels: undefined }).logits, { topK: 4 }),
-        batch.pairMask,
-      ),
-    );
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return adaptiveThresholdDecode(logits, { topK: 4 });
   }
 
   static load(dir: string): Promise<AtlopUNetECA> {

@@ -60,11 +60,8 @@ export class ATLOPModel extends BaseModel<ATLOPConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(adaptiveThresholdDecode(logits, { topK: this.config.topK ?? 4 }), batch.pairMask);
-    });
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return adaptiveThresholdDecode(logits, { topK: this.config.topK ?? 4 });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<ATLOPModel> {

@@ -71,7 +71,16 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
   }
 
   abstract forward(batch: ModelInput, options?: ForwardOptions): ForwardOutput;
-  abstract predict(batch: ModelInput): tf.Tensor4D;
+  /** The paper's decoder applied to logits [b,e,e,r] → multi-hot [b,e,e,r] (before pair masking). */
+  protected abstract decode(logits: tf.Tensor4D): tf.Tensor;
+
+  /** Forward without labels, decode, and zero predictions outside `pairMask`. */
+  predict(batch: ModelInput): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
+      return this.maskPairs(this.decode(logits), batch.pairMask);
+    });
+  }
 
   /** Registers a sub-layer under a stable name and a variable group; returns it. */
   protected layer<L extends tf.layers.Layer>(name: string, layer: L, group = 'heads'): L {

@@ -181,14 +181,8 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(
-        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
-        batch.pairMask,
-      );
-    });
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
   }
 
   /** The variables the current stage's objective trains: stage 1 `base`, stage 2 everything (freeze `base` in the trainer). */

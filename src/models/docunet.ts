@@ -85,14 +85,8 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(
-        balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK }),
-        batch.pairMask,
-      );
-    });
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocuNetModel> {

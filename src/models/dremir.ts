@@ -104,14 +104,8 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(
-        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
-        batch.pairMask,
-      );
-    });
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DREMIRModel> {

@@ -187,14 +187,8 @@ export class GTNModel extends BaseModel<GTNConfig> {
     });
   }
 
-  predict(batch: ModelInput): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { logits } = this.forward({ ...batch, labels: undefined }, { training: false });
-      return this.maskPairs(
-        adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK }),
-        batch.pairMask,
-      );
-    });
+  protected decode(logits: tf.Tensor4D): tf.Tensor {
+    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
   }
 
   /** The main (generator) objective trains everything but the discriminator. */
