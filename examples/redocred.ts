@@ -199,6 +199,16 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
     ...(run.stages ? { stages: run.stages(model) } : {}),
     ...(run.extraSteps ? { extraSteps: run.extraSteps(model) } : {}),
     ...(run.quiet ? { progress: false as const } : {}),
+    // EVAL_EACH_EPOCH=1: validation scores after every epoch (printed; the reported scores stay the last epoch's)
+    ...(process.env['EVAL_EACH_EPOCH'] === '1'
+      ? {
+          evaluate: async () => {
+            const { scores } = await scoreValidation(p, model, run.graph);
+            console.log(`  epoch validation: ${formatScores(scores)}`);
+            return { f1: scores.f1, ignF1: scores.ignF1 };
+          },
+        }
+      : {}),
   });
   const t0 = Date.now();
   await trainer.fit(trainIdx);

@@ -8,7 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND, assertClose, assertNoLeak, seededArray, tol, useTestBackend } from '../helpers.js';
-import { WASM_KERNELS, wasmKernelOptions } from '../../src/core/wasm-kernels.js';
+import {
+  WASM_KERNELS,
+  collapseSlice,
+  collapseTranspose,
+  wasmKernelOptions,
+} from '../../src/core/wasm-kernels.js';
 import { bothBackends, read } from './util.js';
 
 await useTestBackend();
@@ -389,6 +394,89 @@ test('matmul overrides (explicit transpose, per-batch split): every transpose/ba
   } finally {
     Object.assign(wasmKernelOptions, saved);
   }
+});
+
+test('collapseSlice merges every axis whose inner neighbour is taken whole', () => {
+  assert.deepEqual(collapseSlice([4, 4, 20, 20, 32], [0, 0, 0, 0, 0], [4, 2, 20, 20, 32]), {
+    shape: [4, 51200],
+    begin: [0, 0],
+    size: [4, 25600],
+  });
+  assert.deepEqual(collapseSlice([2, 3, 4], [1, 1, 0], [1, 2, 4]), {
+    shape: [2, 12],
+    begin: [1, 4],
+    size: [1, 8],
+  });
+  assert.deepEqual(collapseSlice([2, 3, 4], [0, 1, 1], [2, 1, 2]), {
+    shape: [2, 3, 4],
+    begin: [0, 1, 1],
+    size: [2, 1, 2],
+  });
+});
+
+test('slice / split / their gradients on rank 5 and 6 (collapsed views) match cpu, float and int32', async () => {
+  const { here, cpu } = await bothBackends(() => {
+    const x = seeded([2, 4, 3, 3, 5], 61);
+    const y = seeded([2, 2, 3, 2, 3, 4], 62);
+    const ints = tf.range(0, 2 * 4 * 3 * 3 * 5, 1, 'int32').reshape([2, 4, 3, 3, 5]);
+    const [a, b] = tf.split(x, 2, 1);
+    const parts = tf.split(y, [1, 2, 1], 5);
+    return [
+      a!,
+      b!,
+      ...parts,
+      tf.slice(x, [1, 1, 0, 1, 2], [1, 2, 3, 2, 3]),
+      tf.slice(y, [0, 1, 0, 0, 0, 0], [2, 1, 3, 2, 3, 4]),
+      tf.slice(ints, [0, 2, 0, 0, 0], [2, 2, 3, 3, 5]).toFloat(),
+      tf.split(ints, 3, 2)[1]!.toFloat(),
+      ...tf.grads((t: tf.Tensor) => {
+        const [p, q] = tf.split(t, [1, 3], 1);
+        return p!
+          .square()
+          .sum()
+          .add(q!.mul(tf.slice(t, [0, 1, 0, 0, 0], [2, 3, 3, 3, 5])).sum());
+      })([x]),
+    ];
+  });
+  assert.equal(here.length, 10);
+  here.forEach((h, i) => assertClose(h, cpu[i]!, 0, 0, `output ${i}`));
+});
+
+test('collapseTranspose drops size-1 axes and merges axes that stay adjacent', () => {
+  assert.deepEqual(collapseTranspose([4, 4, 20, 20, 32], [0, 2, 1, 3, 4]), {
+    shape: [4, 4, 20, 640],
+    perm: [0, 2, 1, 3],
+  });
+  assert.deepEqual(collapseTranspose([2, 1, 3, 5], [2, 3, 0, 1]), { shape: [2, 15], perm: [1, 0] });
+  assert.deepEqual(collapseTranspose([2, 3, 5], [0, 1, 2]), { shape: [30], perm: [0] });
+  assert.deepEqual(collapseTranspose([1, 1], [1, 0]), { shape: [1], perm: [0] });
+});
+
+test('transpose on ranks 2–6, every rank-5 permutation, int32/bool and the gradient match cpu', async () => {
+  const perms = (a: number[]): number[][] =>
+    a.length <= 1
+      ? [a]
+      : a.flatMap((v, i) => perms([...a.slice(0, i), ...a.slice(i + 1)]).map((p) => [v, ...p]));
+  const { here, cpu } = await bothBackends(() => {
+    const x5 = seeded([2, 3, 1, 4, 5], 71);
+    const x6 = seeded([2, 3, 2, 2, 3, 2], 72);
+    return [
+      ...perms([0, 1, 2, 3, 4]).map((p) => tf.transpose(x5, p)),
+      tf.transpose(x6, [5, 3, 1, 0, 4, 2]),
+      tf.transpose(seeded([3, 4], 73)),
+      tf.transpose(seeded([2, 3, 4, 5], 74), [3, 1, 0, 2]),
+      tf.transpose(tf.range(0, 120, 1, 'int32').reshape([2, 3, 2, 5, 2]), [4, 2, 0, 3, 1]).toFloat(),
+      tf.transpose(tf.range(0, 120).reshape([2, 3, 2, 5, 2]).greater(60), [3, 4, 1, 0, 2]).toFloat(),
+      ...tf.grads((t: tf.Tensor) =>
+        tf
+          .transpose(t, [4, 0, 3, 1, 2])
+          .mul(seeded([5, 2, 4, 3, 1], 75))
+          .sum(),
+      )([x5]),
+    ];
+  });
+  assert.equal(here.length, 126);
+  here.forEach((h, i) => assertClose(h, cpu[i]!, 0, 0, `output ${i}`));
 });
 
 /**
