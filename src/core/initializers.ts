@@ -72,3 +72,31 @@ export function deriveSeed(seed: number | undefined, name: string): number | und
 export function initialValue(init: Initializer, shape: number[], dtype: 'float32' = 'float32'): tf.Tensor {
   return init.apply(shape, dtype);
 }
+
+/** mulberry32: a deterministic uniform [0, 1) generator from a 32-bit seed. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Runs `fn` with `Math.random` replaced by a seeded generator. tfjs' initializers without an
+ * explicit seed (every `tf.layers` default) draw their seed from `Math.random`, so weights created
+ * inside `fn` come out the same for the same seed, in any process.
+ * @example const w = withSeededRandom(3, () => tf.initializers.glorotUniform({}).apply([4, 4]));
+ */
+export function withSeededRandom<T>(seed: number, fn: () => T): T {
+  const saved = Math.random;
+  Math.random = prng(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = saved;
+  }
+}

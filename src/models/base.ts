@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../core/errors.js';
+import { withSeededRandom } from '../core/initializers.js';
 import { syntheticBatch } from './synthetic.js';
 import type {
   DocREModel,
@@ -29,6 +30,12 @@ export interface CommonModelConfig {
   readonly hiddenSize: number;
   /** relation classes r including class 0 (DocRED: 97). Required. */
   readonly numClasses: number;
+  /**
+   * Seed of the weight initialisation (and of the model's own random sequences: DRE-MIR's pair
+   * masking, GTN's node masking, DocRE-II's noise). Default 0: two models built with the same
+   * config start from the same weights.
+   */
+  readonly seed?: number;
   /** trainable encoder used when the batch carries no `hidden`/`attention`. Not saved. */
   readonly encoder?: TrainableEncoder;
 }
@@ -103,6 +110,7 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
    * cached features), otherwise computed by the trainable encoder.
    */
   protected encode(batch: ModelInput, training: boolean): EncoderOutput {
+    this.ensureBuilt(); // weights are created by the seeded probe pass, never by a user's batch
     let out: EncoderOutput;
     if (batch.hidden && batch.attention) out = { hidden: batch.hidden, attention: batch.attention };
     else if (this.encoder && batch.inputIds && batch.attentionMask)
@@ -139,11 +147,14 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
   protected ensureBuilt(): void {
     if (this.built) return;
     this.built = true;
-    tf.tidy(() => {
-      const probe = this.probeInput();
-      this.forward(probe, { training: false });
-      if ([...this.parts.values()].some((p) => !p.layer.built)) this.forward(probe, { training: true });
-    });
+    // the layers' unseeded tfjs initializers draw their seeds from Math.random: seeded here
+    withSeededRandom(this.config.seed ?? 0, () =>
+      tf.tidy(() => {
+        const probe = this.probeInput();
+        this.forward(probe, { training: false });
+        if ([...this.parts.values()].some((p) => !p.layer.built)) this.forward(probe, { training: true });
+      }),
+    );
   }
   private built = false;
 

@@ -35,7 +35,7 @@ import {
 import { ArgumentError } from '../core/errors.js';
 import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
 import { entityFeatures, offTape } from './parts.js';
-import { prng } from './synthetic.js';
+import { prng } from '../core/initializers.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** DocRE-II hyperparameters (defaults = the paper's). */

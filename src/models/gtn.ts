@@ -90,7 +90,7 @@ export class GTNModel extends BaseModel<GTNConfig> {
         new GTNLayer({ numEntityIds: c.numEntityIds, numSentenceIds: c.numSentenceIds }),
       ),
     );
-    this.maskToken = this.param('maskToken', tf.randomNormal([d], 0, 0.02));
+    this.maskToken = this.param('maskToken', tf.randomNormal([d], 0, 0.02, 'float32', c.seed));
     // official reconstruction head: Linear–ReLU–Linear–LayerNorm
     this.reconstruction = [
       this.layer('reconstruction.in', tf.layers.dense({ units: d, activation: 'relu' })),

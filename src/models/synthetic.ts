@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { graphTensors, NODE_DOCUMENT, NODE_ENTITY, NODE_MENTION, type DocumentGraph } from '../data/graph.js';
+import { prng } from '../core/initializers.js';
 import type { ModelInput } from './types.js';
 
 export interface SyntheticBatchArgs {
@@ -29,18 +30,6 @@ export interface SyntheticBatchArgs {
   readonly labels?: boolean;
   /** include GTN's document graph (`graph`, as `collate(…, {graph: true})` makes it), default false */
   readonly graph?: boolean;
-}
-
-/** mulberry32: deterministic uniform [0, 1). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

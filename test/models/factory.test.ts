@@ -93,3 +93,22 @@ test('loadModel dispatches on the saved name and reproduces the logits', async (
   disposeInput(batch);
   model.dispose();
 });
+
+test('seed: every model starts from the same weights for the same seed, other weights for another', async () => {
+  for (const name of MODEL_NAMES) {
+    const make = (seed: number) => createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name], seed });
+    const [a, b, c] = [make(3), make(3), make(4)];
+    // interleaved unseeded draws between the builds must not matter
+    Math.random();
+    const [wa, wb, wc] = [a, b, c].map((m) => m.trainableVariables());
+    assert.ok(wa.length > 0);
+    let differs = false;
+    for (let i = 0; i < wa.length; i++) {
+      await near(wb[i]!, wa[i]!, 0, 0, `${name} weight ${i}`);
+      const [x, z] = [await wa[i]!.data(), await wc[i]!.data()];
+      if (x.some((v, k) => v !== z[k])) differs = true;
+    }
+    assert.ok(differs, `${name}: seed 4 gives other weights than seed 3`);
+    [a, b, c].forEach((m) => m.dispose());
+  }
+});
