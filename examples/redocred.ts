@@ -14,9 +14,11 @@ import { initBackend, type BackendName } from '../src/core/backend.js';
 import {
   bundledAssetPath,
   collate,
+  evaluateBinary,
   evaluateDocRED,
   Featurizer,
   loadBundledReDocRED,
+  readBioDataFile,
   reDocREDSplit,
   RelationSchema,
   triplesFromPredictions,
@@ -62,10 +64,16 @@ export interface ReDocREDRun {
   readonly showTriples?: number;
   /** quiet: no per-step progress */
   readonly quiet?: boolean;
+  /** default `redocred` */
+  readonly dataset?: Dataset;
 }
 
+/** Official scores: DocRED's (Re-DocRED) or the binary CID scores (CDR: no Ign/intra/inter). */
+export type Scores = Pick<DocREDScores, 'precision' | 'recall' | 'f1'> &
+  Partial<Pick<DocREDScores, 'ignF1' | 'intraF1' | 'interF1'>>;
+
 export interface ReDocREDResult {
-  readonly scores: DocREDScores;
+  readonly scores: Scores;
   readonly trainSeconds: number;
   readonly triples: OfficialTriple[];
 }
@@ -80,7 +88,13 @@ interface Prepared {
   /** index of the first validation document in `features` / the cache */
   readonly validationOffset: number;
   readonly encodeAll: boolean;
+  readonly dataset: Dataset;
+  /** CDR: only the labelled candidate pairs (ATLOP's), Re-DocRED: every ordered pair */
+  readonly pairs: 'all' | 'labelled';
 }
+
+/** `redocred`: the bundled dev_revised.json split; `cdr`: CDR train_filter.data → dev_filter.data from ../shared/data/cdr. */
+export type Dataset = 'redocred' | 'cdr';
 
 let prepared: Prepared | undefined;
 
@@ -91,16 +105,21 @@ let prepared: Prepared | undefined;
  */
 export async function prepareReDocRED(
   trainDocs = 400,
-  options: { encodeAll?: boolean; backend?: BackendName } = {},
+  options: { encodeAll?: boolean; backend?: BackendName; dataset?: Dataset } = {},
 ): Promise<Prepared> {
   const encodeAll = options.encodeAll ?? true;
-  if (prepared && prepared.train.length === trainDocs && prepared.encodeAll === encodeAll) return prepared;
+  const dataset = options.dataset ?? 'redocred';
+  if (
+    prepared &&
+    prepared.train.length === trainDocs &&
+    prepared.encodeAll === encodeAll &&
+    prepared.dataset === dataset
+  )
+    return prepared;
   await initBackend(options.backend ?? (process.env['DOCRE_BACKEND'] as BackendName | undefined) ?? 'wasm');
-  const docs = orFail(await loadBundledReDocRED()());
-  const split = reDocREDSplit(docs);
+  const { split, schema, source } = dataset === 'cdr' ? await loadCDR() : await loadReDocRED();
   const train = split.train.slice(0, trainDocs); // the first k train documents
   const validation = split.validation;
-  const schema = RelationSchema.docred();
   const encoder = await EmbeddedEncoder.load();
   const featurizer = new Featurizer(encoder.tokenizer, { markers: 'star' });
   // encodeAll: all 500 documents share one cache file whatever k; otherwise only the k + 100 used
@@ -115,7 +134,7 @@ export async function prepareReDocRED(
     encoder,
     {
       dir: '.cache/features',
-      source: bundledAssetPath('re-docred/dev_revised.json'),
+      source,
       onProgress: (done, total) => {
         if (process.stderr.isTTY)
           process.stderr.write(`\rencoding with the embedded encoder: ${done}/${total} documents`);
@@ -135,8 +154,25 @@ export async function prepareReDocRED(
     cache: await FeatureCache.load(info.file),
     validationOffset: encodedTrain.length,
     encodeAll,
+    dataset,
+    pairs: dataset === 'cdr' ? 'labelled' : 'all',
   };
   return prepared;
+}
+
+async function loadReDocRED() {
+  const split = reDocREDSplit(orFail(await loadBundledReDocRED()()));
+  return { split, schema: RelationSchema.docred(), source: bundledAssetPath('re-docred/dev_revised.json') };
+}
+
+/** CDR (not bundled: no licence stated) from ../shared/data/cdr, train → dev. */
+async function loadCDR() {
+  const dir = process.env['CDR_DIR'] ?? '../shared/data/cdr';
+  const read = async (name: string) => orFail(await readBioDataFile(`${dir}/${name}`)());
+  const train = await read('train_filter.data');
+  const validation = await read('dev_filter.data');
+  // the cache key hashes one source file: the dev file, plus the token ids of every document
+  return { split: { train, validation }, schema: RelationSchema.cdr(), source: `${dir}/dev_filter.data` };
 }
 
 /** Model input for documents `indices` (into `features`: encoded train documents, then validation): collated batch + cached features. */
@@ -149,7 +185,7 @@ export function inputOf(
     collate(
       indices.map((i) => p.features[i]!),
       p.schema,
-      { graph },
+      { graph, pairs: p.pairs },
     ),
   );
   const enc = p.cache.batch(indices, batch.inputIds.shape[1]);
@@ -161,7 +197,7 @@ export async function scoreValidation(
   p: Prepared,
   model: Pick<DocREModel, 'predict'>,
   graph = false,
-): Promise<{ scores: DocREDScores; triples: OfficialTriple[] }> {
+): Promise<{ scores: Scores; triples: OfficialTriple[] }> {
   const triples: OfficialTriple[] = [];
   const offset = p.validationOffset;
   for (let start = 0; start < p.validation.length; start += 4) {
@@ -175,19 +211,27 @@ export async function scoreValidation(
     tf.dispose([multiHot, input as unknown as tf.TensorContainer]);
     triples.push(...orFail(triplesFromPredictions(values, input.titles, p.schema, input.entityCounts)));
   }
-  return { scores: evaluateDocRED(triples, p.validation, { train: p.train }), triples };
+  const scores =
+    p.dataset === 'cdr'
+      ? evaluateBinary(triples, p.validation)
+      : evaluateDocRED(triples, p.validation, { train: p.train });
+  return { scores, triples };
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);
 
 /** One line of official scores. */
-export function formatScores(s: DocREDScores): string {
-  return `P ${pct(s.precision)}  R ${pct(s.recall)}  F1 ${pct(s.f1)}  Ign F1 ${pct(s.ignF1)}  intra F1 ${pct(s.intraF1)}  inter F1 ${pct(s.interF1)}`;
+export function formatScores(s: Scores): string {
+  const extra = s.ignF1 === undefined ? '' : `  Ign F1 ${pct(s.ignF1)}  intra F1 ${pct(s.intraF1!)}  inter F1 ${pct(s.interF1!)}`;
+  return `P ${pct(s.precision)}  R ${pct(s.recall)}  F1 ${pct(s.f1)}${extra}`;
 }
 
 /** Trains on (a subset of) the train split with cached features and scores the validation split. */
 export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
-  const p = await prepareReDocRED(run.trainDocs ?? 400, { encodeAll: run.encodeAll ?? true });
+  const p = await prepareReDocRED(run.trainDocs ?? 400, {
+    encodeAll: run.encodeAll ?? true,
+    dataset: run.dataset ?? 'redocred',
+  });
   const model = run.makeModel(p.cache.hiddenSize, p.schema.size);
   const trainIdx = p.train.map((_, i) => i);
   const trainer = new Trainer<number>(model, {
@@ -205,7 +249,7 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
           evaluate: async () => {
             const { scores } = await scoreValidation(p, model, run.graph);
             console.log(`  epoch validation: ${formatScores(scores)}`);
-            return { f1: scores.f1, ignF1: scores.ignF1 };
+            return { f1: scores.f1 };
           },
         }
       : {}),
@@ -265,13 +309,18 @@ export async function runExample(
   title: string,
   run: ReDocREDRun & { budget: string },
 ): Promise<ReDocREDResult> {
+  const data =
+    run.dataset === 'cdr'
+      ? `CDR (train_filter.data: first ${run.trainDocs ?? 500} of 500 documents; dev_filter.data: 500)`
+      : `Re-DocRED (bundled dev_revised.json: first ${run.trainDocs ?? 400} of the 400 train documents, 100 validation)`;
   console.log(
-    `${title} on Re-DocRED (bundled dev_revised.json: first ${run.trainDocs ?? 400} of the 400 train documents, 100 validation), ` +
-      `embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}.\nBudget: ${run.budget}.`,
+    `${title} on ${data}, embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}.\nBudget: ${run.budget}.`,
   );
   const t0 = Date.now();
   const result = await runReDocRED(run);
-  console.log(`\nValidation (100 documents, official scorer): ${formatScores(result.scores)}`);
+  console.log(
+    `\nValidation (${run.dataset === 'cdr' ? 'CDR dev, binary CID scores' : '100 documents, official scorer'}): ${formatScores(result.scores)}`,
+  );
   console.log(
     `Training ${result.trainSeconds.toFixed(0)} s; whole run ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
   );
@@ -313,7 +362,14 @@ export const EXAMPLE_MODELS = {
  */
 export function paperRun(
   name: ModelName,
-  o: { epochs: number; trainDocs: number; seed: number; showTriples?: number; quiet?: boolean },
+  o: {
+    epochs: number;
+    trainDocs: number;
+    seed: number;
+    showTriples?: number;
+    quiet?: boolean;
+    dataset?: Dataset;
+  },
 ): ReDocREDRun & { budget: string } {
   const spec = EXAMPLE_MODELS[name];
   const stage2 = Math.max(1, Math.round(o.epochs / 3));
@@ -327,6 +383,7 @@ export function paperRun(
     seed: o.seed,
     headLr: 1e-3,
     showTriples: o.showTriples ?? 0,
+    dataset: o.dataset ?? 'redocred',
     ...(o.quiet ? { quiet: true } : {}),
     ...(name === 'gtn'
       ? {

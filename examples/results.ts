@@ -1,77 +1,107 @@
 /**
  * Trains the five paper models identically (embedded frozen encoder, cached features, the same
- * Re-DocRED split, documents, epochs, batch and lr; model sizes of the examples) for each seed and
- * writes the table of docs/results.md from these runs.
+ * split, documents, epochs, batch and lr; the examples' model sizes) for each seed, and prints the
+ * table of docs/results.md from these runs.
  *
- *   npx tsx examples/results.ts [--train-docs 400] [--epochs 5] [--seeds 0,1,2] [--models atlop,...] [--out docs/results.md]
+ *   npx tsx examples/results.ts [--dataset redocred|cdr] [--train-docs 400] [--epochs 5] [--seeds 0,1,2] [--models atlop,...] [--runs FILE]
+ *
+ * Every finished run is appended as one JSON line to `--runs` (default
+ * `.cache/results/<dataset>.jsonl`); runs already there (same model, seed, documents, epochs) are
+ * not repeated, so several processes can share the work (e.g. one per core, each with its own
+ * `--models`) and an interrupted job continues where it stopped. The table is built from every
+ * line of the file that matches the budget. `--table-only` prints it without training.
  */
-import { writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
-import { EXAMPLE_MODELS, exampleArgs, paperRun, runExample } from './redocred.js';
+import { EXAMPLE_MODELS, exampleArgs, paperRun, runExample, type Dataset } from './redocred.js';
 
 const argv = process.argv.slice(2);
-const list = (name: string, fallback: string) => {
+const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
-  return (i >= 0 ? argv[i + 1]! : fallback).split(',');
+  return i >= 0 ? argv[i + 1]! : fallback;
 };
-const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: 400 });
-const seeds = list('seeds', '0,1,2').map(Number);
-const models = list('models', MODEL_NAMES.join(',')) as ModelName[];
-const outIdx = argv.indexOf('--out');
-const out = outIdx >= 0 ? argv[outIdx + 1]! : undefined;
+const dataset = opt('dataset', 'redocred') as Dataset;
+if (dataset !== 'redocred' && dataset !== 'cdr')
+  throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
+const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: dataset === 'cdr' ? 500 : 400 });
+const seeds = opt('seeds', '0,1,2').split(',').map(Number);
+const models = opt('models', MODEL_NAMES.join(',')).split(',') as ModelName[];
+for (const m of models)
+  if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
+const runsFile = opt('runs', `.cache/results/${dataset}.jsonl`);
 
-interface Row {
-  f1: number[];
-  ignF1: number[];
-  intraF1: number[];
-  interF1: number[];
-  seconds: number[];
+interface Run {
+  model: ModelName;
+  dataset: Dataset;
+  seed: number;
+  trainDocs: number;
+  epochs: number;
   budget: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  ignF1?: number;
+  intraF1?: number;
+  interF1?: number;
+  trainSeconds: number;
 }
-const rows = new Map<ModelName, Row>();
 
+const readRuns = async (): Promise<Run[]> => {
+  const text = await readFile(runsFile, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Run)
+    .filter((r) => r.dataset === dataset && r.trainDocs === trainDocs && r.epochs === epochs);
+};
+
+if (!argv.includes('--table-only')) {
+  await mkdir(dirname(runsFile), { recursive: true });
+  for (const model of models)
+    for (const seed of seeds) {
+      if ((await readRuns()).some((r) => r.model === model && r.seed === seed)) {
+        console.log(`${model} seed ${seed}: already in ${runsFile}`);
+        continue;
+      }
+      const run = paperRun(model, { epochs, trainDocs, seed, quiet: true, dataset });
+      const r = await runExample(`${EXAMPLE_MODELS[model].title} (seed ${seed})`, run);
+      const line: Run = {
+        model,
+        dataset,
+        seed,
+        trainDocs,
+        epochs,
+        budget: run.budget,
+        ...r.scores,
+        trainSeconds: r.trainSeconds,
+      };
+      await appendFile(runsFile, `${JSON.stringify(line)}\n`);
+    }
+}
+
+const runs = await readRuns();
 const stat = (xs: number[]) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return xs.length > 1 ? `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}` : (100 * mean).toFixed(2);
 };
-const command = `npx tsx examples/results.ts --train-docs ${trainDocs} --epochs ${epochs} --seeds ${seeds.join(',')} --models ${models.join(',')}`;
-const table = () =>
-  [
-    `| model | F1 | Ign F1 | intra F1 | inter F1 | train time / run | budget |`,
-    `|---|---:|---:|---:|---:|---:|---|`,
-    ...[...rows].map(
-      ([name, r]) =>
-        `| ${EXAMPLE_MODELS[name].title} | ${stat(r.f1)} | ${stat(r.ignF1)} | ${stat(r.intraF1)} | ${stat(r.interF1)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(0)} s | ${r.budget} |`,
-    ),
-  ].join('\n');
-
-for (const name of models) {
-  for (const seed of seeds) {
-    const run = paperRun(name, { epochs, trainDocs, seed, quiet: true });
-    const r = await runExample(`${EXAMPLE_MODELS[name].title} (seed ${seed})`, run);
-    const row = rows.get(name) ?? {
-      f1: [],
-      ignF1: [],
-      intraF1: [],
-      interF1: [],
-      seconds: [],
-      budget: run.budget,
-    };
-    row.f1.push(r.scores.f1);
-    row.ignF1.push(r.scores.ignF1);
-    row.intraF1.push(r.scores.intraF1);
-    row.interF1.push(r.scores.interF1);
-    row.seconds.push(r.trainSeconds);
-    rows.set(name, row);
-  }
-  // written after every model, so an interrupted run leaves the rows it finished
-  if (out)
-    await writeFile(
-      out,
-      `${table()}\n\nSeeds ${seeds.join(', ')}. Command: \`${command}\` (backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}).\n`,
-    );
+const metrics: (keyof Run)[] =
+  dataset === 'cdr' ? ['f1', 'precision', 'recall'] : ['f1', 'ignF1', 'intraF1', 'interF1', 'precision', 'recall'];
+const header = { f1: 'F1', ignF1: 'Ign F1', intraF1: 'intra F1', interF1: 'inter F1', precision: 'P', recall: 'R' };
+const lines = [
+  `| model | ${metrics.map((m) => header[m as keyof typeof header]).join(' | ')} | seeds | train time / run | budget |`,
+  `|---|${metrics.map(() => '---:').join('|')}|---|---:|---|`,
+];
+for (const model of MODEL_NAMES) {
+  const rs = runs.filter((r) => r.model === model).sort((a, b) => a.seed - b.seed);
+  if (rs.length === 0) continue;
+  const seconds = rs.reduce((a, r) => a + r.trainSeconds, 0) / rs.length;
+  lines.push(
+    `| ${EXAMPLE_MODELS[model].title} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
+  );
 }
 console.log(
-  `\n${table()}\n\nseeds ${seeds.join(', ')} (mean ± sample std when more than one); command: ${command}`,
+  `\n${lines.join('\n')}\n\nmean ± sample std over the seeds listed; runs from ${runsFile}; command: ` +
+    `npx tsx examples/results.ts --dataset ${dataset} --train-docs ${trainDocs} --epochs ${epochs} --seeds ${seeds.join(',')}`,
 );

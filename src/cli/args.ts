@@ -140,7 +140,7 @@ export const COMMANDS = {
         kind: 'int',
         arg: 'N',
         default: 66,
-        help: 'seed of the data order (and of model configs that take a seed: dremir, gtn, docreii)',
+        help: 'seed of the data order and of the model (weight initialisation; masking/noise of dremir, gtn, docreii)',
       },
       config: {
         kind: 'string',
