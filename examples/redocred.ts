@@ -222,7 +222,10 @@ const pct = (x: number) => (100 * x).toFixed(2);
 
 /** One line of official scores. */
 export function formatScores(s: Scores): string {
-  const extra = s.ignF1 === undefined ? '' : `  Ign F1 ${pct(s.ignF1)}  intra F1 ${pct(s.intraF1!)}  inter F1 ${pct(s.interF1!)}`;
+  const extra =
+    s.ignF1 === undefined
+      ? ''
+      : `  Ign F1 ${pct(s.ignF1)}  intra F1 ${pct(s.intraF1!)}  inter F1 ${pct(s.interF1!)}`;
   return `P ${pct(s.precision)}  R ${pct(s.recall)}  F1 ${pct(s.f1)}${extra}`;
 }
 

@@ -87,8 +87,17 @@ const stat = (xs: number[]) => {
   return xs.length > 1 ? `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}` : (100 * mean).toFixed(2);
 };
 const metrics: (keyof Run)[] =
-  dataset === 'cdr' ? ['f1', 'precision', 'recall'] : ['f1', 'ignF1', 'intraF1', 'interF1', 'precision', 'recall'];
-const header = { f1: 'F1', ignF1: 'Ign F1', intraF1: 'intra F1', interF1: 'inter F1', precision: 'P', recall: 'R' };
+  dataset === 'cdr'
+    ? ['f1', 'precision', 'recall']
+    : ['f1', 'ignF1', 'intraF1', 'interF1', 'precision', 'recall'];
+const header = {
+  f1: 'F1',
+  ignF1: 'Ign F1',
+  intraF1: 'intra F1',
+  interF1: 'inter F1',
+  precision: 'P',
+  recall: 'R',
+};
 const lines = [
   `| model | ${metrics.map((m) => header[m as keyof typeof header]).join(' | ')} | seeds | train time / run | budget |`,
   `|---|${metrics.map(() => '---:').join('|')}|---|---:|---|`,
