@@ -395,3 +395,10 @@ export async function benchMain(
   console.log('### forward+backward, all backends\n');
   console.log(ratioTable(results));
 }
+
+/** `--name value` from the command line, or `fallback`. */
+export function option(name: string, fallback: string): string {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : fallback;
+}

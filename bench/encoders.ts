@@ -48,7 +48,14 @@ const BERT_BASE = {
   intermediate_size: 3072,
   max_position_embeddings: 512,
 };
-const QUICK = { ...BERT_BASE, hidden_size: 256, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 1024, max_position_embeddings: 128 };
+const QUICK = {
+  ...BERT_BASE,
+  hidden_size: 256,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  intermediate_size: 1024,
+  max_position_embeddings: 128,
+};
 
 interface Row {
   readonly name: string;
@@ -60,7 +67,10 @@ interface Row {
 }
 
 /** `timeMs` plus the process CPU time per run (the machine is shared: wall time is inflated). */
-async function timeCpu(fn: () => tf.TensorContainer, o: { warmup: number; reps: number }): Promise<{ ms: number; cpuMs: number }> {
+async function timeCpu(
+  fn: () => tf.TensorContainer,
+  o: { warmup: number; reps: number },
+): Promise<{ ms: number; cpuMs: number }> {
   const c0 = process.cpuUsage();
   const ms = await timeMs(fn, o);
   const c = process.cpuUsage(c0);
@@ -94,7 +104,12 @@ async function runChild(backend: BenchBackend): Promise<Result> {
     const c = matmulCase(512).setup();
     const ms = await timeMs(c.forward, { warmup: 1, reps: 3 });
     c.dispose();
-    rows.push({ name: 'matmul 512×512 (roofline)', shape: '[512,512]·[512,512]', ms, rate: `${fmt((2 * 512 ** 3) / (ms * 1e6))} GFLOP/s` });
+    rows.push({
+      name: 'matmul 512×512 (roofline)',
+      shape: '[512,512]·[512,512]',
+      ms,
+      rate: `${fmt((2 * 512 ** 3) / (ms * 1e6))} GFLOP/s`,
+    });
   });
 
   await attempt('bert', async () => {
@@ -103,7 +118,11 @@ async function runChild(backend: BenchBackend): Promise<Result> {
     const config = parseBertConfig(layers ? { ...base, num_hidden_layers: layers } : base);
     const n = config.maxPositionEmbeddings;
     const bert = BertEncoder.random(config, 1);
-    const ids = tf.tensor2d([Array.from({ length: n }, (_, j) => (j * 7919) % config.vocabSize)], [1, n], 'int32');
+    const ids = tf.tensor2d(
+      [Array.from({ length: n }, (_, j) => (j * 7919) % config.vocabSize)],
+      [1, n],
+      'int32',
+    );
     const mask = tf.ones([1, n]) as tf.Tensor2D;
     const shape = `d ${config.hiddenSize}, L ${config.numHiddenLayers}, h ${config.numAttentionHeads}, [1, ${n}]`;
     const { ms: fwd, cpuMs: fwdCpu } = await timeCpu(() => {
@@ -111,7 +130,13 @@ async function runChild(backend: BenchBackend): Promise<Result> {
       return [o.hidden, o.attention];
     }, opts);
     log(`BertEncoder forward ${fmt(fwd)} ms (cpu ${fmt(fwdCpu)} ms)`);
-    rows.push({ name: 'BertEncoder forward', shape, ms: fwd, cpuMs: fwdCpu, rate: `${fmt((n * 1000) / fwd)} tokens/s` });
+    rows.push({
+      name: 'BertEncoder forward',
+      shape,
+      ms: fwd,
+      cpuMs: fwdCpu,
+      rate: `${fmt((n * 1000) / fwd)} tokens/s`,
+    });
     const { ms: bwd, cpuMs: bwdCpu } = await timeCpu(() => {
       const { value, grads } = tf.variableGrads(() => {
         const o = bert.encode(ids, mask, { training: true });
@@ -120,14 +145,23 @@ async function runChild(backend: BenchBackend): Promise<Result> {
       return [value, ...Object.values(grads)];
     }, opts);
     log(`BertEncoder forward+backward ${fmt(bwd)} ms (cpu ${fmt(bwdCpu)} ms)`);
-    rows.push({ name: 'BertEncoder forward+backward', shape, ms: bwd, cpuMs: bwdCpu, rate: `${fmt((n * 1000) / bwd)} tokens/s` });
+    rows.push({
+      name: 'BertEncoder forward+backward',
+      shape,
+      ms: bwd,
+      cpuMs: bwdCpu,
+      rate: `${fmt((n * 1000) / bwd)} tokens/s`,
+    });
     tf.dispose([ids, mask]);
     bert.dispose();
   });
 
   await attempt('embedded', async () => {
     const enc = await EmbeddedEncoder.load();
-    const text = await readFile(new URL('../../shared/data/re-docred/dev_revised.json', import.meta.url), 'utf8');
+    const text = await readFile(
+      new URL('../../shared/data/re-docred/dev_revised.json', import.meta.url),
+      'utf8',
+    );
     const docs = E.getOrElseW((e: unknown) => {
       throw new Error(String(e));
     })(readDocRED(text));
@@ -147,9 +181,17 @@ async function runChild(backend: BenchBackend): Promise<Result> {
     );
     const featMs = performance.now() - t0;
     const pieces = features.reduce((a, f) => a + f.inputIds.length, 0);
-    rows.push({ name: 'embedded tokenizer + `*` markers', shape: `${limit} Re-DocRED docs`, ms: featMs, rate: `${fmt((limit * 1000) / featMs)} docs/s` });
+    rows.push({
+      name: 'embedded tokenizer + `*` markers',
+      shape: `${limit} Re-DocRED docs`,
+      ms: featMs,
+      rate: `${fmt((limit * 1000) / featMs)} docs/s`,
+    });
     // warm-up on one small batch (shader compilation on webgpu)
-    const warm = enc.encode(tf.tensor2d([features[0]!.inputIds.slice(0, 64)], undefined, 'int32'), tf.ones([1, 64]) as tf.Tensor2D);
+    const warm = enc.encode(
+      tf.tensor2d([features[0]!.inputIds.slice(0, 64)], undefined, 'int32'),
+      tf.ones([1, 64]) as tf.Tensor2D,
+    );
     await warm.hidden.data();
     tf.dispose([warm.hidden, warm.attention]);
     const t1 = performance.now();
@@ -157,8 +199,14 @@ async function runChild(backend: BenchBackend): Promise<Result> {
     for (let s = 0; s < features.length; s += 4) {
       const group = features.slice(s, s + 4);
       const n = Math.max(...group.map((f) => f.inputIds.length));
-      const ids = tf.tensor2d(group.map((f) => [...f.inputIds, ...new Array<number>(n - f.inputIds.length).fill(2)]), undefined, 'int32');
-      const mask = tf.tensor2d(group.map((f) => Array.from({ length: n }, (_, j) => (j < f.inputIds.length ? 1 : 0))));
+      const ids = tf.tensor2d(
+        group.map((f) => [...f.inputIds, ...new Array<number>(n - f.inputIds.length).fill(2)]),
+        undefined,
+        'int32',
+      );
+      const mask = tf.tensor2d(
+        group.map((f) => Array.from({ length: n }, (_, j) => (j < f.inputIds.length ? 1 : 0))),
+      );
       const out = await enc.encodeAsync(ids, mask);
       await out.hidden.slice([0, 0, 0], [1, 1, 1]).data();
       await out.attention.slice([0, 0, 0, 0], [1, 1, 1, 1]).data();
@@ -192,17 +240,32 @@ if (args.child) {
     try {
       return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '') as Result;
     } catch {
-      return { backend, info: { backend }, rows: [], error: `subprocess exited with ${res.status ?? res.signal}` };
+      return {
+        backend,
+        info: { backend },
+        rows: [],
+        error: `subprocess exited with ${res.status ?? res.signal}`,
+      };
     }
   });
-  console.log(`Command: \`npx tsx bench/encoders.ts ${argv.join(' ')}\` (${new Date().toISOString().slice(0, 10)})\n`);
+  console.log(
+    `Command: \`npx tsx bench/encoders.ts ${argv.join(' ')}\` (${new Date().toISOString().slice(0, 10)})\n`,
+  );
   for (const r of results) {
     const i = r.info as BackendInfo;
-    console.log(`### ${r.backend}${i.adapter ? ` (${i.adapter})` : ''}${i.wasm ? ` (SIMD ${i.wasm.simd}, threads ${i.wasm.threadsCount})` : ''}\n`);
+    console.log(
+      `### ${r.backend}${i.adapter ? ` (${i.adapter})` : ''}${i.wasm ? ` (SIMD ${i.wasm.simd}, threads ${i.wasm.threadsCount})` : ''}\n`,
+    );
     console.log(
       markdownTable(
         ['case', 'shape', 'wall ms', 'CPU ms', 'throughput (wall)'],
-        r.rows.map((row) => [row.name, row.shape, fmt(row.ms), row.cpuMs === undefined ? '' : fmt(row.cpuMs), row.rate]),
+        r.rows.map((row) => [
+          row.name,
+          row.shape,
+          fmt(row.ms),
+          row.cpuMs === undefined ? '' : fmt(row.cpuMs),
+          row.rate,
+        ]),
       ),
     );
     if (r.error) console.log(`\nFailed: ${r.error}`);

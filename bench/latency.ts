@@ -9,6 +9,7 @@
  *
  * Prints one row per backend × model: median ms per stage and in total. Timings depend on load.
  */
+import { option } from './common.js';
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { initBackend, type BackendName } from '../src/core/backend.js';
@@ -25,14 +26,10 @@ import { createModel, MODEL_NAMES, type ModelName } from '../src/models/index.js
 import { EXAMPLE_MODELS } from '../examples/redocred.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1]! : fallback;
-};
 const quick = argv.includes('--quick');
-const backends = opt('backends', 'wasm,webgpu').split(',') as BackendName[];
-const models = opt('models', quick ? 'atlop,docreii' : MODEL_NAMES.join(',')).split(',') as ModelName[];
-const nDocs = Number(opt('docs', quick ? '2' : '5'));
+const backends = option('backends', 'wasm,webgpu').split(',') as BackendName[];
+const models = option('models', quick ? 'atlop,docreii' : MODEL_NAMES.join(',')).split(',') as ModelName[];
+const nDocs = Number(option('docs', quick ? '2' : '5'));
 
 const right = <A>(e: E.Either<{ message: string }, A>): A => {
   if (E.isLeft(e)) throw new Error(e.left.message);

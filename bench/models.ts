@@ -9,6 +9,7 @@
  * the examples (reduced for CPU). A warm-up step (kernel compilation, weight creation) is not timed.
  * Prints a table; timings depend on the machine's load.
  */
+import { option } from './common.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
 import {
@@ -20,13 +21,9 @@ import {
 } from '../src/models/index.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1]! : fallback;
-};
 const quick = argv.includes('--quick');
-const backends = opt('backends', 'wasm,webgpu').split(',') as BackendName[];
-const models = opt('models', MODEL_NAMES.join(',')).split(',');
+const backends = option('backends', 'wasm,webgpu').split(',') as BackendName[];
+const models = option('models', MODEL_NAMES.join(',')).split(',');
 const [n, e, b, d, h, r] = quick ? [128, 10, 4, 512, 4, 97] : [384, 20, 4, 512, 4, 97];
 const steps = quick ? 2 : 3;
 

@@ -15,6 +15,7 @@
  * Efficient: median of --reps runs after one warm-up; naive (slow): the single profiled run, no
  * warm-up. Times run until the result is read back (WebGPU included).
  */
+import { option } from './common.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
 import { imsa } from '../src/heads/imsa.js';
@@ -31,20 +32,16 @@ import {
 } from '../test/heads/naive-reasoning.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
 const quick = argv.includes('--quick');
-const sizes = opt('e', quick ? '8,16' : '16,42,96')
+const sizes = option('e', quick ? '8,16' : '16,42,96')
   .split(',')
   .map(Number);
-const d = Number(opt('d', quick ? '64' : '256'));
-const backends = opt('backends', 'cpu,wasm,webgpu').split(',') as BackendName[];
-const naiveMaxE = Number(opt('naive-max-e', quick ? '16' : '42'));
-const cpuMaxE = Number(opt('cpu-max-e', quick ? '16' : '42'));
-const reps = Number(opt('reps', quick ? '2' : '1'));
-const modules = opt('modules', 'I-MSA,ECA').split(',');
+const d = Number(option('d', quick ? '64' : '256'));
+const backends = option('backends', 'cpu,wasm,webgpu').split(',') as BackendName[];
+const naiveMaxE = Number(option('naive-max-e', quick ? '16' : '42'));
+const cpuMaxE = Number(option('cpu-max-e', quick ? '16' : '42'));
+const reps = Number(option('reps', quick ? '2' : '1'));
+const modules = option('modules', 'I-MSA,ECA').split(',');
 
 interface Row {
   backend: string;

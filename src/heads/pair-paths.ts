@@ -11,6 +11,7 @@
  * whether the anchor is the candidate's subject (`row`: (anchor,k)) or object (`col`: (k,anchor)).
  */
 import * as tf from '@tensorflow/tfjs';
+import { prng } from '../core/initializers.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { maskedSoftmax } from '../core/softmax.js';
 
@@ -225,16 +226,7 @@ export function readVars<T>(vars: T): ReadVars<T> {
 }
 
 /** mulberry32: a small seeded PRNG, uniform [0, 1), identical on every backend. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => () => number = prng;
 
 /** Mean of `perPair` [..] over entries where `mask` [..] is 1 (0 when the mask is empty). */
 export function maskedPairMean(perPair: tf.Tensor, mask?: tf.Tensor): tf.Scalar {
