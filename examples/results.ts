@@ -7,11 +7,11 @@
  *
  * Every finished run is appended as one JSON line to `--runs` (default
  * `.cache/results/<dataset>.jsonl`); runs already there (same model, seed, documents, epochs) are
- * not repeated, so several processes can share the work (e.g. one per core, each with its own
- * `--models`) and an interrupted job continues where it stopped. The table is built from every
+ * not repeated, and a run another live process has claimed is skipped, so several processes
+ * (one per core) can share one job list and an interrupted job continues where it stopped. The table is built from every
  * line of the file that matches the budget. `--table-only` prints it without training.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
 import { EXAMPLE_MODELS, exampleArgs, paperRun, runExample, type Dataset } from './redocred.js';
@@ -56,12 +56,47 @@ const readRuns = async (): Promise<Run[]> => {
     .filter((r) => r.dataset === dataset && r.trainDocs === trainDocs && r.epochs === epochs);
 };
 
+/**
+ * Claims a run for this process (a file `<runs>.claims/<key>` holding its pid, created
+ * exclusively); a claim whose process has died is taken over.
+ */
+async function claim(key: string): Promise<boolean> {
+  const dir = `${runsFile}.claims`;
+  await mkdir(dir, { recursive: true });
+  const file = `${dir}/${key}`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      const pid = Number(await readFile(file, 'utf8').catch(() => 'NaN'));
+      const alive =
+        Number.isInteger(pid) &&
+        (() => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+      if (alive) return false;
+      await rm(file, { force: true }); // its process died: take the run over
+    }
+  }
+  return false;
+}
+
 if (!argv.includes('--table-only')) {
   await mkdir(dirname(runsFile), { recursive: true });
   for (const model of models)
     for (const seed of seeds) {
       if ((await readRuns()).some((r) => r.model === model && r.seed === seed)) {
         console.log(`${model} seed ${seed}: already in ${runsFile}`);
+        continue;
+      }
+      if (!(await claim(`${model}-${seed}-${trainDocs}x${epochs}`))) {
+        console.log(`${model} seed ${seed}: being trained by another process`);
         continue;
       }
       const run = paperRun(model, { epochs, trainDocs, seed, quiet: true, dataset });
