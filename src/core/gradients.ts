@@ -46,3 +46,69 @@ export function registerGradientFixes(): void {
     },
   });
 }
+
+/** A nested record / array of tensors (a layer's parameters) and how to rebuild it from a flat list. */
+export function flattenTensors<T>(tree: T): {
+  tensors: tf.Tensor[];
+  rebuild: (ts: readonly tf.Tensor[]) => T;
+} {
+  const tensors: tf.Tensor[] = [];
+  const walk = (node: unknown): unknown => {
+    if (node instanceof tf.Tensor) return tensors.push(node) - 1;
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    return { leaf: node };
+  };
+  const shape = walk(tree);
+  const build = (node: unknown, ts: readonly tf.Tensor[]): unknown => {
+    if (typeof node === 'number') return ts[node];
+    if (Array.isArray(node)) return node.map((n) => build(n, ts));
+    const o = node as Record<string, unknown>;
+    if ('leaf' in o && Object.keys(o).length === 1) return o['leaf'];
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, build(v, ts)]));
+  };
+  return { tensors, rebuild: (ts) => build(shape, ts) as T };
+}
+
+interface TapeState {
+  activeTape: unknown;
+}
+
+/**
+ * Gradient checkpointing: `f(...inputs)` whose forward pass keeps no intermediate tensors — only
+ * its inputs — and whose backward pass runs `f` again under a tape of its own to get the
+ * gradients of every input (pass a layer's parameters as inputs too). Same values and gradients
+ * as `f` itself for a deterministic `f`; costs one more forward pass of `f` in the backward pass,
+ * and saves the memory of all its intermediates (tfjs otherwise keeps every tensor made inside a
+ * gradient scope until the backward pass ends). Stacks of blocks (I-MSA / ECA layers) then peak
+ * at their inputs plus one block's intermediates.
+ *
+ * The backward pass nests a gradient computation inside tfjs' own backward pass; tfjs 4.22 keeps
+ * one active tape per engine, so the outer one is saved and restored around the inner one.
+ * @example
+ * const { tensors, rebuild } = flattenTensors(params);
+ * const y = recompute((x, m, ...p) => inferenceEncoder(x, m, rebuild(p)), [x, pairMask, ...tensors]);
+ */
+export function recompute(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly tf.Tensor[]): tf.Tensor {
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const xs = args as tf.Tensor[];
+    save(xs);
+    return {
+      value: f(...xs),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const engine = tf.engine();
+        const state = (engine as unknown as { state: TapeState }).state;
+        const outer = state.activeTape;
+        try {
+          const { grads } = engine.gradients(() => f(...saved), saved, dy as tf.Tensor, true);
+          return saved.map((x, i) => grads[i] ?? tf.zerosLike(x));
+        } finally {
+          state.activeTape = outer;
+        }
+      },
+    };
+  });
+  return run(...inputs);
+}

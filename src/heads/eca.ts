@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
+import { flattenTensors, recompute } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
   addDense,
@@ -322,14 +323,37 @@ export function inferenceModule(
   pairMask: tf.Tensor,
   params: IterativeInferenceParams,
   epsilon = 1e-5,
+  options: { recompute?: boolean } = {},
 ): { logits: tf.Tensor4D; features: tf.Tensor4D; relations: tf.Tensor4D } {
   return tf.tidy(() => {
     let state = { features: features as tf.Tensor4D, relations: relations as tf.Tensor4D };
     for (const layer of params.layers)
-      state = inferenceLayer(state.features, state.relations, pairMask, layer, epsilon);
+      state = options.recompute
+        ? recomputedInferenceLayer(state.features, state.relations, pairMask, layer, epsilon)
+        : inferenceLayer(state.features, state.relations, pairMask, layer, epsilon);
     const logits = dense(tf.concat([state.features, state.relations], -1), params.classifier) as tf.Tensor4D;
     return { logits, ...state };
   });
+}
+
+/** `inferenceLayer` under `recompute` (gradient checkpointing): [F'; R'] as one output, split after. */
+function recomputedInferenceLayer(
+  features: tf.Tensor4D,
+  relations: tf.Tensor4D,
+  pairMask: tf.Tensor,
+  params: InferenceLayerParams,
+  epsilon: number,
+): { features: tf.Tensor4D; relations: tf.Tensor4D } {
+  const { tensors, rebuild } = flattenTensors(params);
+  const both = recompute(
+    (f, r, m, ...p) => {
+      const out = inferenceLayer(f!, r!, m!, rebuild(p), epsilon);
+      return tf.concat([out.features, out.relations], -1);
+    },
+    [features, relations, pairMask, ...tensors],
+  );
+  const [f, r] = tf.split(both, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+  return { features: f, relations: r };
 }
 
 /** Options of `iterativeInference`. */

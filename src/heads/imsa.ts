@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
+import { flattenTensors, recompute } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
   addDense,
@@ -321,6 +322,12 @@ export interface InferenceEncoderLayerArgs extends LayerArgs {
   ffnDim?: number;
   /** LayerNorm epsilon. Default 1e-5. */
   epsilon?: number;
+  /**
+   * Gradient checkpointing (`recompute` in src/core/gradients.ts): keep only the layer's input
+   * for the backward pass and run the layer again there. Same values and gradients, one more
+   * forward pass, far less memory in training. Default false.
+   */
+  recompute?: boolean;
 }
 
 /**
@@ -334,6 +341,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   static className = 'InferenceEncoderLayer';
   readonly ffnDim?: number;
   readonly epsilon: number;
+  readonly recompute: boolean;
   private vars?: Vars<InferenceEncoderParams>;
 
   constructor(args: InferenceEncoderLayerArgs = {}) {
@@ -341,6 +349,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
     checkFFNDim(args.ffnDim);
     if (args.ffnDim !== undefined) this.ffnDim = args.ffnDim;
     this.epsilon = args.epsilon ?? 1e-5;
+    this.recompute = args.recompute ?? false;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -363,7 +372,12 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [x, pairMask] = splitInputs(inputs, 'InferenceEncoderLayer');
-    return tf.tidy(() => inferenceEncoder(x, pairMask, this.params(), this.epsilon));
+    if (!this.recompute) return tf.tidy(() => inferenceEncoder(x, pairMask, this.params(), this.epsilon));
+    const { tensors, rebuild } = flattenTensors(this.params());
+    return recompute(
+      (y, m, ...p) => inferenceEncoder(y!, m!, rebuild(p), this.epsilon),
+      [x, pairMask, ...tensors],
+    );
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -371,7 +385,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ...ffnConfig(this.ffnDim, this.epsilon) };
+    return { ...super.getConfig(), ...ffnConfig(this.ffnDim, this.epsilon), recompute: this.recompute };
   }
 }
 registerClass(InferenceEncoderLayer);

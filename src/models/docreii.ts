@@ -48,6 +48,13 @@ export interface DocREIIConfig extends CommonModelConfig {
   readonly iterations?: number;
   /** FFN width in the inference layers. Default 2·pairSize (official). */
   readonly ffnDim?: number;
+  /**
+   * Gradient checkpointing of the inference layers in training (src/core/gradients.ts
+   * `recompute`): same values and gradients, one more forward pass of those layers, and their
+   * intermediates are not kept for the backward pass (tfjs keeps every tensor of a gradient
+   * scope otherwise, which exhausts wasm's 4 GiB heap at DocRED scale). Default true.
+   */
+  readonly recompute?: boolean;
   /** noise rate drawn from U(0, noiseMax) in stage 2. Default 0.4 (§3.2). */
   readonly noiseMax?: number;
   /** weight of the SimSiam loss L_C. Default 1. */
@@ -158,8 +165,9 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
         )(baseLogits);
       const rBar = relationMatrix(noisyPrediction(noise[0]!, 0), params.relationEmbeddings); // R̄ [b,e,e,u]
       const rHat = relationMatrix(noisyPrediction(noise[1]!, 1), params.relationEmbeddings); // R̂ [b,e,e,u]
-      const bar = inferenceModule(features, rBar, pm, params); // (F, R̄)
-      const hat = inferenceModule(rHat, features, pm, params); // (R̂, F): inverted order
+      const ckpt = { recompute: c.recompute };
+      const bar = inferenceModule(features, rBar, pm, params, undefined, ckpt); // (F, R̄)
+      const hat = inferenceModule(rHat, features, pm, params, undefined, ckpt); // (R̂, F): inverted order
       const logits = baseLogits.add(bar.logits) as tf.Tensor4D;
       if (batch.labels) {
         const mBar = tf.concat([bar.features, bar.relations], -1); // [F_NI ; R̄_NI]
@@ -224,5 +232,5 @@ function resolve(c: Omit<DocREIIConfig, 'encoder'>) {
   if (!(contrastWeight >= 0)) throw new ArgumentError('contrastWeight', 'a number >= 0', contrastWeight);
   const stage = c.stage ?? 2;
   if (stage !== 1 && stage !== 2) throw new ArgumentError('stage', '1 | 2', stage);
-  return { ...r, noiseMax, contrastWeight, stage, seed: c.seed ?? 0 };
+  return { ...r, noiseMax, contrastWeight, stage, seed: c.seed ?? 0, recompute: c.recompute ?? true };
 }

@@ -33,6 +33,13 @@ export interface DREMIRConfig extends CommonModelConfig {
   readonly numLayers?: number;
   /** FFN width inside each inference layer. Default 4·pairSize. */
   readonly ffnDim?: number;
+  /**
+   * Gradient checkpointing of the inference layers in training (src/core/gradients.ts
+   * `recompute`): same values and gradients, one more forward pass of those layers, and their
+   * intermediates are not kept for the backward pass (tfjs keeps every tensor of a gradient
+   * scope otherwise, which exhausts wasm's 4 GiB heap at DocRED scale). Default true.
+   */
+  readonly recompute?: boolean;
   /** fraction of real pairs masked in the masked path. Default 0.2 (§3.2). */
   readonly maskRatio?: number;
   /** weight α of the reconstruction (KL) loss. Default 1. */
@@ -66,7 +73,7 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
     );
     this.masker = this.layer('masker', new PairMaskingLayer({ ratio: c.maskRatio, seed: c.seed }));
     this.inference = Array.from({ length: c.numLayers }, (_, i) =>
-      this.layer(`inference.${i}`, new InferenceEncoderLayer({ ffnDim: c.ffnDim })),
+      this.layer(`inference.${i}`, new InferenceEncoderLayer({ ffnDim: c.ffnDim, recompute: c.recompute })),
     );
     this.classifier = this.layer('classifier', tf.layers.dense({ units: config.numClasses }));
     this.ensureBuilt();
@@ -131,5 +138,5 @@ function resolve(c: Omit<DREMIRConfig, 'encoder'>) {
   const docPooling = c.docPooling ?? 'cls';
   if (docPooling !== 'cls' && docPooling !== 'mean')
     throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
-  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0, docPooling };
+  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0, docPooling, recompute: c.recompute ?? true };
 }

@@ -112,3 +112,34 @@ test('seed: every model starts from the same weights for the same seed, other we
     [a, b, c].forEach((m) => m.dispose());
   }
 });
+
+test('recompute (gradient checkpointing of the inference layers): identical loss and gradients', async () => {
+  for (const name of ['dremir', 'docreii'] as const) {
+    const batch = defaultBatch(71);
+    const run = async (recompute: boolean) => {
+      const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name], seed: 5, recompute });
+      if (model instanceof DocREIIModel) model.setStage(2);
+      const vars = model.trainableVariables();
+      const { value, grads } = tf.variableGrads(
+        () => model.forward(batch, { training: true }).losses['total']!,
+        vars,
+      );
+      const out = [await value.data(), ...(await Promise.all(vars.map((v) => grads[v.name]!.data())))];
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const [plain, ckpt] = [await run(false), await run(true)];
+    assert.equal(ckpt.length, plain.length);
+    assert.ok(plain.length > 10, `${name}: gradients of every variable`);
+    ckpt.forEach((g, i) =>
+      g.forEach((v, k) =>
+        assert.ok(
+          Math.abs(v - plain[i]![k]!) <= 1e-5 + 1e-4 * Math.abs(plain[i]![k]!),
+          `${name} tensor ${i}[${k}]: ${v} vs ${plain[i]![k]}`,
+        ),
+      ),
+    );
+    disposeInput(batch);
+  }
+});
