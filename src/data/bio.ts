@@ -6,8 +6,9 @@
  * argument spans, then per argument: KB id, mention names joined by `|`, type, mention starts,
  * mention ends (document-level word offsets, joined by `:`), sentence ids.
  *
- * Converted to `DocREDDocument`s (title = PMID): an entity per KB id in order of first appearance
- * (mentions from its first pair), a label per included pair with ATLOP's direction (`L2R`: head =
+ * Converted to `DocREDDocument`s (title = PMID): an entity per KB id (mentions from its first
+ * pair), entities in document order (first mention; the files list CID pairs first, so their
+ * order would leak labels to a position-aware model), a label per included pair with ATLOP's direction (`L2R`: head =
  * first argument, `R2L`: head = second) and r = `CID` / `GDA` / `NR` (`NR` = explicit no-relation,
  * an NA alias of `RelationSchema.cdr()` / `.gda()`). `not_include` pairs give entities (so that
  * featurization marks their mentions, as ATLOP does) but no label; `collate(…, {pairs: 'labelled'})`
@@ -78,6 +79,8 @@ function convertLine(x: string[]): object | string {
   };
   const entityIndex = new Map<string, number>();
   const vertexSet: object[][] = [];
+  const firstStart: number[] = []; // document-level word offset of each entity's first mention
+  const kbIds: string[] = [];
   const labels: object[] = [];
   for (let k = 2; k < x.length; k += PAIR_FIELDS) {
     const p = x.slice(k, k + PAIR_FIELDS);
@@ -94,6 +97,8 @@ function convertLine(x: string[]): object | string {
         if (ends.length !== starts.length)
           return `pair ${pair}: ${starts.length} mention starts but ${ends.length} ends`;
         entityIndex.set(id, vertexSet.length);
+        firstStart.push(Math.min(...starts));
+        kbIds.push(id);
         vertexSet.push(
           starts.map((st, j) => {
             const s = sentenceOf(st);
@@ -118,5 +123,21 @@ function convertLine(x: string[]): object | string {
     const [h, t] = p[1] === 'L2R' ? ids : [ids[1]!, ids[0]!];
     labels.push({ h, t, r, evidence: [] });
   }
-  return { title: pmid, sents, vertexSet, labels };
+  // Entities in document order (first mention; KB id on a tie), not in the order the pairs list
+  // them: the files list every CID pair first, so that order would tell a model that sees entity
+  // positions (DocuNet's U-Net over the e × e map) which pairs are related.
+  const order = vertexSet
+    .map((_, i) => i)
+    .sort(
+      (a, b) =>
+        firstStart[a]! - firstStart[b]! || (kbIds[a]! < kbIds[b]! ? -1 : kbIds[a]! > kbIds[b]! ? 1 : 0),
+    );
+  const rank: number[] = [];
+  order.forEach((old, k) => (rank[old] = k));
+  return {
+    title: pmid,
+    sents,
+    vertexSet: order.map((i) => vertexSet[i]!),
+    labels: (labels as { h: number; t: number }[]).map((l) => ({ ...l, h: rank[l.h]!, t: rank[l.t]! })),
+  };
 }

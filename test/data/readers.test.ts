@@ -304,6 +304,19 @@ test('readBioData: the CDR and GDA .data files convert to documents with ATLOP c
     r: 'CID',
     evidence: [],
   });
+  // entities in document order (first mention), whatever the order of the pairs: the files list
+  // the CID pairs first, and an order derived from them would leak the labels
+  for (const d of docs) {
+    const first = d.vertexSet.map((e) =>
+      Math.min(...e.map((m) => d.sents.slice(0, m.sent_id).reduce((n, s) => n + s.length, 0) + m.pos[0])),
+    );
+    assert.ok(
+      first.every((x, i) => i === 0 || first[i - 1]! <= x),
+      `${d.title}: entities in document order`,
+    );
+  }
+  const cidHeads = docs.flatMap((d) => d.labels!.filter((l) => l.r === 'CID').map((l) => Math.min(l.h, l.t)));
+  assert.ok(cidHeads.filter((i) => i > 1).length > 100, 'CID pairs are not always the first entities');
 });
 
 test('readBioData: malformed lines are Lefts with file and line', () => {
@@ -330,7 +343,7 @@ test('readBioData: malformed lines are Lefts with file and line', () => {
   const e = left(readBioData(outside.join('\t'), { file: 'x.data' }));
   assert.match(
     e.message,
-    /^x.data: 1 problem:\nx.data: document 0 "6794356" at \$\[0\].vertexSet\[0\]\[0\].pos: span \[4, 84\) is outside sentence 0 \(12 words\)$/,
+    /^x.data: 1 problem:\nx.data: document 0 "6794356" at \$\[0\].vertexSet\[1\]\[0\].pos: span \[4, 84\) is outside sentence 0 \(12 words\)$/,
   );
 });
 
