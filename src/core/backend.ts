@@ -141,6 +141,8 @@ async function initWebGPU(): Promise<BackendInfo> {
     );
   const adapterText = describeAdapter(await adapterInfo(adapter));
   await import('@tensorflow/tfjs-backend-webgpu');
+  const { registerWebGPUKernels } = await import('./webgpu-kernels.js');
+  registerWebGPUKernels();
   await setOrThrow('webgpu', 'webgpu');
   return { backend: 'webgpu', adapter: adapterText };
 }
