@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertClose, assertNoLeak, seededArray, useTestBackend } from '../helpers.js';
+import { assertClose, assertNoLeak, seededArray, seededTensor, useTestBackend } from '../helpers.js';
 import { read } from './util.js';
 import { flattenTensors, recompute } from '../../src/core/gradients.js';
 
@@ -95,14 +95,7 @@ test('the tile gradient leaks nothing', () => {
 
 // ---- recompute (gradient checkpointing)
 
-const rnd = (shape: number[], seed: number) =>
-  tf.tensor(
-    seededArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-    shape,
-  );
+const rnd = seededTensor;
 
 /** A two-block stack with parameters as variables, as a model uses it. */
 function stack() {

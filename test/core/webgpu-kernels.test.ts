@@ -6,20 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertClose, seededArray, useTestBackend } from '../helpers.js';
+import { assertClose, seededTensor, useTestBackend } from '../helpers.js';
 import { collapsePad } from '../../src/core/webgpu-kernels.js';
 import { bothBackends } from './util.js';
 
 await useTestBackend();
 
-const seeded = (shape: number[], seed: number) =>
-  tf.tensor(
-    seededArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-    shape,
-  );
+const seeded = seededTensor;
 
 test('collapsePad merges every axis whose inner neighbour is not padded', () => {
   assert.deepEqual(
