@@ -115,14 +115,7 @@ function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   const dy = inputs['dy']!;
   const filterShape = attrs['filterShape'] as [number, number, number, number];
   if (attrs['dataFormat'] === 'NCHW') return onCpu('Conv2DBackpropFilter', args);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs['strides'] as [number, number],
-    1,
-    attrs['pad'] as 'same',
-    attrs['dimRoundingMode'] as 'floor' | undefined,
-  );
+  const info = conv2DInfo(x.shape as [number, number, number, number], filterShape, attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
@@ -188,14 +181,7 @@ function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const filter = inputs['filter']!;
   if (attrs['dataFormat'] === 'NCHW') return onCpu('Conv2DBackpropInput', args);
   const inputShape = attrs['inputShape'] as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    attrs['strides'] as [number, number],
-    1,
-    attrs['pad'] as 'same',
-    attrs['dimRoundingMode'] as 'floor' | undefined,
-  );
+  const info = conv2DInfo(inputShape, filter.shape as [number, number, number, number], attrs);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
@@ -675,4 +661,20 @@ function overrideTranspose(): void {
     }
     return out;
   });
+}
+
+/** The conv geometry of a backprop kernel's attrs (NHWC, dilation 1). */
+function conv2DInfo(
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    attrs['strides'] as [number, number],
+    1,
+    attrs['pad'] as 'same',
+    attrs['dimRoundingMode'] as 'floor' | undefined,
+  );
 }
