@@ -2,7 +2,7 @@
  * Training throughput of the five models with cached (frozen-encoder) features: documents per
  * second of one optimizer step (forward + backward + Adam update), per backend.
  *
- *   npx tsx bench/models.ts [--quick] [--backends wasm,webgpu] [--models atlop,docunet,...]
+ *   npx tsx bench/models.ts [--quick] [--backends wasm,webgpu] [--models atlop,docunet,...] [--steps 3]
  *
  * Inputs are synthetic features of DocRED scale (full: n = 384 tokens, e = 20 entities, the
  * embedded encoder's d = 512 / h = 4; --quick: n = 128, e = 10), batch 4, and the model sizes of
@@ -25,7 +25,8 @@ const quick = argv.includes('--quick');
 const backends = option('backends', 'wasm,webgpu').split(',') as BackendName[];
 const models = option('models', MODEL_NAMES.join(',')).split(',');
 const [n, e, b, d, h, r] = quick ? [128, 10, 4, 512, 4, 97] : [384, 20, 4, 512, 4, 97];
-const steps = quick ? 2 : 3;
+const steps = Number(option('steps', quick ? '2' : '3'));
+if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${steps}`);
 
 const configs: Record<string, Record<string, unknown>> = {
   atlop: { embSize: 128, blockSize: 16 },

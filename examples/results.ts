@@ -16,6 +16,13 @@ import { dirname } from 'node:path';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
 import { EXAMPLE_MODELS, exampleArgs, paperRun, runExample, type Dataset } from './redocred.js';
 
+/** The rows: the five models (DocRE-II with the paper's schedule) and DocRE-II's `split` schedule (base frozen, same total epochs). */
+const ENTRIES = [...MODEL_NAMES, 'docreii-split'] as const;
+type Entry = (typeof ENTRIES)[number];
+const modelOf = (e: Entry): ModelName => (e === 'docreii-split' ? 'docreii' : e);
+const titleOf = (e: Entry) =>
+  e === 'docreii-split' ? 'DocRE-II (split, base frozen)' : EXAMPLE_MODELS[e].title;
+
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
@@ -26,13 +33,15 @@ if (dataset !== 'redocred' && dataset !== 'cdr')
   throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
 const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: dataset === 'cdr' ? 500 : 400 });
 const seeds = opt('seeds', '0,1,2').split(',').map(Number);
-const models = opt('models', MODEL_NAMES.join(',')).split(',') as ModelName[];
+const models = opt('models', MODEL_NAMES.join(',')).split(',') as Entry[];
 for (const m of models)
-  if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
+  if (!ENTRIES.includes(m)) throw new Error(`--models: unknown model ${m} (${ENTRIES.join(', ')})`);
 const runsFile = opt('runs', `.cache/results/${dataset}.jsonl`);
 
 interface Run {
   model: ModelName;
+  /** DocRE-II's schedule (`docreii-split` rows); lines written before it existed are the split schedule */
+  schedule?: 'paper' | 'split';
   dataset: Dataset;
   seed: number;
   trainDocs: number;
@@ -47,12 +56,17 @@ interface Run {
   trainSeconds: number;
 }
 
+const entryOf = (r: Run): Entry => (r.schedule === 'split' ? 'docreii-split' : r.model);
+
 const readRuns = async (): Promise<Run[]> => {
   const text = await readFile(runsFile, 'utf8').catch(() => '');
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Run)
+    .map((r) =>
+      r.model === 'docreii' && r.schedule === undefined ? { ...r, schedule: 'split' as const } : r,
+    )
     .filter((r) => r.dataset === dataset && r.trainDocs === trainDocs && r.epochs === epochs);
 };
 
@@ -91,7 +105,7 @@ if (!argv.includes('--table-only')) {
   await mkdir(dirname(runsFile), { recursive: true });
   for (const model of models)
     for (const seed of seeds) {
-      if ((await readRuns()).some((r) => r.model === model && r.seed === seed)) {
+      if ((await readRuns()).some((r) => entryOf(r) === model && r.seed === seed)) {
         console.log(`${model} seed ${seed}: already in ${runsFile}`);
         continue;
       }
@@ -99,10 +113,19 @@ if (!argv.includes('--table-only')) {
         console.log(`${model} seed ${seed}: being trained by another process`);
         continue;
       }
-      const run = paperRun(model, { epochs, trainDocs, seed, quiet: true, dataset });
-      const r = await runExample(`${EXAMPLE_MODELS[model].title} (seed ${seed})`, run);
+      const schedule = model === 'docreii-split' ? 'split' : 'paper';
+      const run = paperRun(modelOf(model), {
+        epochs,
+        trainDocs,
+        seed,
+        quiet: true,
+        dataset,
+        docreiiSchedule: schedule,
+      });
+      const r = await runExample(`${titleOf(model)} (seed ${seed})`, run);
       const line: Run = {
-        model,
+        model: modelOf(model),
+        ...(modelOf(model) === 'docreii' ? { schedule } : {}),
         dataset,
         seed,
         trainDocs,
@@ -137,12 +160,12 @@ const lines = [
   `| model | ${metrics.map((m) => header[m as keyof typeof header]).join(' | ')} | seeds | train time / run | budget |`,
   `|---|${metrics.map(() => '---:').join('|')}|---|---:|---|`,
 ];
-for (const model of MODEL_NAMES) {
-  const rs = runs.filter((r) => r.model === model).sort((a, b) => a.seed - b.seed);
+for (const model of ENTRIES) {
+  const rs = runs.filter((r) => entryOf(r) === model).sort((a, b) => a.seed - b.seed);
   if (rs.length === 0) continue;
   const seconds = rs.reduce((a, r) => a + r.trainSeconds, 0) / rs.length;
   lines.push(
-    `| ${EXAMPLE_MODELS[model].title} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
+    `| ${titleOf(model)} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
   );
 }
 console.log(
