@@ -440,17 +440,17 @@ export function paperRun(
               onStart: (m: unknown) => (m as DocREIIModel).setStage(1),
               trainable: (_n: string, g: string | undefined) => g === 'base',
             },
-            paper
-              ? {
-                  epochs: stage2,
-                  onStart: (m: unknown) => (m as DocREIIModel).setStage(2),
-                  lrScale: (_n: string, g: string | undefined) => (g === 'base' ? DOCREII_BASE_LR_SCALE : 1),
-                }
-              : {
-                  epochs: stage2,
-                  onStart: (m: unknown) => (m as DocREIIModel).setStage(2),
-                  trainable: (_n: string, g: string | undefined) => g === 'inference',
-                },
+            {
+              epochs: stage2,
+              onStart: (m: unknown) => (m as DocREIIModel).setStage(2),
+              // paper: every variable, the base at a tenth of the lr; split: the inference module alone
+              ...(paper
+                ? {
+                    lrScale: (_n: string, g: string | undefined) =>
+                      g === 'base' ? DOCREII_BASE_LR_SCALE : 1,
+                  }
+                : { trainable: (_n: string, g: string | undefined) => g === 'inference' }),
+            },
           ],
         }
       : {}),
