@@ -78,6 +78,8 @@ export interface ReDocREDResult {
   readonly scores: Scores;
   readonly trainSeconds: number;
   readonly triples: OfficialTriple[];
+  /** validation F1 after each epoch (only with EVAL_EACH_EPOCH=1) */
+  readonly epochF1?: number[];
 }
 
 interface Prepared {
@@ -239,6 +241,7 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
   });
   const model = run.makeModel(p.cache.hiddenSize, p.schema.size);
   const trainIdx = p.train.map((_, i) => i);
+  const epochF1: number[] = [];
   const trainer = new Trainer<number>(model, {
     collate: (items) => inputOf(p, items, run.graph),
     epochs: run.epochs,
@@ -255,6 +258,7 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
           evaluate: async () => {
             const { scores } = await scoreValidation(p, model, run.graph);
             console.log(`  epoch validation: ${formatScores(scores)}`);
+            epochF1.push(scores.f1);
             return { f1: scores.f1 };
           },
         }
@@ -280,7 +284,7 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
     }
   }
   model.dispose();
-  return { scores, trainSeconds, triples };
+  return { scores, trainSeconds, triples, ...(epochF1.length > 0 ? { epochF1 } : {}) };
 }
 
 /** Adam with decoupled weight decay for GTN's discriminator step. */

@@ -54,6 +54,8 @@ interface Run {
   intraF1?: number;
   interF1?: number;
   trainSeconds: number;
+  /** validation F1 after each epoch (runs made with EVAL_EACH_EPOCH=1) */
+  epochF1?: number[];
 }
 
 const entryOf = (r: Run): Entry => (r.schedule === 'split' ? 'docreii-split' : r.model);
@@ -133,6 +135,7 @@ if (!argv.includes('--table-only')) {
         budget: run.budget,
         ...r.scores,
         trainSeconds: r.trainSeconds,
+        ...(r.epochF1 ? { epochF1: r.epochF1 } : {}),
       };
       await appendFile(runsFile, `${JSON.stringify(line)}\n`);
     }
@@ -166,6 +169,26 @@ for (const model of ENTRIES) {
   const seconds = rs.reduce((a, r) => a + r.trainSeconds, 0) / rs.length;
   lines.push(
     `| ${titleOf(model)} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
+  );
+}
+// the validation F1 after every epoch, for the runs that recorded it (EVAL_EACH_EPOCH=1)
+const curves = ENTRIES.flatMap((model) =>
+  runs
+    .filter((r) => entryOf(r) === model && r.epochF1)
+    .sort((a, b) => a.seed - b.seed)
+    .map(
+      (r) => `| ${titleOf(model)} | ${r.seed} | ${r.epochF1!.map((f) => (100 * f).toFixed(2)).join(' | ')} |`,
+    ),
+);
+if (curves.length > 0) {
+  const n = Math.max(...runs.map((r) => r.epochF1?.length ?? 0));
+  lines.push(
+    '',
+    "Validation F1 after each epoch (the last one is the run's result):",
+    '',
+    `| model | seed | ${Array.from({ length: n }, (_, i) => `epoch ${i + 1}`).join(' | ')} |`,
+    `|---|---|${Array.from({ length: n }, () => '---:').join('|')}|`,
+    ...curves,
   );
 }
 console.log(
