@@ -171,23 +171,30 @@ for (const model of ENTRIES) {
     `| ${titleOf(model)} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
   );
 }
-// the validation F1 after every epoch, for the runs that recorded it (EVAL_EACH_EPOCH=1)
-const curves = ENTRIES.flatMap((model) =>
-  runs
-    .filter((r) => entryOf(r) === model && r.epochF1)
-    .sort((a, b) => a.seed - b.seed)
-    .map(
-      (r) => `| ${titleOf(model)} | ${r.seed} | ${r.epochF1!.map((f) => (100 * f).toFixed(2)).join(' | ')} |`,
+// the validation F1 after every epoch, for the runs that recorded it (EVAL_EACH_EPOCH=1), and
+// the mean of each run's last three epochs: a steadier comparison than the last epoch alone
+const LAST = 3;
+const lastMean = (f: number[]) => f.slice(-LAST).reduce((a, b) => a + b, 0) / Math.min(LAST, f.length);
+const epochsRecorded = Math.max(0, ...runs.map((r) => r.epochF1?.length ?? 0));
+const curves = ENTRIES.flatMap((model) => {
+  const rs = runs.filter((r) => entryOf(r) === model && r.epochF1).sort((a, b) => a.seed - b.seed);
+  if (rs.length === 0) return [];
+  const pct = (f: number) => (100 * f).toFixed(2);
+  return [
+    ...rs.map(
+      (r) =>
+        `| ${titleOf(model)} | ${r.seed} | ${r.epochF1!.map(pct).join(' | ')} | ${pct(lastMean(r.epochF1!))} |`,
     ),
-);
+    `| ${titleOf(model)}: mean over seeds | |${' |'.repeat(epochsRecorded)} ${stat(rs.map((r) => lastMean(r.epochF1!)))} |`,
+  ];
+});
 if (curves.length > 0) {
-  const n = Math.max(...runs.map((r) => r.epochF1?.length ?? 0));
   lines.push(
     '',
-    "Validation F1 after each epoch (the last one is the run's result):",
+    `Validation F1 after each epoch (the last one is the run's result) and the mean of the last ${LAST}:`,
     '',
-    `| model | seed | ${Array.from({ length: n }, (_, i) => `epoch ${i + 1}`).join(' | ')} |`,
-    `|---|---|${Array.from({ length: n }, () => '---:').join('|')}|`,
+    `| model | seed | ${Array.from({ length: epochsRecorded }, (_, i) => `epoch ${i + 1}`).join(' | ')} | last ${LAST} |`,
+    `|---|---|${Array.from({ length: epochsRecorded + 1 }, () => '---:').join('|')}|`,
     ...curves,
   );
 }
