@@ -9,7 +9,9 @@
  * `.cache/results/<dataset>.jsonl`); runs already there (same model, seed, documents, epochs) are
  * not repeated, and a run another live process has claimed is skipped, so several processes
  * (one per core) can share one job list and an interrupted job continues where it stopped. The table is built from every
- * line of the file that matches the budget. `--table-only` prints it without training.
+ * line of the file that matches the budget. `--table-only` prints it without training. With
+ * EVAL_EACH_EPOCH=1 a run also keeps its validation F1 after every epoch (`epochF1`), and the table
+ * is followed by those curves.
  */
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -183,7 +185,7 @@ const curves = ENTRIES.flatMap((model) => {
   return [
     ...rs.map(
       (r) =>
-        `| ${titleOf(model)} | ${r.seed} | ${r.epochF1!.map(pct).join(' | ')} | ${pct(lastMean(r.epochF1!))} |`,
+        `| ${titleOf(model)} | ${r.seed} | ${r.epochF1!.map(pct).join(' | ')} |${' |'.repeat(epochsRecorded - r.epochF1!.length)} ${pct(lastMean(r.epochF1!))} |`,
     ),
     `| ${titleOf(model)}: mean over seeds | |${' |'.repeat(epochsRecorded)} ${stat(rs.map((r) => lastMean(r.epochF1!)))} |`,
   ];
