@@ -222,7 +222,8 @@ export async function scoreValidation(
   return { scores, triples };
 }
 
-const pct = (x: number) => (100 * x).toFixed(2);
+/** A fraction as a percentage with two decimals, as the tables print it. */
+export const pct = (x: number) => (100 * x).toFixed(2);
 
 /** One line of official scores. */
 export function formatScores(s: Scores): string {

@@ -16,7 +16,7 @@
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
-import { EXAMPLE_MODELS, exampleArgs, paperRun, runExample, type Dataset } from './redocred.js';
+import { EXAMPLE_MODELS, exampleArgs, paperRun, pct, runExample, type Dataset } from './redocred.js';
 
 /** The rows: the five models (DocRE-II with the paper's schedule) and DocRE-II's `split` schedule (base frozen, same total epochs). */
 const ENTRIES = [...MODEL_NAMES, 'docreii-split'] as const;
@@ -147,7 +147,7 @@ const runs = await readRuns();
 const stat = (xs: number[]) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return xs.length > 1 ? `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}` : (100 * mean).toFixed(2);
+  return xs.length > 1 ? `${pct(mean)} ± ${pct(std)}` : pct(mean);
 };
 const metrics: (keyof Run)[] =
   dataset === 'cdr'
@@ -181,7 +181,6 @@ const epochsRecorded = Math.max(0, ...runs.map((r) => r.epochF1?.length ?? 0));
 const curves = ENTRIES.flatMap((model) => {
   const rs = runs.filter((r) => entryOf(r) === model && r.epochF1).sort((a, b) => a.seed - b.seed);
   if (rs.length === 0) return [];
-  const pct = (f: number) => (100 * f).toFixed(2);
   return [
     ...rs.map(
       (r) =>
