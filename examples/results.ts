@@ -144,10 +144,11 @@ if (!argv.includes('--table-only')) {
 }
 
 const runs = await readRuns();
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const stat = (xs: number[]) => {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return xs.length > 1 ? `${pct(mean)} ± ${pct(std)}` : pct(mean);
+  const m = mean(xs);
+  if (xs.length < 2) return pct(m);
+  return `${pct(m)} ± ${pct(Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)))}`;
 };
 const metrics: (keyof Run)[] =
   dataset === 'cdr'
@@ -168,7 +169,7 @@ const lines = [
 for (const model of ENTRIES) {
   const rs = runs.filter((r) => entryOf(r) === model).sort((a, b) => a.seed - b.seed);
   if (rs.length === 0) continue;
-  const seconds = rs.reduce((a, r) => a + r.trainSeconds, 0) / rs.length;
+  const seconds = mean(rs.map((r) => r.trainSeconds));
   lines.push(
     `| ${titleOf(model)} | ${metrics.map((m) => stat(rs.map((r) => r[m] as number))).join(' | ')} | ${rs.map((r) => r.seed).join(', ')} | ${seconds.toFixed(0)} s | ${rs[0]!.budget} |`,
   );
@@ -176,7 +177,7 @@ for (const model of ENTRIES) {
 // the validation F1 after every epoch, for the runs that recorded it (EVAL_EACH_EPOCH=1), and
 // the mean of each run's last three epochs: a steadier comparison than the last epoch alone
 const LAST = 3;
-const lastMean = (f: number[]) => f.slice(-LAST).reduce((a, b) => a + b, 0) / Math.min(LAST, f.length);
+const lastMean = (f: number[]) => mean(f.slice(-LAST));
 const epochsRecorded = Math.max(0, ...runs.map((r) => r.epochF1?.length ?? 0));
 const curves = ENTRIES.flatMap((model) => {
   const rs = runs.filter((r) => entryOf(r) === model && r.epochF1).sort((a, b) => a.seed - b.seed);
