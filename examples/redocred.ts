@@ -382,7 +382,7 @@ export const DOCREII_BASE_LR_SCALE = 0.1;
 
 /**
  * The run of one paper model with the examples' budget: `epochs` (DocRE-II: see
- * {@link DocREIISchedule}; GTN: plus its discriminator step), batch 4, lr 1e-3.
+ * {@link DocREIISchedule}; GTN: plus its discriminator step), batch 4, heads' lr `headLr` (1e-3).
  */
 export function paperRun(
   name: ModelName,
@@ -395,9 +395,12 @@ export function paperRun(
     dataset?: Dataset;
     /** DocRE-II only, see {@link DocREIISchedule}. Default `paper`. */
     docreiiSchedule?: DocREIISchedule;
+    /** The heads' learning rate. Default 1e-3. */
+    headLr?: number;
   },
 ): ReDocREDRun & { budget: string } {
   const spec = EXAMPLE_MODELS[name];
+  const headLr = o.headLr ?? 1e-3;
   const paper = (o.docreiiSchedule ?? 'paper') === 'paper';
   // paper: the base gets the baseline's whole budget, then stage 2 half as many epochs (30 + 15);
   // split: the same total epochs, stage 2 a third of them
@@ -417,7 +420,7 @@ export function paperRun(
     epochs,
     trainDocs: o.trainDocs,
     seed: o.seed,
-    headLr: 1e-3,
+    headLr,
     showTriples: o.showTriples ?? 0,
     dataset: o.dataset ?? 'redocred',
     ...(o.quiet ? { quiet: true } : {}),
@@ -461,7 +464,7 @@ export function paperRun(
       : {}),
     budget:
       name === 'docreii'
-        ? `${o.trainDocs} documents, stage 1 (base) ${stage1} + stage 2 ${paper ? `(whole model, base at lr × ${DOCREII_BASE_LR_SCALE})` : '(inference, base frozen)'} ${stage2} epochs, batch 4 (1 × 4 accumulated), lr 1e-3, ${spec.sizes}`
-        : `${o.trainDocs} documents × ${epochs} epochs, batch 4, lr 1e-3, ${spec.sizes}`,
+        ? `${o.trainDocs} documents, stage 1 (base) ${stage1} + stage 2 ${paper ? `(whole model, base at lr × ${DOCREII_BASE_LR_SCALE})` : '(inference, base frozen)'} ${stage2} epochs, batch 4 (1 × 4 accumulated), lr ${headLr.toExponential()}, ${spec.sizes}`
+        : `${o.trainDocs} documents × ${epochs} epochs, batch 4, lr ${headLr.toExponential()}, ${spec.sizes}`,
   };
 }

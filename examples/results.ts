@@ -3,10 +3,11 @@
  * split, documents, epochs, batch and lr; the examples' model sizes) for each seed, and prints the
  * table of docs/results.md from these runs.
  *
- *   npx tsx examples/results.ts [--dataset redocred|cdr] [--train-docs 400] [--epochs 5] [--seeds 0,1,2] [--models atlop,...] [--runs FILE]
+ *   npx tsx examples/results.ts [--dataset redocred|cdr] [--train-docs 400] [--epochs 5] [--lr 1e-3] [--seeds 0,1,2] [--models atlop,...] [--runs FILE]
  *
- * Every finished run is appended as one JSON line to `--runs` (default
- * `.cache/results/<dataset>.jsonl`); runs already there (same model, seed, documents, epochs) are
+ * `--lr` is the heads' learning rate of every model. Every finished run is appended as one JSON
+ * line to `--runs` (default `.cache/results/<dataset>.jsonl`); runs already there (same model,
+ * seed, documents, epochs, lr) are
  * not repeated, and a run another live process has claimed is skipped, so several processes
  * (one per core) can share one job list and an interrupted job continues where it stopped. The table is built from every
  * line of the file that matches the budget. `--table-only` prints it without training. With
@@ -34,6 +35,8 @@ const dataset = opt('dataset', 'redocred') as Dataset;
 if (dataset !== 'redocred' && dataset !== 'cdr')
   throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
 const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: dataset === 'cdr' ? 500 : 400 });
+const headLr = Number(opt('lr', '1e-3'));
+if (!(headLr > 0)) throw new Error(`--lr: expected a positive number, got ${opt('lr', '')}`);
 const seeds = opt('seeds', '0,1,2').split(',').map(Number);
 const models = opt('models', MODEL_NAMES.join(',')).split(',') as Entry[];
 for (const m of models)
@@ -48,6 +51,8 @@ interface Run {
   seed: number;
   trainDocs: number;
   epochs: number;
+  /** the heads' learning rate; lines written before it was recorded ran at 1e-3 */
+  headLr?: number;
   budget: string;
   precision: number;
   recall: number;
@@ -71,7 +76,13 @@ const readRuns = async (): Promise<Run[]> => {
     .map((r) =>
       r.model === 'docreii' && r.schedule === undefined ? { ...r, schedule: 'split' as const } : r,
     )
-    .filter((r) => r.dataset === dataset && r.trainDocs === trainDocs && r.epochs === epochs);
+    .filter(
+      (r) =>
+        r.dataset === dataset &&
+        r.trainDocs === trainDocs &&
+        r.epochs === epochs &&
+        (r.headLr ?? 1e-3) === headLr,
+    );
 };
 
 /**
@@ -113,7 +124,7 @@ if (!argv.includes('--table-only')) {
         console.log(`${model} seed ${seed}: already in ${runsFile}`);
         continue;
       }
-      if (!(await claim(`${model}-${seed}-${trainDocs}x${epochs}`))) {
+      if (!(await claim(`${model}-${seed}-${trainDocs}x${epochs}-lr${headLr}`))) {
         console.log(`${model} seed ${seed}: being trained by another process`);
         continue;
       }
@@ -125,6 +136,7 @@ if (!argv.includes('--table-only')) {
         quiet: true,
         dataset,
         docreiiSchedule: schedule,
+        headLr,
       });
       const r = await runExample(`${titleOf(model)} (seed ${seed})`, run);
       const line: Run = {
@@ -134,6 +146,7 @@ if (!argv.includes('--table-only')) {
         seed,
         trainDocs,
         epochs,
+        headLr,
         budget: run.budget,
         ...r.scores,
         trainSeconds: r.trainSeconds,
@@ -202,5 +215,5 @@ if (curves.length > 0) {
 }
 console.log(
   `\n${lines.join('\n')}\n\nmean ± sample std over the seeds listed; runs from ${runsFile}; command: ` +
-    `npx tsx examples/results.ts --dataset ${dataset} --train-docs ${trainDocs} --epochs ${epochs} --seeds ${seeds.join(',')}`,
+    `npx tsx examples/results.ts --dataset ${dataset} --train-docs ${trainDocs} --epochs ${epochs}${headLr === 1e-3 ? '' : ` --lr ${opt('lr', '')}`} --seeds ${seeds.join(',')}`,
 );

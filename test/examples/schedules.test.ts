@@ -19,6 +19,15 @@ test('the four one-stage models train for the given epochs at batch 4, lr 1e-3',
   }
 });
 
+test("headLr sets every model's heads' lr and is written in its budget", () => {
+  for (const name of ['atlop', 'docunet', 'dremir', 'gtn', 'docreii'] as const) {
+    const run = paperRun(name, { epochs: 5, trainDocs: 400, seed: 0, headLr: 3e-4 });
+    assert.equal(run.headLr, 3e-4, name);
+    assert.match(run.budget, /, lr 3e-4, /, name);
+    assert.match(paperRun(name, { epochs: 5, trainDocs: 400, seed: 0 }).budget, /, lr 1e-3, /, name);
+  }
+});
+
 test("DocRE-II's paper schedule: the base for the whole budget, then half as many epochs of the whole model with the base at lr/10", () => {
   const run = paperRun('docreii', { epochs: 5, trainDocs: 400, seed: 0 });
   const [s1, s2] = stagesOf(run);
