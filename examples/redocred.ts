@@ -249,7 +249,7 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
     batchSize: run.batchSize ?? 4,
     accumulationSteps: run.accumulationSteps ?? 1,
     seed: run.seed ?? 0,
-    optimizer: { headLr: run.headLr ?? 1e-3, encoderLr: 0 },
+    optimizer: { headLr: run.headLr ?? EXAMPLE_HEAD_LR, encoderLr: 0 },
     ...(run.stages ? { stages: run.stages(model) } : {}),
     ...(run.extraSteps ? { extraSteps: run.extraSteps(model) } : {}),
     ...(run.quiet ? { progress: false as const } : {}),
@@ -377,12 +377,15 @@ export const EXAMPLE_MODELS = {
  */
 export type DocREIISchedule = 'paper' | 'split';
 
+/** The examples' learning rate of the heads (the encoder is frozen). */
+export const EXAMPLE_HEAD_LR = 1e-3;
+
 /** Stage 2 of the `paper` schedule: the base module's lr relative to the inference module's (1e-5 / 1e-4). */
 export const DOCREII_BASE_LR_SCALE = 0.1;
 
 /**
  * The run of one paper model with the examples' budget: `epochs` (DocRE-II: see
- * {@link DocREIISchedule}; GTN: plus its discriminator step), batch 4, heads' lr `headLr` (1e-3).
+ * {@link DocREIISchedule}; GTN: plus its discriminator step), batch 4, heads' lr `headLr`.
  */
 export function paperRun(
   name: ModelName,
@@ -395,12 +398,12 @@ export function paperRun(
     dataset?: Dataset;
     /** DocRE-II only, see {@link DocREIISchedule}. Default `paper`. */
     docreiiSchedule?: DocREIISchedule;
-    /** The heads' learning rate. Default 1e-3. */
+    /** The heads' learning rate. Default {@link EXAMPLE_HEAD_LR}. */
     headLr?: number;
   },
 ): ReDocREDRun & { budget: string } {
   const spec = EXAMPLE_MODELS[name];
-  const headLr = o.headLr ?? 1e-3;
+  const headLr = o.headLr ?? EXAMPLE_HEAD_LR;
   const paper = (o.docreiiSchedule ?? 'paper') === 'paper';
   // paper: the base gets the baseline's whole budget, then stage 2 half as many epochs (30 + 15);
   // split: the same total epochs, stage 2 a third of them

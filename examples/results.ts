@@ -7,17 +7,25 @@
  *
  * `--lr` is the heads' learning rate of every model. Every finished run is appended as one JSON
  * line to `--runs` (default `.cache/results/<dataset>.jsonl`); runs already there (same model,
- * seed, documents, epochs, lr) are
- * not repeated, and a run another live process has claimed is skipped, so several processes
- * (one per core) can share one job list and an interrupted job continues where it stopped. The table is built from every
- * line of the file that matches the budget. `--table-only` prints it without training. With
+ * seed, documents, epochs, lr) are not repeated, and a run another live process has claimed is
+ * skipped, so several processes (one per core) can share one job list and an interrupted job
+ * continues where it stopped. The table is built from every line of the file that matches the
+ * budget. `--table-only` prints it without training. With
  * EVAL_EACH_EPOCH=1 a run also keeps its validation F1 after every epoch (`epochF1`), and the table
  * is followed by those curves.
  */
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
-import { EXAMPLE_MODELS, exampleArgs, paperRun, pct, runExample, type Dataset } from './redocred.js';
+import {
+  EXAMPLE_HEAD_LR,
+  EXAMPLE_MODELS,
+  exampleArgs,
+  paperRun,
+  pct,
+  runExample,
+  type Dataset,
+} from './redocred.js';
 
 /** The rows: the five models (DocRE-II with the paper's schedule) and DocRE-II's `split` schedule (base frozen, same total epochs). */
 const ENTRIES = [...MODEL_NAMES, 'docreii-split'] as const;
@@ -35,7 +43,7 @@ const dataset = opt('dataset', 'redocred') as Dataset;
 if (dataset !== 'redocred' && dataset !== 'cdr')
   throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
 const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: dataset === 'cdr' ? 500 : 400 });
-const headLr = Number(opt('lr', '1e-3'));
+const headLr = Number(opt('lr', String(EXAMPLE_HEAD_LR)));
 if (!(headLr > 0)) throw new Error(`--lr: expected a positive number, got ${opt('lr', '')}`);
 const seeds = opt('seeds', '0,1,2').split(',').map(Number);
 const models = opt('models', MODEL_NAMES.join(',')).split(',') as Entry[];
@@ -51,7 +59,7 @@ interface Run {
   seed: number;
   trainDocs: number;
   epochs: number;
-  /** the heads' learning rate; lines written before it was recorded ran at 1e-3 */
+  /** the heads' learning rate; lines written before it was recorded ran at EXAMPLE_HEAD_LR */
   headLr?: number;
   budget: string;
   precision: number;
@@ -81,7 +89,7 @@ const readRuns = async (): Promise<Run[]> => {
         r.dataset === dataset &&
         r.trainDocs === trainDocs &&
         r.epochs === epochs &&
-        (r.headLr ?? 1e-3) === headLr,
+        (r.headLr ?? EXAMPLE_HEAD_LR) === headLr,
     );
 };
 
@@ -215,5 +223,5 @@ if (curves.length > 0) {
 }
 console.log(
   `\n${lines.join('\n')}\n\nmean ± sample std over the seeds listed; runs from ${runsFile}; command: ` +
-    `npx tsx examples/results.ts --dataset ${dataset} --train-docs ${trainDocs} --epochs ${epochs}${headLr === 1e-3 ? '' : ` --lr ${opt('lr', '')}`} --seeds ${seeds.join(',')}`,
+    `npx tsx examples/results.ts --dataset ${dataset} --train-docs ${trainDocs} --epochs ${epochs}${headLr === EXAMPLE_HEAD_LR ? '' : ` --lr ${headLr.toExponential()}`} --seeds ${seeds.join(',')}`,
 );
