@@ -53,6 +53,7 @@ export { createModel } from './models/factory.js';
 export { AdamW } from './train/adamw.js';
 export { linearWarmupDecay } from './train/schedule.js';
 export { Trainer } from './train/trainer.js';
+export { extract, Extractor, readRecords } from './extract/index.js';
 
 // everything else each area exports
 export * from './core/index.js';
@@ -62,3 +63,4 @@ export * from './data/index.js';
 export * from './encoders/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './extract/index.js';
