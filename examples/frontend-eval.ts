@@ -71,6 +71,8 @@ export interface FrontEndScores {
   readonly typed: Record<string, PRF>;
   /** per type and 'all': untyped (span only; predicted counted under its own type, gold under its) */
   readonly untyped: Record<string, PRF>;
+  /** confusion[predicted type][gold type]: mentions whose span matches exactly */
+  readonly confusion: Record<string, Record<string, number>>;
   /** pairwise coreference links among exactly matched mentions */
   readonly links: PRF;
   /** gold entities aligned to a predicted entity: ≥ 1 shared span, and identical span sets */
@@ -84,6 +86,7 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   const typed = count();
   const untyped = count();
   const links = { p: 0, g: 0, c: 0 };
+  const confusion: Record<string, Record<string, number>> = {};
   const entities = { gold: 0, predicted: 0, aligned: 0, strict: 0 };
   const bump = (table: Record<string, { p: number; g: number; c: number }>, type: string, f: 'p' | 'g' | 'c') => {
     if (table[type]) table[type]![f]++;
@@ -117,9 +120,8 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
     for (const [k, t] of predType) {
       bump(typed, t, 'p');
       bump(untyped, t, 'p');
-      void k;
+      for (const g of goldType.get(k) ?? []) (confusion[t] ??= {})[g] = (confusion[t]?.[g] ?? 0) + 1;
     }
-    // untyped correct was counted per gold type; precision needs the predicted side's count
     const matched = [...predType.keys()].filter((k) => goldType.has(k));
     for (let i = 0; i < matched.length; i++)
       for (let j = i + 1; j < matched.length; j++) {
@@ -138,7 +140,7 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   }
   const toPRF = (table: Record<string, { p: number; g: number; c: number }>) =>
     Object.fromEntries(types.map((t) => [t, prf(table[t]!.p, table[t]!.g, table[t]!.c)]));
-  return { typed: toPRF(typed), untyped: toPRF(untyped), links: prf(links.p, links.g, links.c), entities };
+  return { typed: toPRF(typed), untyped: toPRF(untyped), confusion, links: prf(links.p, links.g, links.c), entities };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +156,10 @@ export function formatScores(s: FrontEndScores): string {
     '| type | gold mentions | predicted | P | R | F1 | R untyped |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...[...GOLD_TYPES, 'all'].map((t) => row(t, s.typed[t]!, s.untyped[t]!)),
+    '',
+    '| predicted \\ gold | ' + GOLD_TYPES.join(' | ') + ' |',
+    '|---|' + GOLD_TYPES.map(() => '---:|').join(''),
+    ...GOLD_TYPES.map((p) => `| ${p} | ${GOLD_TYPES.map((g) => s.confusion[p]?.[g] ?? 0).join(' | ')} |`),
     '',
     `untyped (span only), all types: P ${pct(s.untyped.all!.precision)} / R ${pct(s.untyped.all!.recall)} / F1 ${pct(s.untyped.all!.f1)}`,
     `grouping, pairwise links among exactly matched mentions: P ${pct(s.links.precision)} / R ${pct(s.links.recall)} / F1 ${pct(s.links.f1)} (${s.links.gold} gold links)`,

@@ -82,7 +82,7 @@ function candidates(text: string, properNouns: boolean): Match[] {
     ...ranges(doc.match('#Date+'), 'TIME'),
     ...ranges(doc.numbers(), 'NUM'),
     ...ranges(doc.match('(#Money|#Percent)+'), 'NUM'),
-    ...ranges(doc.match('#Demonym+'), 'MISC'),
+    ...ranges(doc.match('#Demonym+'), 'LOC'),
     ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC') : []),
   ];
 }
@@ -90,9 +90,50 @@ function candidates(text: string, properNouns: boolean): Match[] {
 // ---------------------------------------------------------------------------------------------
 // character ranges → word spans
 
+/** A number that is a year (1000–2099) or a decade (1990s): TIME, as DocRED annotates them. */
+const YEAR = /^(?:1\d|20)\d\d(?:s)?$/;
 const PUNCT = /^[^\p{L}\p{N}]+$/u;
 const LEADING = new Set(['the', 'a', 'an']);
 const TRAILING = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
+
+/**
+ * More mentions of names already found: every unclaimed occurrence of a found name (`repeated`)
+ * or of a found PER name's last word (`surname`) that starts with a capital letter, with the type
+ * of the name it repeats. compromise tags a word by its context, so a name it found once is often
+ * missed elsewhere (a surname opening a sentence: `Merkel said …`).
+ */
+function spotAliases(
+  found: readonly Span[],
+  tokens: TokenizedText,
+  aliases: { surname: boolean; repeated: boolean },
+): Span[] {
+  const names = new Map<string, string>(); // words joined by ' ' → type (first found wins)
+  for (const s of found) {
+    const ws = tokens.sents[s.sent]!.slice(s.start, s.end);
+    if (!/^\p{Lu}/u.test(ws[0]!)) continue;
+    if (aliases.repeated && !names.has(ws.join(' '))) names.set(ws.join(' '), s.type);
+    const last = ws[ws.length - 1]!;
+    if (aliases.surname && s.type === 'PER' && ws.length > 1 && /^\p{Lu}\p{L}+$/u.test(last) && !names.has(last))
+      names.set(last, 'PER');
+  }
+  if (names.size === 0) return [...found];
+  const longest = Math.max(...[...names.keys()].map((n) => n.split(' ').length));
+  const taken = new Set(found.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => `${s.sent}:${s.start + k}`)));
+  const out = [...found];
+  tokens.sents.forEach((sent, si) => {
+    for (let i = 0; i < sent.length; i++) {
+      for (let n = Math.min(longest, sent.length - i); n >= 1; n--) {
+        const type = names.get(sent.slice(i, i + n).join(' '));
+        if (type === undefined) continue;
+        if (Array.from({ length: n }, (_, k) => `${si}:${i + k}`).some((k) => taken.has(k))) continue;
+        out.push({ sent: si, start: i, end: i + n, type });
+        i += n - 1;
+        break;
+      }
+    }
+  });
+  return out.sort((a, b) => a.sent - b.sent || a.start - b.start);
+}
 
 /** Matches → non-overlapping word spans (first claim wins), split at punctuation, trimmed. */
 function spans(matches: readonly Match[], tokens: TokenizedText): Span[] {
@@ -121,7 +162,8 @@ function spans(matches: readonly Match[], tokens: TokenizedText): Span[] {
       if (piece.length === 0 || piece.some((k) => taken.has(k))) continue;
       piece.forEach((k) => taken.add(k));
       const first = words[piece[0]!]!;
-      out.push({ sent: first.sent, start: first.i, end: first.i + piece.length, type: m.type });
+      const type = m.type === 'NUM' && piece.length === 1 && YEAR.test(first.word) ? 'TIME' : m.type;
+      out.push({ sent: first.sent, start: first.i, end: first.i + piece.length, type });
     }
   }
   return out.sort((a, b) => a.sent - b.sent || a.start - b.start);
@@ -222,13 +264,15 @@ export function recognizeTokenized(
   options: AutoEntityOptions = {},
 ): TextDocument {
   const keep = new Set(options.types ?? AUTO_ENTITY_TYPES);
-  const found = spans(candidates(text, options.properNouns ?? true), tokens).filter((s) => keep.has(s.type));
-  const words = (s: Span) => tokens.sents[s.sent]!.slice(s.start, s.end);
-  const entityOf = group(found, words, {
+  const aliases = {
     surname: options.aliases?.surname ?? true,
     acronym: options.aliases?.acronym ?? true,
     repeated: options.aliases?.repeated ?? true,
-  });
+  };
+  const first = spans(candidates(text, options.properNouns ?? true), tokens);
+  const found = spotAliases(first, tokens, aliases).filter((s) => keep.has(s.type));
+  const words = (s: Span) => tokens.sents[s.sent]!.slice(s.start, s.end);
+  const entityOf = group(found, words, aliases);
   const vertexSet: Mention[][] = [];
   found.forEach((s, i) => {
     const e = entityOf[i]!;
