@@ -7,3 +7,4 @@
 export * from './tokenize.js';
 export * from './entities.js';
 export * from './align.js';
+export * from './marked.js';
