@@ -4,16 +4,20 @@
  *
  * Mentions, in priority order (a word belongs to at most one mention; the first type that claims
  * it wins): `people()` → PER, `organizations()` → ORG, `places()` → LOC, `#Date` → TIME,
- * `numbers()` / `#Money` / `#Percent` → NUM, `#Demonym` (German, Germans) → MISC, and any other
- * run of `#ProperNoun` words → MISC. compromise's matches are mapped onto our words by their
+ * `numbers()` / `#Money` / `#Percent` → NUM (a lone year or decade, 1999 / 1990s → TIME),
+ * `#Demonym` (German, Germans) → LOC, and any other run of `#ProperNoun` words → MISC. Demonyms
+ * are LOC because Re-DocRED annotates nationalities so (of the bundled documents' demonyms that
+ * match a gold mention, almost all are LOC: docs/results.md); a TIME needs a digit, a capitalised
+ * word or a century / decade (`every year` is not one). compromise's matches are mapped onto our words by their
  * character offsets (a word is in a mention when it overlaps the match); a match is split at
  * sentence ends and at punctuation words (`European Union ( EU )` → `European Union`, `EU`), and
  * leading articles, punctuation and trailing clitics (`'s`) are trimmed.
  *
  * Grouping (each alias kind can be switched off in `options.aliases`): identical strings
  * (case-insensitive) are one entity (`repeated`); a PER mention of one word joins the PER entity
- * whose name ends with it, the most recently mentioned one (`surname`: Angela Merkel … Merkel, in
- * either order; a one-word MISC mention too, as compromise tags a lone surname a proper noun); a one-word all-capital mention joins the entity whose name's initials spell it
+ * whose name ends with it, the most recently mentioned one (`surname`: Angela Merkel … Merkel; and
+ * Merkel … Angela Merkel while the entity has no full name yet; a one-word MISC mention too, as
+ * compromise tags a lone surname a proper noun); a one-word all-capital mention joins the entity whose name's initials spell it
  * (`acronym`: European Union … EU, United States … U.S.; articles, `of`, `and`, `for` may be
  * skipped). An entity's type is its first mention's; entities are ordered by first mention.
  *
@@ -92,6 +96,8 @@ function candidates(text: string, properNouns: boolean): Match[] {
 
 /** A number that is a year (1000–2099) or a decade (1990s): TIME, as DocRED annotates them. */
 const YEAR = /^(?:1\d|20)\d\d(?:s)?$/;
+/** A TIME mention needs a digit, a capitalised word (June, Monday, Holocene) or a century / decade. */
+const TIME_WORD = /\p{N}|^\p{Lu}|centur|decade|millenni/u;
 const PUNCT = /^[^\p{L}\p{N}]+$/u;
 const LEADING = new Set(['the', 'a', 'an']);
 const TRAILING = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
@@ -162,6 +168,8 @@ function spans(matches: readonly Match[], tokens: TokenizedText): Span[] {
       if (piece.length === 0 || piece.some((k) => taken.has(k))) continue;
       piece.forEach((k) => taken.add(k));
       const first = words[piece[0]!]!;
+      const ws = piece.map((k) => words[k]!.word);
+      if (m.type === 'TIME' && !ws.some((w) => TIME_WORD.test(w))) continue; // 'every year', 'today'
       const type = m.type === 'NUM' && piece.length === 1 && YEAR.test(first.word) ? 'TIME' : m.type;
       out.push({ sent: first.sent, start: first.i, end: first.i + piece.length, type });
     }
@@ -222,7 +230,8 @@ function group(
             ? entityType[e] === 'PER' && mentions.some((m) => m.length > 1 && m[m.length - 1] === ws[0])
             : span.type === 'PER' &&
               (entityType[e] === 'PER' || entityType[e] === 'MISC') &&
-              mentions.some((m) => m.length === 1 && ws[ws.length - 1] === m[0]);
+              mentions.every((m) => m.length === 1) && // no full name yet: Obama … Michelle Obama
+              mentions.some((m) => ws[ws.length - 1] === m[0]);
         if (hit) candidates.push(e);
       });
     if (aliases.acronym) {
