@@ -9,7 +9,8 @@
  * (span only). Grouping: over the mentions found with the exact span, pairwise coreference links
  * (two mentions in one predicted entity vs in one gold entity) → link precision / recall / F1.
  * Entities: share of gold entities aligned to a predicted one (`alignEntities`, ≥ 1 shared span;
- * strict: identical mention sets).
+ * strict: identical mention sets). Last, how often `tokenizeText` on the rebuilt text gives the
+ * document's own words and sentences back.
  *
  *     npx tsx examples/frontend-eval.ts                 # all 500 documents, markdown tables
  *     npx tsx examples/frontend-eval.ts --docs 50 --no-proper-nouns --no-aliases
@@ -22,8 +23,10 @@ import { pathToFileURL } from 'node:url';
 import { loadBundledReDocRED, type DocREDDocument, type OfficialTriple } from '../src/data/index.js';
 import {
   alignEntities,
+  documentText,
   recognizeDocumentEntities,
   spanKey,
+  tokenizeText,
   type AutoEntityOptions,
 } from '../src/text/index.js';
 
@@ -183,6 +186,16 @@ async function main(argv: readonly string[]): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   console.log(`${gold.length} documents (Re-DocRED dev_revised.json), options ${JSON.stringify(options)}, ${seconds.toFixed(1)} s\n`);
   console.log(formatScores(scoreFrontEnd(pairs)));
+  // tokenizeText on the rebuilt text: does it give the documents' own words (and sentences) back?
+  let sameWords = 0;
+  let sameSentences = 0;
+  for (const g of gold) {
+    const t = tokenizeText(documentText(g).text);
+    if (t.sents.flat().join('\u0000') !== g.sents.flat().join('\u0000')) continue;
+    sameWords++;
+    if (t.sents.length === g.sents.length && t.sents.every((s, i) => s.length === g.sents[i]!.length)) sameSentences++;
+  }
+  console.log(`tokenizeText(documentText(doc).text) gives the document's words back for ${sameWords} of ${gold.length} documents, and its sentences too for ${sameSentences}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main(process.argv.slice(2));

@@ -5,13 +5,15 @@
  * Mentions, in priority order (a word belongs to at most one mention; the first type that claims
  * it wins): `people()` → PER, `organizations()` → ORG, `places()` → LOC, `#Date` → TIME,
  * `numbers()` / `#Money` / `#Percent` → NUM (a lone year or decade, 1999 / 1990s → TIME),
- * `#Demonym` (German, Germans) → LOC, and any other run of `#ProperNoun` words → MISC. Demonyms
+ * `#Demonym` (German, Germans) → LOC, and any other run of `#ProperNoun` words → MISC (not a lone
+ * closed-class word that compromise capitalised into one: `Why?!`). Demonyms
  * are LOC because Re-DocRED annotates nationalities so (of the bundled documents' demonyms that
  * match a gold mention, almost all are LOC: docs/results.md); a TIME needs a digit, a capitalised
  * word or a century / decade (`every year` is not one). compromise's matches are mapped onto our words by their
  * character offsets (a word is in a mention when it overlaps the match); a match is split at
- * sentence ends and at punctuation words (`European Union ( EU )` → `European Union`, `EU`), and
- * leading articles, punctuation and trailing clitics (`'s`) are trimmed.
+ * sentence ends, punctuation words and clitics (`European Union ( EU )` → `European Union`, `EU`;
+ * `Merkel 's government` → `Merkel`, `government`), leading articles are trimmed, and a PER / ORG /
+ * LOC / MISC piece without a capitalised word or a digit is dropped (`government`).
  *
  * Grouping (each alias kind can be switched off in `options.aliases`): identical strings
  * (case-insensitive) are one entity (`repeated`); a PER mention of one word joins the PER entity
@@ -36,7 +38,7 @@ import { type TextDocument, type TokenizedText, documentText, tokenizeText } fro
 export const AUTO_ENTITY_TYPES = ['PER', 'ORG', 'LOC', 'TIME', 'NUM', 'MISC'] as const;
 
 export interface AutoEntityOptions {
-  /** Keep only mentions of these types. Default all of `AUTO_ENTITY_TYPES`. */
+  /** Keep only entities of these types (an entity's type is its first mention's). Default all of `AUTO_ENTITY_TYPES`. */
   types?: readonly string[];
   /** Which aliases join mentions into one entity. Default all true. */
   aliases?: { surname?: boolean; acronym?: boolean; repeated?: boolean };
@@ -62,19 +64,25 @@ interface Match {
 }
 
 /** The character range of each match of a compromise view (first term's start to last term's end). */
-function ranges(view: { json(o: object): unknown }, type: string): Match[] {
+function ranges(view: { json(o: object): unknown }, type: string, keep: (words: string[]) => boolean = () => true): Match[] {
   const out: Match[] = [];
   const json = view.json({ offset: true, terms: { offset: true } }) as {
-    terms: { text: string; offset: { start: number; length: number } }[];
+    terms: { text: string; normal: string; offset: { start: number; length: number } }[];
   }[];
   for (const m of json) {
     const first = m.terms[0];
     const last = m.terms[m.terms.length - 1];
-    if (!first || !last) continue;
+    if (!first || !last || !keep(m.terms.map((t) => t.normal))) continue;
     out.push({ type, start: first.offset.start, end: last.offset.start + last.offset.length });
   }
   return out;
 }
+
+/** Closed word classes of compromise's lexicon: a capitalised `Why` or `This` is no proper noun. */
+const CLOSED = new Set(['QuestionWord', 'Determiner', 'Conjunction', 'Pronoun', 'Preposition', 'Possessive',
+  'Copula', 'Modal', 'Auxiliary', 'Negative']);
+const lexicon = (nlp.model() as { one: { lexicon: Record<string, string | undefined> } }).one.lexicon;
+const notClosed = (words: string[]) => !(words.length === 1 && CLOSED.has(lexicon[words[0]!] ?? ''));
 
 /** Every candidate mention of `text`, in priority order (module comment). */
 function candidates(text: string, properNouns: boolean): Match[] {
@@ -87,7 +95,7 @@ function candidates(text: string, properNouns: boolean): Match[] {
     ...ranges(doc.numbers(), 'NUM'),
     ...ranges(doc.match('(#Money|#Percent)+'), 'NUM'),
     ...ranges(doc.match('#Demonym+'), 'LOC'),
-    ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC') : []),
+    ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC', notClosed) : []),
   ];
 }
 
@@ -98,9 +106,10 @@ function candidates(text: string, properNouns: boolean): Match[] {
 const YEAR = /^(?:1\d|20)\d\d(?:s)?$/;
 /** A TIME mention needs a digit, a capitalised word (June, Monday, Holocene) or a century / decade. */
 const TIME_WORD = /\p{N}|^\p{Lu}|centur|decade|millenni/u;
-const PUNCT = /^[^\p{L}\p{N}]+$/u;
+const PUNCT = /^[^\p{L}\p{N}\p{Sc}%]+$/u; // currency and % stay in a mention: $ 5 million, 45 %
 const LEADING = new Set(['the', 'a', 'an']);
-const TRAILING = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
+const CLITIC = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
+const NAMES = new Set(['PER', 'ORG', 'LOC', 'MISC']);
 
 /**
  * More mentions of names already found: every unclaimed occurrence of a found name (`repeated`)
@@ -155,17 +164,18 @@ function spans(matches: readonly Match[], tokens: TokenizedText): Span[] {
     for (let k = lo; k < words.length && words[k]!.range[0] < m.end; k++) {
       const piece = pieces[pieces.length - 1]!;
       const prev = piece[piece.length - 1];
-      const split = PUNCT.test(words[k]!.word) || (prev !== undefined && words[prev]!.sent !== words[k]!.sent);
-      if (split) {
+      const apart = PUNCT.test(words[k]!.word) || CLITIC.test(words[k]!.word); // split here, drop the word
+      if (apart || (prev !== undefined && words[prev]!.sent !== words[k]!.sent)) {
         if (piece.length > 0) pieces.push([]);
-        if (PUNCT.test(words[k]!.word)) continue;
+        if (apart) continue;
       }
       pieces[pieces.length - 1]!.push(k);
     }
     for (const piece of pieces) {
       while (piece.length > 0 && LEADING.has(words[piece[0]!]!.word.toLowerCase())) piece.shift();
-      while (piece.length > 0 && TRAILING.test(words[piece[piece.length - 1]!]!.word)) piece.pop();
       if (piece.length === 0 || piece.some((k) => taken.has(k))) continue;
+      // a name needs a capitalised word or a digit (`Merkel 's government` → not `government`)
+      if (NAMES.has(m.type) && !piece.some((k) => /^[\p{Lu}\p{N}]/u.test(words[k]!.word))) continue;
       piece.forEach((k) => taken.add(k));
       const first = words[piece[0]!]!;
       const ws = piece.map((k) => words[k]!.word);
@@ -279,10 +289,10 @@ export function recognizeTokenized(
     repeated: options.aliases?.repeated ?? true,
   };
   const first = spans(candidates(text, options.properNouns ?? true), tokens);
-  const found = spotAliases(first, tokens, aliases).filter((s) => keep.has(s.type));
+  const found = spotAliases(first, tokens, aliases);
   const words = (s: Span) => tokens.sents[s.sent]!.slice(s.start, s.end);
   const entityOf = group(found, words, aliases);
-  const vertexSet: Mention[][] = [];
+  const all: Mention[][] = [];
   found.forEach((s, i) => {
     const e = entityOf[i]!;
     const offsets = tokens.wordOffsets[s.sent]!;
@@ -290,10 +300,11 @@ export function recognizeTokenized(
       name: text.slice(offsets[s.start]![0], offsets[s.end - 1]![1]),
       pos: [s.start, s.end],
       sent_id: s.sent,
-      type: vertexSet[e]?.[0]?.type ?? s.type,
+      type: all[e]?.[0]?.type ?? s.type,
     };
-    (vertexSet[e] ??= []).push(mention);
+    (all[e] ??= []).push(mention);
   });
+  const vertexSet = all.filter((e) => keep.has(e[0]!.type)); // by entity type: after grouping
   return { title, sents: tokens.sents, vertexSet, text, wordOffsets: tokens.wordOffsets };
 }
 
