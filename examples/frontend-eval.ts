@@ -13,7 +13,7 @@
  * document's own words and sentences back.
  *
  *     npx tsx examples/frontend-eval.ts                 # all 500 documents, markdown tables
- *     npx tsx examples/frontend-eval.ts --docs 50 --no-proper-nouns --no-aliases
+ *     npx tsx examples/frontend-eval.ts --docs 50 --no-proper-nouns --no-aliases --demonyms MISC
  *
  * `toGoldTriples` is the reusable part for relation scoring with predicted entities: it rewrites
  * triples predicted over the front end's entities into the gold document's entity indices.
@@ -176,6 +176,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const limit = docsAt >= 0 ? Number(argv[docsAt + 1]) : Infinity;
   const options: AutoEntityOptions = {
     properNouns: !flag('--no-proper-nouns'),
+    ...(argv.includes('--demonyms') ? { demonyms: argv[argv.indexOf('--demonyms') + 1]! } : {}),
     ...(flag('--no-aliases') ? { aliases: { surname: false, acronym: false, repeated: false } } : {}),
   };
   const loaded = await loadBundledReDocRED()();

@@ -5,10 +5,9 @@
  * Mentions, in priority order (a word belongs to at most one mention; the first type that claims
  * it wins): `people()` → PER, `organizations()` → ORG, `places()` → LOC, `#Date` → TIME,
  * `numbers()` / `#Money` / `#Percent` → NUM (a lone year or decade, 1999 / 1990s → TIME),
- * `#Demonym` (German, Germans) → LOC, and any other run of `#ProperNoun` words → MISC (not a lone
+ * `#Demonym` (German, Germans) → LOC (`options.demonyms`), and any other run of `#ProperNoun` words → MISC (not a lone
  * closed-class word that compromise capitalised into one: `Why?!`). Demonyms
- * are LOC because Re-DocRED annotates nationalities so (of the bundled documents' demonyms that
- * match a gold mention, almost all are LOC: docs/results.md); a TIME needs a digit, a capitalised
+ * are LOC because Re-DocRED annotates nationalities so (docs/results.md); a TIME needs a digit, a capitalised
  * word or a century / decade (`every year` is not one). compromise's matches are mapped onto our words by their
  * character offsets (a word is in a mention when it overlaps the match); a match is split at
  * sentence ends, punctuation words and clitics (`European Union ( EU )` → `European Union`, `EU`;
@@ -44,6 +43,8 @@ export interface AutoEntityOptions {
   aliases?: { surname?: boolean; acronym?: boolean; repeated?: boolean };
   /** Also give MISC to proper-noun runs that no other type claims. Default true. */
   properNouns?: boolean;
+  /** The type of demonyms (German, Germans). Default `'LOC'`, as Re-DocRED annotates them. */
+  demonyms?: string;
 }
 
 /** One mention before grouping: a word span of one sentence and its type. */
@@ -85,7 +86,7 @@ const lexicon = (nlp.model() as { one: { lexicon: Record<string, string | undefi
 const notClosed = (words: string[]) => !(words.length === 1 && CLOSED.has(lexicon[words[0]!] ?? ''));
 
 /** Every candidate mention of `text`, in priority order (module comment). */
-function candidates(text: string, properNouns: boolean): Match[] {
+function candidates(text: string, properNouns: boolean, demonyms: string): Match[] {
   const doc = nlp(text);
   return [
     ...ranges(doc.people(), 'PER'),
@@ -94,7 +95,7 @@ function candidates(text: string, properNouns: boolean): Match[] {
     ...ranges(doc.match('#Date+'), 'TIME'),
     ...ranges(doc.numbers(), 'NUM'),
     ...ranges(doc.match('(#Money|#Percent)+'), 'NUM'),
-    ...ranges(doc.match('#Demonym+'), 'LOC'),
+    ...ranges(doc.match('#Demonym+'), demonyms),
     ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC', notClosed) : []),
   ];
 }
@@ -288,7 +289,7 @@ export function recognizeTokenized(
     acronym: options.aliases?.acronym ?? true,
     repeated: options.aliases?.repeated ?? true,
   };
-  const first = spans(candidates(text, options.properNouns ?? true), tokens);
+  const first = spans(candidates(text, options.properNouns ?? true, options.demonyms ?? 'LOC'), tokens);
   const found = spotAliases(first, tokens, aliases);
   const words = (s: Span) => tokens.sents[s.sent]!.slice(s.start, s.end);
   const entityOf = group(found, words, aliases);
