@@ -79,11 +79,18 @@ export interface FrontEndScores {
   /** pairwise coreference links among exactly matched mentions */
   readonly links: PRF;
   /** gold entities aligned to a predicted entity: ≥ 1 shared span, and identical span sets */
-  readonly entities: { readonly gold: number; readonly predicted: number; readonly aligned: number; readonly strict: number };
+  readonly entities: {
+    readonly gold: number;
+    readonly predicted: number;
+    readonly aligned: number;
+    readonly strict: number;
+  };
 }
 
 /** Scores predicted documents against gold documents over the same words (module comment). */
-export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold: DocREDDocument }[]): FrontEndScores {
+export function scoreFrontEnd(
+  pairs: readonly { predicted: DocREDDocument; gold: DocREDDocument }[],
+): FrontEndScores {
   const types = [...GOLD_TYPES, 'all'];
   const count = () => Object.fromEntries(types.map((t) => [t, { p: 0, g: 0, c: 0 }]));
   const typed = count();
@@ -91,7 +98,11 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   const links = { p: 0, g: 0, c: 0 };
   const confusion: Record<string, Record<string, number>> = {};
   const entities = { gold: 0, predicted: 0, aligned: 0, strict: 0 };
-  const bump = (table: Record<string, { p: number; g: number; c: number }>, type: string, f: 'p' | 'g' | 'c') => {
+  const bump = (
+    table: Record<string, { p: number; g: number; c: number }>,
+    type: string,
+    f: 'p' | 'g' | 'c',
+  ) => {
     if (table[type]) table[type]![f]++;
     table.all![f]++;
   };
@@ -143,7 +154,13 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   }
   const toPRF = (table: Record<string, { p: number; g: number; c: number }>) =>
     Object.fromEntries(types.map((t) => [t, prf(table[t]!.p, table[t]!.g, table[t]!.c)]));
-  return { typed: toPRF(typed), untyped: toPRF(untyped), confusion, links: prf(links.p, links.g, links.c), entities };
+  return {
+    typed: toPRF(typed),
+    untyped: toPRF(untyped),
+    confusion,
+    links: prf(links.p, links.g, links.c),
+    entities,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +202,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const started = Date.now();
   const pairs = gold.map((g) => ({ predicted: recognizeDocumentEntities(g, options), gold: g }));
   const seconds = (Date.now() - started) / 1000;
-  console.log(`${gold.length} documents (Re-DocRED dev_revised.json), options ${JSON.stringify(options)}, ${seconds.toFixed(1)} s\n`);
+  console.log(
+    `${gold.length} documents (Re-DocRED dev_revised.json), options ${JSON.stringify(options)}, ${seconds.toFixed(1)} s\n`,
+  );
   console.log(formatScores(scoreFrontEnd(pairs)));
   // tokenizeText on the rebuilt text: does it give the documents' own words (and sentences) back?
   let sameWords = 0;
@@ -194,9 +213,12 @@ async function main(argv: readonly string[]): Promise<void> {
     const t = tokenizeText(documentText(g).text);
     if (t.sents.flat().join('\u0000') !== g.sents.flat().join('\u0000')) continue;
     sameWords++;
-    if (t.sents.length === g.sents.length && t.sents.every((s, i) => s.length === g.sents[i]!.length)) sameSentences++;
+    if (t.sents.length === g.sents.length && t.sents.every((s, i) => s.length === g.sents[i]!.length))
+      sameSentences++;
   }
-  console.log(`tokenizeText(documentText(doc).text) gives the document's words back for ${sameWords} of ${gold.length} documents, and its sentences too for ${sameSentences}`);
+  console.log(
+    `tokenizeText(documentText(doc).text) gives the document's words back for ${sameWords} of ${gold.length} documents, and its sentences too for ${sameSentences}`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main(process.argv.slice(2));

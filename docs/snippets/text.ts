@@ -32,8 +32,14 @@ const noAliases = recognizeEntities(text, { aliases: { surname: false }, types: 
 console.log(noAliases.vertexSet.length);
 
 // 3. the hand-marked front end: Either<DataError, TextDocument>
-const marked = parseMarkedText('[Angela Merkel|PER#am] led [Germany|LOC].\n[She|PER#am] was born in [Hamburg|LOC].');
-if (E.isRight(marked)) console.log(marked.right.text, marked.right.vertexSet.map((e) => e.length)); // … [2, 1, 1]
+const marked = parseMarkedText(
+  '[Angela Merkel|PER#am] led [Germany|LOC].\n[She|PER#am] was born in [Hamburg|LOC].',
+);
+if (E.isRight(marked))
+  console.log(
+    marked.right.text,
+    marked.right.vertexSet.map((e) => e.length),
+  ); // … [2, 1, 1]
 const bad = parseMarkedText('[Paris|LOC] is in [France|LOC');
 if (E.isLeft(bad)) console.log(bad.left.message); // marked text: line 1, column 19: unbalanced '['
 

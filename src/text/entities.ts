@@ -65,7 +65,11 @@ interface Match {
 }
 
 /** The character range of each match of a compromise view (first term's start to last term's end). */
-function ranges(view: { json(o: object): unknown }, type: string, keep: (words: string[]) => boolean = () => true): Match[] {
+function ranges(
+  view: { json(o: object): unknown },
+  type: string,
+  keep: (words: string[]) => boolean = () => true,
+): Match[] {
   const out: Match[] = [];
   const json = view.json({ offset: true, terms: { offset: true } }) as {
     terms: { text: string; normal: string; offset: { start: number; length: number } }[];
@@ -80,10 +84,21 @@ function ranges(view: { json(o: object): unknown }, type: string, keep: (words: 
 }
 
 /** Closed word classes of compromise's lexicon: a capitalised `Why` or `This` is no proper noun. */
-const CLOSED = new Set(['QuestionWord', 'Determiner', 'Conjunction', 'Pronoun', 'Preposition', 'Possessive',
-  'Copula', 'Modal', 'Auxiliary', 'Negative']);
-const lexicon = (nlp.model() as { one: { lexicon: Record<string, string | undefined> } }).one.lexicon;
-const notClosed = (words: string[]) => !(words.length === 1 && CLOSED.has(lexicon[words[0]!] ?? ''));
+const CLOSED = new Set([
+  'QuestionWord',
+  'Determiner',
+  'Conjunction',
+  'Pronoun',
+  'Preposition',
+  'Possessive',
+  'Copula',
+  'Modal',
+  'Auxiliary',
+  'Negative',
+]);
+const lexicon = (): Record<string, string | undefined> =>
+  (nlp.model() as { one: { lexicon: Record<string, string | undefined> } }).one.lexicon;
+const notClosed = (words: string[]) => !(words.length === 1 && CLOSED.has(lexicon()[words[0]!] ?? ''));
 
 /** Every candidate mention of `text`, in priority order (module comment). */
 function candidates(text: string, properNouns: boolean, demonyms: string): Match[] {
@@ -129,12 +144,20 @@ function spotAliases(
     if (!/^\p{Lu}/u.test(ws[0]!)) continue;
     if (aliases.repeated && !names.has(ws.join(' '))) names.set(ws.join(' '), s.type);
     const last = ws[ws.length - 1]!;
-    if (aliases.surname && s.type === 'PER' && ws.length > 1 && /^\p{Lu}\p{L}+$/u.test(last) && !names.has(last))
+    if (
+      aliases.surname &&
+      s.type === 'PER' &&
+      ws.length > 1 &&
+      /^\p{Lu}\p{L}+$/u.test(last) &&
+      !names.has(last)
+    )
       names.set(last, 'PER');
   }
   if (names.size === 0) return [...found];
   const longest = Math.max(...[...names.keys()].map((n) => n.split(' ').length));
-  const taken = new Set(found.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => `${s.sent}:${s.start + k}`)));
+  const taken = new Set(
+    found.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => `${s.sent}:${s.start + k}`)),
+  );
   const out = [...found];
   tokens.sents.forEach((sent, si) => {
     for (let i = 0; i < sent.length; i++) {
@@ -310,7 +333,10 @@ export function recognizeTokenized(
 }
 
 /** Plain text → a document with automatically recognised, grouped entities (module comment). */
-export function recognizeEntities(text: string, options: AutoEntityOptions & { title?: string } = {}): TextDocument {
+export function recognizeEntities(
+  text: string,
+  options: AutoEntityOptions & { title?: string } = {},
+): TextDocument {
   return recognizeTokenized(text, tokenizeText(text), options.title ?? 'text', options);
 }
 
@@ -319,7 +345,10 @@ export function recognizeEntities(text: string, options: AutoEntityOptions & { t
  * `documentText(doc)`): the gold entities and labels are replaced by recognised entities, so the
  * result can be compared word for word with the gold document (`alignEntities`).
  */
-export function recognizeDocumentEntities(doc: DocREDDocument, options: AutoEntityOptions = {}): TextDocument {
+export function recognizeDocumentEntities(
+  doc: DocREDDocument,
+  options: AutoEntityOptions = {},
+): TextDocument {
   const { text, wordOffsets } = documentText(doc);
   const sents = doc.sents.map((s) => [...s]);
   return recognizeTokenized(text, { sents, wordOffsets }, doc.title, options);

@@ -116,7 +116,11 @@ export function tokenizeText(text: string): TokenizedText {
     const prev = tokens[i - 1];
     const gap = prev ? text.slice(prev.end, tok.start) : '';
     if (/\n[^\S\n]*\n/.test(gap)) close();
-    else if (ended && !(gap === '' && (CLOSER.has(tok.word) || isEnd(tok.word))) && !/^\p{Ll}/u.test(tok.word))
+    else if (
+      ended &&
+      !(gap === '' && (CLOSER.has(tok.word) || isEnd(tok.word))) &&
+      !/^\p{Ll}/u.test(tok.word)
+    )
       close();
     words.push(tok.word);
     offsets.push([tok.start, tok.end]);

@@ -9,8 +9,16 @@ import { evaluateDocRED, type DocREDDocument, type Mention } from '../../src/dat
 import { alignEntities } from '../../src/text/index.js';
 import { toGoldTriples } from '../../examples/frontend-eval.js';
 
-const m = (sent_id: number, a: number, b: number, name = 'x', type = 'PER'): Mention => ({ name, pos: [a, b], sent_id, type });
-const sents = [['a', 'b', 'c', 'd', 'e'], ['f', 'g', 'h', 'i']];
+const m = (sent_id: number, a: number, b: number, name = 'x', type = 'PER'): Mention => ({
+  name,
+  pos: [a, b],
+  sent_id,
+  type,
+});
+const sents = [
+  ['a', 'b', 'c', 'd', 'e'],
+  ['f', 'g', 'h', 'i'],
+];
 
 const gold: DocREDDocument = {
   title: 'doc',
@@ -40,7 +48,14 @@ test('exact spans, one to one, most shared spans first', () => {
     ],
   };
   assert.deepEqual(alignEntities(predicted, gold), [undefined, undefined, 0, 2, undefined, 1]);
-  assert.deepEqual(alignEntities(predicted, gold, { strict: true }), [undefined, undefined, 0, undefined, undefined, undefined]);
+  assert.deepEqual(alignEntities(predicted, gold, { strict: true }), [
+    undefined,
+    undefined,
+    0,
+    undefined,
+    undefined,
+    undefined,
+  ]);
   assert.deepEqual(alignEntities(gold, gold), [0, 1, 2]);
   assert.deepEqual(alignEntities({ ...gold, vertexSet: [] }, gold), []);
 });
@@ -57,7 +72,14 @@ test('relation scoring with predicted entities: toGoldTriples + evaluateDocRED',
     { title: 'doc', h_idx: 3, t_idx: 0, r: 'P1' }, // unaligned head: counted, never correct
   ];
   const mapped = toGoldTriples(triples, predicted, gold);
-  assert.deepEqual(mapped.map((x) => [x.h_idx, x.t_idx]), [[0, 1], [2, 1], [-4, 1]]);
+  assert.deepEqual(
+    mapped.map((x) => [x.h_idx, x.t_idx]),
+    [
+      [0, 1],
+      [2, 1],
+      [-4, 1],
+    ],
+  );
   const s = evaluateDocRED(mapped, [gold]);
   assert.equal(s.counts.correct, 2);
   assert.equal(s.counts.predicted, 3);

@@ -31,8 +31,15 @@ function checkDocument(doc: TextDocument): void {
     for (const m of e) {
       assert.equal(m.type, e[0]!.type, `${m.name}: one type per entity`);
       const words = doc.wordOffsets[m.sent_id];
-      assert.ok(words && m.pos[0] >= 0 && m.pos[0] < m.pos[1] && m.pos[1] <= words.length, `${m.name} in its sentence`);
-      assert.equal(doc.text.slice(words[m.pos[0]]![0], words[m.pos[1] - 1]![1]), m.name, 'offsets slice the name back');
+      assert.ok(
+        words && m.pos[0] >= 0 && m.pos[0] < m.pos[1] && m.pos[1] <= words.length,
+        `${m.name} in its sentence`,
+      );
+      assert.equal(
+        doc.text.slice(words[m.pos[0]]![0], words[m.pos[1] - 1]![1]),
+        m.name,
+        'offsets slice the name back',
+      );
     }
   }
 }
@@ -72,7 +79,11 @@ test('surname: a later surname joins the full name; off → its own entity', () 
 
 test('surname: two people of one family stay apart', () => {
   const doc = recognizeEntities('Obama met Michelle Obama and Barack Obama in 2009.');
-  assert.deepEqual(entities(doc), ['Obama/PER@0 | Michelle Obama/PER@0', 'Barack Obama/PER@0', '2009/TIME@0']);
+  assert.deepEqual(entities(doc), [
+    'Obama/PER@0 | Michelle Obama/PER@0',
+    'Barack Obama/PER@0',
+    '2009/TIME@0',
+  ]);
 });
 
 test('acronym: "European Union (EU)" and a later "EU" are one entity; off → two', () => {
@@ -113,9 +124,19 @@ test('invariants on mixed text: dates, money, percent, demonyms, quotes, parenth
   checkDocument(doc);
   assert.equal(doc.sents.length, 4);
   const all = entities(doc);
-  for (const want of ['3 March 1999/TIME@0', 'Microsoft Corp./ORG@0', '$5 million/NUM@0', 'Germans/LOC@1', '45%/NUM@1', 'Munich/LOC@0 | Munich/LOC@1'])
+  for (const want of [
+    '3 March 1999/TIME@0',
+    'Microsoft Corp./ORG@0',
+    '$5 million/NUM@0',
+    'Germans/LOC@1',
+    '45%/NUM@1',
+    'Munich/LOC@0 | Munich/LOC@1',
+  ])
     assert.ok(all.includes(want), `${want} in ${all.join(' ; ')}`);
-  assert.ok(!all.some((e) => e.startsWith('Why')), `a capitalised question word is no entity: ${all.join(' ; ')}`);
+  assert.ok(
+    !all.some((e) => e.startsWith('Why')),
+    `a capitalised question word is no entity: ${all.join(' ; ')}`,
+  );
   assert.ok(!all.some((e) => /'s|government/.test(e)), `clitics split off: ${all.join(' ; ')}`);
 });
 

@@ -20,7 +20,11 @@ test('the demo sample: 5 entities, 3 sentences, keys join mentions', () => {
   assert.deepEqual(
     doc.vertexSet.map((e) => e.map((m) => [m.name, m.type, m.sent_id, m.pos])),
     [
-      [['Anthony Steel', 'PER', 0, [0, 2]], ['Steel', 'PER', 1, [0, 1]], ['He', 'PER', 2, [0, 1]]],
+      [
+        ['Anthony Steel', 'PER', 0, [0, 2]],
+        ['Steel', 'PER', 1, [0, 1]],
+        ['He', 'PER', 2, [0, 1]],
+      ],
       [['Chelsea', 'LOC', 1, [4, 5]]],
       [['London', 'LOC', 1, [6, 7]]],
       [['The Wooden Horse', 'MISC', 2, [3, 6]]],
@@ -30,20 +34,33 @@ test('the demo sample: 5 entities, 3 sentences, keys join mentions', () => {
 });
 
 test('text without markup, offsets slice every word and mention name back', () => {
-  const doc = right(parseMarkedText('[Paris|LOC] is the capital of [France|LOC]. [It|LOC|Paris] is big!\nYes'));
+  const doc = right(
+    parseMarkedText('[Paris|LOC] is the capital of [France|LOC]. [It|LOC|Paris] is big!\nYes'),
+  );
   assert.equal(doc.text, 'Paris is the capital of France. It is big!\nYes');
-  assert.deepEqual(doc.sents, [['Paris', 'is', 'the', 'capital', 'of', 'France', '.'], ['It', 'is', 'big', '!'], ['Yes']]);
-  doc.sents.forEach((s, i) => s.forEach((w, j) => assert.equal(doc.text.slice(...doc.wordOffsets[i]![j]!), w)));
+  assert.deepEqual(doc.sents, [
+    ['Paris', 'is', 'the', 'capital', 'of', 'France', '.'],
+    ['It', 'is', 'big', '!'],
+    ['Yes'],
+  ]);
+  doc.sents.forEach((s, i) =>
+    s.forEach((w, j) => assert.equal(doc.text.slice(...doc.wordOffsets[i]![j]!), w)),
+  );
   for (const e of doc.vertexSet)
     for (const m of e) {
       const o = doc.wordOffsets[m.sent_id]!;
       assert.equal(doc.text.slice(o[m.pos[0]]![0], o[m.pos[1] - 1]![1]), m.name);
     }
-  assert.deepEqual(doc.vertexSet.map((e) => e.length), [2, 1]);
+  assert.deepEqual(
+    doc.vertexSet.map((e) => e.length),
+    [2, 1],
+  );
 });
 
 test('[words|TYPE#id] joins mentions by id; ids are keys of their own; types default to MISC', () => {
-  const doc = right(parseMarkedText('[Steel|PER#s] met [Anthony Steel|PER#s] and [s] in [Rome]. [Rome|#r] [Roma|LOC#r]'));
+  const doc = right(
+    parseMarkedText('[Steel|PER#s] met [Anthony Steel|PER#s] and [s] in [Rome]. [Rome|#r] [Roma|LOC#r]'),
+  );
   assert.deepEqual(
     doc.vertexSet.map((e) => e.map((m) => `${m.name}/${m.type}`)),
     // `[Rome|#r]` does not join the words `Rome`; `Roma` takes the type of `#r`'s first mention
@@ -53,7 +70,10 @@ test('[words|TYPE#id] joins mentions by id; ids are keys of their own; types def
 
 test('a mention may hold a sentence end; a mention on a new line starts a sentence', () => {
   const doc = right(parseMarkedText('He joined [Apple Inc. Ltd. !|ORG] then\n[Google|ORG] hired him .'));
-  assert.deepEqual(doc.sents, [['He', 'joined', 'Apple', 'Inc.', 'Ltd.', '!', 'then'], ['Google', 'hired', 'him', '.']]);
+  assert.deepEqual(doc.sents, [
+    ['He', 'joined', 'Apple', 'Inc.', 'Ltd.', '!', 'then'],
+    ['Google', 'hired', 'him', '.'],
+  ]);
   assert.deepEqual(doc.vertexSet[0]![0]!.pos, [2, 6]);
   assert.deepEqual(doc.vertexSet[1]![0], { name: 'Google', pos: [0, 1], sent_id: 1, type: 'ORG' });
   assert.equal(right(parseMarkedText('[a] [b]', 'my doc')).title, 'my doc');
@@ -61,16 +81,34 @@ test('a mention may hold a sentence end; a mention on a new line starts a senten
 
 test('one Left per malformed kind, naming line and column', () => {
   const cases: [string, string][] = [
-    ['[Paris|LOC] is in [Fra\nnce|LOC] .', 'marked text: line 1, column 19: mention "[Fra\\nnce|LOC]" is outside its sentence: it spans a line break'],
+    [
+      '[Paris|LOC] is in [Fra\nnce|LOC] .',
+      'marked text: line 1, column 19: mention "[Fra\\nnce|LOC]" is outside its sentence: it spans a line break',
+    ],
     ['[Paris|LOC is in France .', "marked text: line 1, column 1: unbalanced '['"],
     ['[Paris|LOC] is\nin ] France', "marked text: line 2, column 4: unbalanced ']'"],
-    ['[a] and [a|b|c|d]', 'marked text: line 1, column 9: mention "[a|b|c|d]" has more than three parts: write [words], [words|TYPE], [words|TYPE|entity] or [words|TYPE#id]'],
+    [
+      '[a] and [a|b|c|d]',
+      'marked text: line 1, column 9: mention "[a|b|c|d]" has more than three parts: write [words], [words|TYPE], [words|TYPE|entity] or [words|TYPE#id]',
+    ],
     ['[a] and [ |PER]', 'marked text: line 1, column 9: mention "[ |PER]" has no words'],
-    ['[a] and [x|P ER]', 'marked text: line 1, column 9: mention "[x|P ER]" has an invalid type "P ER" (letters, digits, _ and -, e.g. PER)'],
-    ['[a] and\n  [x|PER#]', "marked text: line 2, column 3: mention \"[x|PER#]\" has an empty id after '#'"],
-    ['[a] and [x|PER#i|Paris]', "marked text: line 1, column 9: mention \"[x|PER#i|Paris]\" gives both an id ('#') and an entity part: use one"],
-    ['[Paris|LOC] and [Paris|LOC]', 'marked text: found 1 marked entity; mark at least two, e.g. [Paris|LOC] is in [France|LOC].'],
-    ['no marks at all', 'marked text: found 0 marked entities; mark at least two, e.g. [Paris|LOC] is in [France|LOC].'],
+    [
+      '[a] and [x|P ER]',
+      'marked text: line 1, column 9: mention "[x|P ER]" has an invalid type "P ER" (letters, digits, _ and -, e.g. PER)',
+    ],
+    ['[a] and\n  [x|PER#]', 'marked text: line 2, column 3: mention "[x|PER#]" has an empty id after \'#\''],
+    [
+      '[a] and [x|PER#i|Paris]',
+      'marked text: line 1, column 9: mention "[x|PER#i|Paris]" gives both an id (\'#\') and an entity part: use one',
+    ],
+    [
+      '[Paris|LOC] and [Paris|LOC]',
+      'marked text: found 1 marked entity; mark at least two, e.g. [Paris|LOC] is in [France|LOC].',
+    ],
+    [
+      'no marks at all',
+      'marked text: found 0 marked entities; mark at least two, e.g. [Paris|LOC] is in [France|LOC].',
+    ],
   ];
   for (const [text, message] of cases) {
     const e = left(parseMarkedText(text), text);

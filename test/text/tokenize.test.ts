@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { documentText, tokenizeText, tokenizeWords } from '../../src/text/index.js';
 
 /** Golden table: text → words → [start, end) offsets (one sentence each). */
+// prettier-ignore
 const GOLDEN: { text: string; words: string[]; offsets: [number, number][] }[] = [
   {
     text: 'Angela Merkel was born in Hamburg.',
@@ -80,14 +81,28 @@ test('sentence split: end marks with their closers, blank lines, abbreviations',
 test('documentText: words joined by single spaces, offsets of each word', () => {
   const doc = {
     title: 't',
-    sents: [['Paris', 'is', 'in', 'France', '.'], ['It', 'is', 'big', '.']],
+    sents: [
+      ['Paris', 'is', 'in', 'France', '.'],
+      ['It', 'is', 'big', '.'],
+    ],
     vertexSet: [],
   };
   const { text, wordOffsets } = documentText(doc);
   assert.equal(text, 'Paris is in France . It is big .');
   assert.deepEqual(wordOffsets, [
-    [[0, 5], [6, 8], [9, 11], [12, 18], [19, 20]],
-    [[21, 23], [24, 26], [27, 30], [31, 32]],
+    [
+      [0, 5],
+      [6, 8],
+      [9, 11],
+      [12, 18],
+      [19, 20],
+    ],
+    [
+      [21, 23],
+      [24, 26],
+      [27, 30],
+      [31, 32],
+    ],
   ]);
   // and back: the same words and sentences
   assert.deepEqual(tokenizeText(text).sents, doc.sents);
