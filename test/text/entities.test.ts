@@ -1,12 +1,13 @@
 /**
  * recognizeEntities: the Merkel sentence, alias grouping (surname, acronym, repeated) with each
  * alias switched off, type filtering, and the document invariants on hand-written text and on
- * real documents (bundled Re-DocRED): every mention inside one sentence, its offsets slicing the
+ * real documents (bundled Re-DocRED) and on random texts (fast-check): every mention inside one sentence, its offsets slicing the
  * text back to its name, no entity without mentions, one type per entity.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
 import { loadBundledReDocRED } from '../../src/data/index.js';
 import {
   recognizeDocumentEntities,
@@ -151,4 +152,58 @@ test('real documents: same words and sentences as the gold document, invariants 
     assert.equal(doc.labels, undefined);
     assert.ok(doc.vertexSet.length > 0, `${gold.title}: entities found`);
   }
+});
+
+test('property: random texts of names, numbers, punctuation and line breaks keep the invariants', () => {
+  const vocab = [
+    'Angela',
+    'Merkel',
+    'Paris',
+    'EU',
+    'European',
+    'Union',
+    "'s",
+    '.',
+    ',',
+    '(',
+    ')',
+    '"',
+    '\n',
+    '\n\n',
+    '2005',
+    '$',
+    '5',
+    'million',
+    'the',
+    'U.S.',
+    'Dr.',
+    'She',
+    'met',
+    'Why',
+    '?',
+    '!',
+    'Obama',
+    '45%',
+    "n't",
+    '…',
+    '–',
+    'é',
+    '日本',
+    '🙂',
+  ];
+  const texts = fc
+    .array(fc.tuple(fc.constantFrom(...vocab), fc.constantFrom('', ' ')), { maxLength: 40 })
+    .map((ws) => ws.map(([w, sep]) => w + sep).join(''));
+  fc.assert(
+    fc.property(texts, (text) => {
+      const doc = recognizeEntities(text);
+      assert.equal(doc.text, text);
+      for (const s of doc.sents)
+        for (const w of s) assert.ok(w !== '' && w.trim() === w, `word ${JSON.stringify(w)}`);
+      checkDocument(doc);
+    }),
+    { numRuns: 200 },
+  );
+  assert.deepEqual(recognizeEntities('').vertexSet, []);
+  assert.deepEqual(recognizeEntities('').sents, []);
 });

@@ -1,10 +1,14 @@
 /**
  * parseMarkedText: the documented syntax (`[words]`, `[words|TYPE]`, `[words|TYPE|entity]`,
  * `[words|TYPE#id]`), sentences (lines, end marks, none inside a mention), the markup-free text and
- * its offsets, and one Left per kind of malformed input with its message (line and column).
+ * its offsets, one Left per kind of malformed input with its message (line and column), and a
+ * property test: on any string of markup characters it returns (never throws) a Right whose
+ * mention offsets slice the names back, or a ParseError.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
 import { parseMarkedText } from '../../src/text/index.js';
 import { left, right } from '../data/helpers.js';
 
@@ -117,4 +121,22 @@ test('one Left per malformed kind, naming line and column', () => {
   }
   const e = left(parseMarkedText('x\n[a] ]', 'notes.txt'));
   assert.ok(e._tag === 'ParseError' && e.line === 2 && e.file === 'notes.txt', JSON.stringify(e));
+});
+
+test('property: any string of markup characters → a consistent Right or a ParseError, never a throw', () => {
+  const units = fc.constantFrom('[', ']', '|', '#', '\n', ' ', 'a', 'B', '.', 'PER', 'é');
+  fc.assert(
+    fc.property(fc.array(units, { maxLength: 30 }), (parts) => {
+      const r = parseMarkedText(parts.join(''));
+      if (E.isLeft(r)) return assert.equal(r.left._tag, 'ParseError');
+      const doc = r.right;
+      assert.ok(doc.vertexSet.length >= 2);
+      for (const e of doc.vertexSet)
+        for (const m of e) {
+          const o = doc.wordOffsets[m.sent_id]!;
+          assert.equal(doc.text.slice(o[m.pos[0]]![0], o[m.pos[1] - 1]![1]), m.name);
+        }
+    }),
+    { numRuns: 1000 },
+  );
 });
