@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND, useTestBackend } from '../helpers.js';
 import { describeAdapter, initBackend, noAdapterMessage } from '../../src/core/backend.js';
@@ -33,10 +34,11 @@ test('webgpu: the adapter description has real text from GPUAdapterInfo', async 
   assert.doesNotMatch(info.adapter, /unknown adapter/);
 });
 
-test('wasm: SIMD on, threads off in Node (tfjs#3830, documented in backend.ts)', async () => {
+test("wasm: SIMD on, the thread pool on the machine's cores by default (wasm-threads.ts)", async () => {
   if (BACKEND !== 'wasm') return;
   const info = await initBackend('wasm');
-  assert.deepEqual(info.wasm, { simd: true, threads: false, threadsCount: 1 });
+  const cores = availableParallelism();
+  assert.deepEqual(info.wasm, { simd: true, threads: cores >= 2, threadsCount: Math.min(cores, 8) });
 });
 
 test('describeAdapter reads each GPUAdapterInfo field (getters, blanks skipped)', () => {
