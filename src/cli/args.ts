@@ -47,6 +47,13 @@ const backend = {
   default: 'wasm',
   help: 'TensorFlow.js backend (tensorflow needs @tensorflow/tfjs-node)',
 } as const satisfies OptionSpec;
+/** Threads of the backend (wasm: its XNNPACK pool, see src/core/backend.ts); default: the machine's cores. */
+const threads = {
+  kind: 'int',
+  arg: 'N',
+  min: 1,
+  help: "threads of the wasm backend (default: the machine's cores; other backends ignore it)",
+} as const satisfies OptionSpec;
 const encoder = {
   kind: 'string',
   arg: 'DIR',
@@ -85,6 +92,7 @@ export const COMMANDS = {
       },
       encoder,
       backend,
+      threads,
       epochs: {
         kind: 'int',
         arg: 'N',
@@ -169,10 +177,16 @@ export const COMMANDS = {
         required: true,
         help: 'a saved model (best/ or last/ of a train run)',
       },
-      data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED-format JSON or CDR/GDA .data)' },
+      data: {
+        kind: 'string',
+        arg: 'FILE',
+        required: true,
+        help: 'labelled documents (DocRED-format JSON or CDR/GDA .data)',
+      },
       train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
       encoder,
       backend,
+      threads,
       json: { kind: 'string', arg: 'OUT', help: 'also write the scores as JSON to OUT' },
       'max-docs': maxDocs,
       help,
@@ -197,6 +211,7 @@ export const COMMANDS = {
       },
       encoder,
       backend,
+      threads,
       'max-docs': maxDocs,
       quiet: { kind: 'boolean', short: 'q', help: 'do not print the triples' },
       help,
@@ -214,6 +229,7 @@ export const COMMANDS = {
         help: 'model to measure',
       },
       backend,
+      threads,
       docs: { kind: 'int', arg: 'N', min: 1, default: 8, help: 'documents per measurement' },
       entities: {
         kind: 'int',
