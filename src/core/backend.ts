@@ -130,8 +130,8 @@ async function initWasm(threads: number): Promise<BackendInfo> {
   if (wasmThreads !== undefined)
     await start(); // started before (then tf.setBackend elsewhere)
   else if (!isNode) {
-    wasm.setThreadsCount(threads); // used if the page is cross-origin isolated
-    await start();
+    const { startBrowserWasmThreads } = await import('./wasm-threads.js');
+    await startBrowserWasmThreads(wasm, threads, start); // threads if cross-origin isolated
   } else if (threads >= 2) {
     const { startNodeWasmThreads } = await import('./wasm-threads.js');
     await startNodeWasmThreads(wasm, threads, start);

@@ -28,6 +28,29 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * Browsers: tfjs picks the threaded build by itself when the page is cross-origin isolated; the
+ * pool is capped at `navigator.hardwareConcurrency / 2` like Node's (item 3 above), so the
+ * reported core count is doubled while the module starts. Without isolation this just starts.
+ */
+export async function startBrowserWasmThreads(
+  wasm: { setThreadsCount(n: number): void },
+  threads: number,
+  start: () => Promise<void>,
+): Promise<void> {
+  wasm.setThreadsCount(threads);
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const cores = nav?.hardwareConcurrency;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  if (!nav || !cores || !isolated) return start();
+  Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * cores, configurable: true });
+  try {
+    await start();
+  } finally {
+    delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency; // the prototype's getter again
+  }
+}
+
 /** The package files the pthread workers load (resolved next to tfjs-backend-wasm's main). */
 const WORKER_FILE = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 const GLUE_FILE = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
