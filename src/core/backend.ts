@@ -7,8 +7,10 @@
  *   Threads: `initBackend('wasm', { threads: N })` (default: the machine's cores). N ≥ 2 runs
  *   the threaded-SIMD build with a pool of N threads (XNNPACK's matmul, conv and the other
  *   XNNPACK ops are split across them; kernels outside XNNPACK stay on one thread); N = 1 runs
- *   the plain SIMD build. In Node tfjs 4.22 disables threads (tfjs#3830); `./wasm-threads.ts`
- *   makes its own pool work there with worker_threads, without patching the package. In browsers
+ *   the plain SIMD build. The pool spin-waits between operations, so threads pay off only on free
+ *   cores: on a loaded machine 1 thread is faster (docs/benchmarks.md). In Node tfjs 4.22
+ *   disables threads (tfjs#3830); `./wasm-threads.ts` makes its own pool work there with
+ *   worker_threads, without patching the package. In browsers
  *   the threaded build needs cross-origin isolation (COOP/COEP headers, SharedArrayBuffer);
  *   without it tfjs runs single-threaded and the info says `threads: false`. The count is fixed
  *   when the backend first starts: a later call with another count is an error.
