@@ -3,7 +3,7 @@
  * `--threads 2` runs the threaded build with two pool threads, and its matmul, conv2d and one
  * Adam step of each of the five models equal the single-thread build's (test/core/threads-child.ts;
  * each thread count needs its own process: the pool size is fixed when the backend starts).
- * Runs in the wasm pass of the suite only.
+ * The child-process tests run in the wasm pass of the suite only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BACKEND } from '../helpers.js';
 import { initBackend } from '../../src/core/backend.js';
+import { startBrowserWasmThreads } from '../../src/core/wasm-threads.js';
 
 const child = fileURLToPath(new URL('./threads-child.ts', import.meta.url));
 const skip = BACKEND === 'wasm' ? false : 'wasm only';
@@ -75,3 +76,35 @@ test(
     );
   },
 );
+
+test('browser: the core count reads doubled only while an isolated page starts the backend', async () => {
+  const g = globalThis as { navigator?: unknown; crossOriginIsolated?: boolean };
+  const saved = {
+    navigator: Object.getOwnPropertyDescriptor(g, 'navigator'),
+    isolated: g.crossOriginIsolated,
+  };
+  const nav = Object.create({
+    get hardwareConcurrency() {
+      return 2;
+    },
+  }) as { hardwareConcurrency: number };
+  Object.defineProperty(g, 'navigator', { value: nav, configurable: true, writable: true });
+  try {
+    const seen: number[] = [];
+    const counts: number[] = [];
+    const wasm = { setThreadsCount: (n: number) => void counts.push(n) };
+    const start = async () => void seen.push(nav.hardwareConcurrency);
+    g.crossOriginIsolated = true;
+    await startBrowserWasmThreads(wasm, 2, start);
+    g.crossOriginIsolated = false;
+    await startBrowserWasmThreads(wasm, 2, start);
+    assert.deepEqual(seen, [4, 2]); // the C++ pool caps at hardwareConcurrency / 2
+    assert.deepEqual(counts, [2, 2]);
+    assert.equal(nav.hardwareConcurrency, 2);
+  } finally {
+    if (saved.navigator) Object.defineProperty(g, 'navigator', saved.navigator);
+    else delete g.navigator;
+    g.crossOriginIsolated = saved.isolated;
+    if (saved.isolated === undefined) delete g.crossOriginIsolated;
+  }
+});
