@@ -2,9 +2,9 @@
  * Shared test helpers. Every tensor test file starts with `await useTestBackend()`: the backend
  * comes from DOCRE_BACKEND (cpu | wasm | webgpu; default cpu), so `scripts/test.sh` runs the same
  * suite on each backend. Tolerances: `tol()` is looser on webgpu (float32 in shaders, different
- * reduction order) but the same numbers must come out. wasm runs `DOCRE_THREADS` threads (default 1:
- * on a loaded machine the pool's threads slow the tests' many small ops, docs/benchmarks.md); the
- * threaded path itself is tested by test/core/wasm-threads.test.ts.
+ * reduction order) but the same numbers must come out. wasm runs `DOCRE_THREADS` threads (default
+ * 1: on a loaded machine the pool's threads slow the tests' many small ops, docs/benchmarks.md);
+ * the threaded path itself is tested by test/core/wasm-threads.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -23,8 +23,7 @@ export function tol(base = 1e-5): number {
   return BACKEND === 'webgpu' ? Math.max(base, 1e-4) * 10 : BACKEND === 'wasm' ? base * 10 : base;
 }
 
-type Numeric =
-  tf.Tensor | number | number[] | number[][] | number[][][] | number[][][][] | Float32Array | Int32Array;
+type Numeric = tf.Tensor | number | number[] | number[][] | number[][][] | number[][][][] | Float32Array | Int32Array;
 
 function flat(x: Numeric): { values: number[]; shape?: number[] } {
   if (x instanceof tf.Tensor) return { values: Array.from(x.dataSync()), shape: x.shape };
@@ -36,13 +35,7 @@ function flat(x: Numeric): { values: number[]; shape?: number[] } {
 /**
  * Asserts |a - e| <= atol + rtol·|e| elementwise, and equal shapes when both are tensors.
  */
-export function assertClose(
-  actual: Numeric,
-  expected: Numeric,
-  atol = tol(),
-  rtol = atol,
-  what = 'value',
-): void {
+export function assertClose(actual: Numeric, expected: Numeric, atol = tol(), rtol = atol, what = 'value'): void {
   const a = flat(actual);
   const e = flat(expected);
   if (a.shape && e.shape) assert.deepEqual(a.shape, e.shape, `${what}: shape`);
@@ -96,14 +89,7 @@ export function assertNoLeak(fn: () => unknown, what = 'fn'): void {
 
 /** Deterministic uniform(-1, 1) tensor (mulberry32), independent of backend RNG. */
 export function seededTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
-  return tf.tensor(
-    seededArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-      scale,
-    ),
-    shape,
-  );
+  return tf.tensor(seededArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
 }
 
 export function seededArray(size: number, seed: number, scale = 1): Float32Array {
@@ -114,7 +100,7 @@ export function seededArray(size: number, seed: number, scale = 1): Float32Array
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1) * scale;
   }
   return out;
 }

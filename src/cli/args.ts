@@ -177,12 +177,7 @@ export const COMMANDS = {
         required: true,
         help: 'a saved model (best/ or last/ of a train run)',
       },
-      data: {
-        kind: 'string',
-        arg: 'FILE',
-        required: true,
-        help: 'labelled documents (DocRED-format JSON or CDR/GDA .data)',
-      },
+      data: { kind: 'string', arg: 'FILE', required: true, help: 'labelled documents (DocRED-format JSON or CDR/GDA .data)' },
       train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
       encoder,
       backend,
