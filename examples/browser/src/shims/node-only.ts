@@ -1,6 +1,6 @@
 /**
  * Browser stand-in for Node-only modules the library imports lazily on Node paths (`node:module`,
- * `node:crypto`, and `webgpu`, Dawn for Node: browsers have `navigator.gpu`). Any use throws.
+ * `node:crypto`, `node:os`, `node:worker_threads`, and `webgpu`, Dawn for Node: browsers have `navigator.gpu`). Any use throws.
  */
 const fail = (name: string) => (): never => {
   throw new Error(`${name} is Node only and not available in the browser`);
@@ -10,5 +10,7 @@ export const createHash = fail('node:crypto createHash');
 export const fileURLToPath = fail('node:url fileURLToPath');
 export const promisify = fail('node:util promisify');
 export const create = fail('webgpu (Dawn) create');
+export const availableParallelism = fail('node:os availableParallelism');
+export const Worker = fail('node:worker_threads Worker');
 export const globals = {};
 export default {};
