@@ -34,8 +34,19 @@ test('webgpu: the adapter description has real text from GPUAdapterInfo', async 
   assert.doesNotMatch(info.adapter, /unknown adapter/);
 });
 
-test("wasm: SIMD on, DOCRE_THREADS pool threads; the default is the machine's cores", async () => {
-  assert.equal(await defaultThreads(), availableParallelism());
+test("wasm: SIMD on, DOCRE_THREADS pool threads; the default is DOCRE_THREADS, else the machine's cores", async () => {
+  const env = process.env['DOCRE_THREADS'];
+  try {
+    delete process.env['DOCRE_THREADS'];
+    assert.equal(await defaultThreads(), availableParallelism());
+    process.env['DOCRE_THREADS'] = '3';
+    assert.equal(await defaultThreads(), 3);
+    process.env['DOCRE_THREADS'] = 'two';
+    await assert.rejects(defaultThreads(), /DOCRE_THREADS: expected a positive integer/);
+  } finally {
+    if (env === undefined) delete process.env['DOCRE_THREADS'];
+    else process.env['DOCRE_THREADS'] = env;
+  }
   if (BACKEND !== 'wasm') return;
   await useTestBackend();
   const info = await initBackend('wasm', { threads: THREADS });

@@ -65,7 +65,12 @@ test(
   'wasm threads: the count is fixed once the backend started; bad counts are rejected',
   { skip },
   async () => {
-    const info = await initBackend('wasm');
+    // the library default (DOCRE_THREADS unset): the machine's cores
+    const env = process.env['DOCRE_THREADS'];
+    delete process.env['DOCRE_THREADS'];
+    const info = await initBackend('wasm').finally(() => {
+      if (env !== undefined) process.env['DOCRE_THREADS'] = env;
+    });
     const cores = availableParallelism();
     assert.equal(info.wasm?.threads, cores >= 2);
     assert.equal(info.wasm?.threadsCount, Math.min(cores, 8));
