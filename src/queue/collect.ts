@@ -19,7 +19,16 @@ export interface RunStatus {
   readonly finished: number;
 }
 
-const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed', 'unknown'] as const;
+const STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+  'unknown',
+] as const;
 
 /** Runs `f` over `xs` with at most `width` calls in flight (results in order). */
 async function mapWindow<A, B>(xs: readonly A[], width: number, f: (x: A) => Promise<B>): Promise<B[]> {
@@ -106,7 +115,9 @@ export async function collectRun(
         results = failedResults(job.data, job.failedReason, job.attemptsMade);
       } else throw new Error(`run ${meta.run}: job ${id} is ${state}, not finished`);
       if (results.length !== job.data.records.length)
-        throw new Error(`run ${meta.run}: job ${id} has ${results.length} results for ${job.data.records.length} documents`);
+        throw new Error(
+          `run ${meta.run}: job ${id} has ${results.length} results for ${job.data.records.length} documents`,
+        );
       if ((job.attemptsStarted ?? 1) > 1) retried++;
       if (job.processedOn !== undefined) first = Math.min(first, job.processedOn);
       if (job.finishedOn !== undefined) last = Math.max(last, job.finishedOn);
@@ -120,7 +131,18 @@ export async function collectRun(
   if (documents !== meta.documents)
     throw new Error(`run ${meta.run}: ${documents} results for ${meta.documents} input documents`);
   const seconds = Number.isFinite(first) && last > first ? (last - first) / 1000 : 0;
-  return { run: meta.run, documents, jobs: meta.jobs, completed, failed, retried, errors, seconds, modelSeconds: modelMs / 1000, workers };
+  return {
+    run: meta.run,
+    documents,
+    jobs: meta.jobs,
+    completed,
+    failed,
+    retried,
+    errors,
+    seconds,
+    modelSeconds: modelMs / 1000,
+    workers,
+  };
 }
 
 /** `2000 documents, 100 jobs: 100 done, 0 failed, 3 retried; 5 documents with errors; 41.2 s, 48.5 documents/s`. */

@@ -16,17 +16,25 @@ export interface QueueAddress {
 }
 
 /** `redis://…` → ioredis options; throws one line naming the URL when it is not one. */
-export function redisOptions(url: string): { host: string; port: number; db?: number; username?: string; password?: string } {
+export function redisOptions(url: string): {
+  host: string;
+  port: number;
+  db?: number;
+  username?: string;
+  password?: string;
+} {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new Error(`--redis '${url}' is not a URL (expected redis://host:port)`);
   }
-  if (u.protocol !== 'redis:') throw new Error(`--redis '${url}' must start with redis:// (got ${u.protocol})`);
+  if (u.protocol !== 'redis:')
+    throw new Error(`--redis '${url}' must start with redis:// (got ${u.protocol})`);
   const port = u.port === '' ? 6379 : Number(u.port);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-  if (db !== undefined && !Number.isInteger(db)) throw new Error(`--redis '${url}': database '${u.pathname.slice(1)}' is not a number`);
+  if (db !== undefined && !Number.isInteger(db))
+    throw new Error(`--redis '${url}': database '${u.pathname.slice(1)}' is not a number`);
   return {
     host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
     port,
@@ -70,7 +78,10 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
 /** Opens the BullMQ queue at `a` after checking that Redis answers. */
 export async function openQueue(a: QueueAddress): Promise<Queue> {
   await checkRedis(a.redis);
-  const queue = new Queue(a.queue, { connection: connectionOf(a.redis), ...(a.prefix ? { prefix: a.prefix } : {}) });
+  const queue = new Queue(a.queue, {
+    connection: connectionOf(a.redis),
+    ...(a.prefix ? { prefix: a.prefix } : {}),
+  });
   queue.on('error', () => {}); // reconnection noise; commands still reject on real failures
   return queue;
 }

@@ -64,7 +64,13 @@ export async function enqueueRun(
     const exists = await Promise.all(ids.map((id) => client.hexists(queue.toKey(id), 'data')));
     const fresh = pending.filter((_, i) => exists[i] === 0);
     if (fresh.length > 0)
-      await queue.addBulk(fresh.map((data) => ({ name: 'extract', data, opts: { ...opts, jobId: jobId(data.run, data.index) } })));
+      await queue.addBulk(
+        fresh.map((data) => ({
+          name: 'extract',
+          data,
+          opts: { ...opts, jobId: jobId(data.run, data.index) },
+        })),
+      );
     added += fresh.length;
     pending = [];
   };

@@ -99,7 +99,9 @@ export async function processJob(
     if (r.kind === 'bad') return badResult(r);
     const res = out[k++]!;
     if (res.id !== r.id)
-      throw new Error(`job ${jobId(data.run, data.index)}: result '${res.id}' where document '${r.id}' was expected`);
+      throw new Error(
+        `job ${jobId(data.run, data.index)}: result '${res.id}' where document '${r.id}' was expected`,
+      );
     return res.line === undefined ? { ...res, line: r.line } : res;
   });
   return { results, modelMs };

@@ -46,7 +46,11 @@ export interface RunningWorker {
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
 /** Connects to the queue at `a` (after a reachability check) and starts processing jobs. */
-export async function startWorker(a: QueueAddress, processor: JobProcessor, o: WorkerOptions = {}): Promise<RunningWorker> {
+export async function startWorker(
+  a: QueueAddress,
+  processor: JobProcessor,
+  o: WorkerOptions = {},
+): Promise<RunningWorker> {
   await checkRedis(a.redis);
   const name = o.name ?? `${os.hostname()}:${process.pid}`;
   const log = o.log ?? (() => {});
@@ -66,7 +70,9 @@ export async function startWorker(a: QueueAddress, processor: JobProcessor, o: W
         const ms = performance.now() - t0;
         stats.jobs++;
         stats.documents += n;
-        log(`job ${id} done: ${n} documents in ${secs(ms)} s (model ${secs(modelMs)} s), ${((1000 * n) / ms).toFixed(1)} documents/s`);
+        log(
+          `job ${id} done: ${n} documents in ${secs(ms)} s (model ${secs(modelMs)} s), ${((1000 * n) / ms).toFixed(1)} documents/s`,
+        );
         return { results, modelMs, worker: name };
       } finally {
         active.delete(id);
@@ -87,9 +93,13 @@ export async function startWorker(a: QueueAddress, processor: JobProcessor, o: W
     stats.failures++;
     const tries = job.opts.attempts ?? 1;
     const final = job.attemptsMade >= tries;
-    log(`job ${job.id} failed (attempt ${job.attemptsMade} of ${tries}${final ? ', to the failed set' : ', retried later'}): ${err.message}`);
+    log(
+      `job ${job.id} failed (attempt ${job.attemptsMade} of ${tries}${final ? ', to the failed set' : ', retried later'}): ${err.message}`,
+    );
   });
-  worker.on('stalled', (id) => log(`job ${id} stalled (its worker stopped renewing the lock): back in the queue`));
+  worker.on('stalled', (id) =>
+    log(`job ${id} stalled (its worker stopped renewing the lock): back in the queue`),
+  );
   let lastError = 0;
   worker.on('error', (err) => {
     if (Date.now() - lastError < 5000) return; // one line per outage, not one per retry

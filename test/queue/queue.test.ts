@@ -39,9 +39,18 @@ async function* stream<T>(xs: readonly T[]): AsyncGenerator<T> {
 
 /** The deterministic processor: echoes each document's text (and says which call it was). */
 const echo: JobProcessor = async (rs) =>
-  rs.map((r) => ({ id: r.id, line: r.line, text: r.kind === 'text' ? r.text : r.doc.title, entities: [], triples: [] }));
+  rs.map((r) => ({
+    id: r.id,
+    line: r.line,
+    text: r.kind === 'text' ? r.text : r.doc.title,
+    entities: [],
+    triples: [],
+  }));
 
-async function collect(queue: Queue, run: string): Promise<{ lines: ExtractResult[]; summary: ReturnType<typeof collectRun> }> {
+async function collect(
+  queue: Queue,
+  run: string,
+): Promise<{ lines: ExtractResult[]; summary: ReturnType<typeof collectRun> }> {
   const lines: ExtractResult[] = [];
   const st = await runStatus(queue, run);
   assert.ok(st, `run ${run} has metadata`);
@@ -88,8 +97,14 @@ test('processJob keeps bad lines in place and rejects a processor that drops a d
       ['doc-3', 4, undefined],
     ],
   );
-  await assert.rejects(processJob(data, async (rs) => (await echo(rs)).slice(1)), /job r-000000: 2 results for 3 documents/);
-  await assert.rejects(processJob(data, async (rs) => (await echo(rs)).reverse()), /result 'doc-3' where document 'doc-0'/);
+  await assert.rejects(
+    processJob(data, async (rs) => (await echo(rs)).slice(1)),
+    /job r-000000: 2 results for 3 documents/,
+  );
+  await assert.rejects(
+    processJob(data, async (rs) => (await echo(rs)).reverse()),
+    /result 'doc-3' where document 'doc-0'/,
+  );
 });
 
 test('enqueue is idempotent: the same run twice adds no job; other content under the same run id is refused', async () => {
@@ -98,7 +113,10 @@ test('enqueue is idempotent: the same run twice adds no job; other content under
     const rs = records(10, [4]);
     const o = { run: 'r1', file: 'in.jsonl', digest: 'd1', jobSize: 3 };
     const first = await enqueueRun(queue, stream(rs), o);
-    assert.deepEqual([first.jobs, first.added, first.documents, first.bad.map((b) => b.line)], [4, 4, 10, [4]]);
+    assert.deepEqual(
+      [first.jobs, first.added, first.documents, first.bad.map((b) => b.line)],
+      [4, 4, 10, [4]],
+    );
     const again = await enqueueRun(queue, stream(rs), o);
     assert.deepEqual([again.jobs, again.added], [4, 0]);
     assert.equal((await queue.getJobCounts()).waiting, 4);
@@ -119,7 +137,10 @@ test('enqueue is idempotent: the same run twice adds no job; other content under
     assert.equal(lines[9]!.text, 'Document 9 is in Paris.');
     const s = await summary;
     assert.deepEqual([s.documents, s.completed, s.failed, s.retried, s.errors], [10, 4, 0, 0, 1]);
-    assert.match(summaryLine(s), /10 documents, 4 jobs: 4 done, 0 failed, 0 retried; 1 documents with errors/);
+    assert.match(
+      summaryLine(s),
+      /10 documents, 4 jobs: 4 done, 0 failed, 0 retried; 1 documents with errors/,
+    );
   } finally {
     await queue.obliterate({ force: true });
     await queue.close();
@@ -140,14 +161,24 @@ test('a failing job is retried with backoff; one that keeps failing goes to the 
     return echo(rs);
   };
   try {
-    await enqueueRun(queue, stream(records(8)), { run: 'r2', file: 'in', digest: 'd', jobSize: 3, attempts: 3, backoffMs: 100 });
+    await enqueueRun(queue, stream(records(8)), {
+      run: 'r2',
+      file: 'in',
+      digest: 'd',
+      jobSize: 3,
+      attempts: 3,
+      backoffMs: 100,
+    });
     const w = await startWorker({ redis: redis.url, queue: 'retry' }, flaky);
     await waitFinished(queue, 'r2');
     await w.stop();
     const t = calls.get('doc-3')!;
     assert.equal(t.length, 3);
     // exponential: the second wait is about twice the first (100 ms, 200 ms)
-    assert.ok(t[1]! - t[0]! >= 100 && t[2]! - t[1]! >= 200, `retry delays ${t[1]! - t[0]!}, ${t[2]! - t[1]!} ms`);
+    assert.ok(
+      t[1]! - t[0]! >= 100 && t[2]! - t[1]! >= 200,
+      `retry delays ${t[1]! - t[0]!}, ${t[2]! - t[1]!} ms`,
+    );
     assert.equal(calls.get('doc-6')!.length, 3);
     const failedJob = await queue.getJob(jobId('r2', 2));
     assert.equal(await failedJob!.getState(), 'failed');
@@ -171,5 +202,8 @@ test('a failing job is retried with backoff; one that keeps failing goes to the 
 
 test('Redis not there: one line naming the URL', async () => {
   const url = `redis://127.0.0.1:${await freePort()}`;
-  await assert.rejects(checkRedis(url, 1000), new RegExp(`^Error: cannot reach Redis at ${url}: ECONNREFUSED$`));
+  await assert.rejects(
+    checkRedis(url, 1000),
+    new RegExp(`^Error: cannot reach Redis at ${url}: ECONNREFUSED$`),
+  );
 });

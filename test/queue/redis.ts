@@ -38,7 +38,18 @@ export async function startRedis(o: { appendonly?: boolean } = {}): Promise<Test
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-redis-'));
   const port = await freePort();
   let proc: ChildProcess | undefined;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+  ];
   if (o.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
   const start = async () => {
     const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
