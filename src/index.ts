@@ -39,6 +39,13 @@ export { Featurizer } from './data/featurize.js';
 export { collate } from './data/collate.js';
 export { buildDocumentGraph } from './data/graph.js';
 export { evaluateDocRED, toOfficialJSON } from './data/evaluate.js';
+// text front ends (plain text → DocRED documents)
+export { tokenizeText, documentText } from './text/tokenize.js';
+export { recognizeEntities, recognizeDocumentEntities } from './text/entities.js';
+export { parseMarkedText } from './text/marked.js';
+export { alignEntities } from './text/align.js';
+export type { TextDocument, TokenizedText } from './text/tokenize.js';
+export type { AutoEntityOptions } from './text/entities.js';
 // encoders
 export { BertEncoder } from './encoders/bert.js';
 export { EmbeddedEncoder } from './encoders/embedded.js';
@@ -53,12 +60,15 @@ export { createModel } from './models/factory.js';
 export { AdamW } from './train/adamw.js';
 export { linearWarmupDecay } from './train/schedule.js';
 export { Trainer } from './train/trainer.js';
+export { extract, Extractor, readRecords } from './extract/index.js';
 
 // everything else each area exports
 export * from './core/index.js';
 export * from './heads/index.js';
 export * from './losses/index.js';
 export * from './data/index.js';
+export * from './text/index.js';
 export * from './encoders/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './extract/index.js';

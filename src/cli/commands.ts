@@ -17,6 +17,7 @@ import type { EvalMetrics } from '../train/types.js';
 import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './cli.js';
 import { PRESETS } from '../models/factory.js';
+import { shippedModelDir } from '../extract/extractor.js';
 import { createPresetModel, loadSavedModel, paperSchedule, trainingPreset } from './models.js';
 import {
   RUN_FILE,
@@ -44,6 +45,8 @@ export async function runCommand(name: CommandName, opts: unknown, io: CliIO): P
       return predict(opts as ParsedOptions<'predict'>, io);
     case 'bench':
       return bench(opts as ParsedOptions<'bench'>, io);
+    case 'extract':
+      return (await import('./extract-command.js')).extractCommand(opts as ParsedOptions<'extract'>, io);
   }
 }
 
@@ -251,9 +254,10 @@ export function readableTriple(doc: DocREDDocument, h: number, t: number, relati
 }
 
 async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
-  await readRunInfo(o['model-dir'], '--model-dir');
+  const dir = o['model-dir'] ?? shippedModelDir();
+  await readRunInfo(dir, o['model-dir'] ? '--model-dir' : 'the shipped model');
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
-  const run = await loadRun(o['model-dir'], o.encoder, o.backend, true);
+  const run = await loadRun(dir, o.encoder, o.backend, true);
   // the official result format carries no labels: featurize without them
   const set = await encodedSet(
     featurizeAll(

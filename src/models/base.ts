@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { withSeededRandom } from '../core/initializers.js';
+import { float16ToFloat32, float32ToFloat16 } from '../core/safetensors.js';
 import { syntheticBatch } from './synthetic.js';
 import type {
   DocREModel,
@@ -58,6 +59,8 @@ export interface SavedModelJSON {
   readonly name: string;
   readonly config: Record<string, unknown>;
   readonly weights: { name: string; shape: number[]; offset: number }[];
+  /** How weights.bin stores the values (little-endian); absent = float32. `offset`s count values. */
+  readonly dtype?: 'float32' | 'float16';
 }
 
 export abstract class BaseModel<C extends CommonModelConfig> implements DocREModel {
@@ -276,8 +279,35 @@ export async function readCheckpoint(dir: string): Promise<{ json: SavedModelJSO
   if (json.format !== FORMAT)
     throw new ArgumentError(`${join(dir, 'model.json')} format`, FORMAT, json.format);
   const buf = await readFile(join(dir, 'weights.bin'));
+  if (json.dtype === 'float16') {
+    const bits = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const values = new Float32Array(buf.byteLength / 2);
+    for (let i = 0; i < values.length; i++) values[i] = float16ToFloat32(bits.getUint16(2 * i, true));
+    return { json, values };
+  }
   const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   return { json, values };
+}
+
+/**
+ * Rewrites a saved model's weights.bin as float16 (half the bytes; `model.json` gets
+ * `dtype: 'float16'`), into `outDir` (default: in place). Values beyond float16's range are an
+ * error. Whether predictions stay the same is the caller's check (the shipped model's is in
+ * test/extract).
+ */
+export async function compactCheckpoint(dir: string, outDir = dir): Promise<{ bytes: number }> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { json, values } = await readCheckpoint(dir);
+  const out = new DataView(new ArrayBuffer(2 * values.length));
+  values.forEach((x, i) => {
+    if (Math.abs(x) > 65504) throw new ArgumentError(`${dir} weight value ${i}`, '|x| <= 65504 (float16)', x);
+    out.setUint16(2 * i, float32ToFloat16(x), true);
+  });
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'weights.bin'), new Uint8Array(out.buffer));
+  await writeFile(join(outDir, 'model.json'), JSON.stringify({ ...json, dtype: 'float16' }, null, 1));
+  return { bytes: out.byteLength };
 }
 
 /** Loads a checkpoint into a model class (used by each class's `static load`). */

@@ -18,6 +18,9 @@ export interface ProgressOptions {
   readonly tty?: boolean;
   /** Plain mode: print a line every this many steps (and at the last step). Default: total / 20. */
   readonly every?: number;
+  /** What is counted: the plain-mode line prefix and the rate unit. Default `step` / `it/s`. */
+  readonly label?: string;
+  readonly unit?: string;
   /** Clock in ms (tests). Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -50,6 +53,9 @@ export class ProgressReporter {
   private startStep = -1;
   private lastDraw = -Infinity;
   private drawn = false;
+  private lastStep = 0;
+  private readonly label: string;
+  private readonly unit: string;
 
   constructor(
     readonly total: number,
@@ -60,6 +66,8 @@ export class ProgressReporter {
     this.every = Math.max(1, options.every ?? Math.ceil(total / 20));
     this.now = options.now ?? Date.now;
     this.start = this.now();
+    this.label = options.label ?? 'step';
+    this.unit = options.unit ?? 'it/s';
   }
 
   /** Reports that `step` of `total` steps are done. `fields` are printed as `key value`. */
@@ -72,7 +80,7 @@ export class ProgressReporter {
     const text = Object.entries(fields)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? formatNumber(v) : v}`)
       .join('  ');
-    const tail = `${step}/${this.total}  ${text}  ${rate.toFixed(2)} it/s  eta ${formatDuration(eta)}`;
+    const tail = `${step}/${this.total}  ${text}  ${rate.toFixed(2)} ${this.unit}  eta ${formatDuration(eta)}`;
     if (this.tty) {
       if (t - this.lastDraw < 100 && step < this.total) return;
       this.lastDraw = t;
@@ -81,9 +89,14 @@ export class ProgressReporter {
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
       this.stream.write(`\r\x1b[K${bar} ${tail}`);
       this.drawn = true;
-    } else if (step % this.every === 0 || step === this.total) {
-      this.stream.write(`step ${tail}\n`);
+    } else if (
+      step !== this.lastStep &&
+      (Math.floor(step / this.every) > Math.floor(this.lastStep / this.every) || step === this.total)
+    ) {
+      // a line each time `step` reaches or passes a multiple of `every` (steps may jump: batches)
+      this.stream.write(`${this.label} ${tail}\n`);
     }
+    this.lastStep = step;
   }
 
   /** Prints a full line (above the bar on a terminal). */

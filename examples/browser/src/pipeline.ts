@@ -25,6 +25,7 @@ import {
   createModel,
   initBackend,
   loadModel,
+  parseMarkedText,
   readCheckpoint,
   readDocRED,
   triplesFromPredictions,
@@ -37,7 +38,6 @@ import {
   type OfficialTriple,
   type SavedModelJSON,
 } from 'docre-kit';
-import { parseMarkedText } from './marked-text.js';
 
 /** A stage name and its wall-clock milliseconds. */
 export type Timings = Record<string, number>;
@@ -207,8 +207,8 @@ export function readInput(text: string, format: 'auto' | 'json' | 'marked'): Doc
   const isJSON = format === 'json' || (format === 'auto' && /^\s*(\[\s*)?\{/.test(text));
   if (!isJSON) {
     const r = parseMarkedText(text);
-    if ('error' in r) throw new DemoError(`marked text: ${r.error}`);
-    return [r.doc];
+    if (E.isLeft(r)) throw new DemoError(r.left.message); // "marked text: line 1, column 19: …"
+    return [r.right];
   }
   const wrapped = /^\s*\{/.test(text) ? `[${text}]` : text;
   const docs = readDocRED(wrapped, { file: 'the pasted JSON' });
