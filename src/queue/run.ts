@@ -76,21 +76,28 @@ export async function* jobsOf<R>(records: AsyncIterable<R> | Iterable<R>, size: 
 
 /** The output line of an input line that could not be read. */
 export function badResult(b: BadRecord): ExtractResult {
-  return { id: b.id ?? `line ${b.line}`, line: b.line, entities: [], triples: [], error: b.error };
+  return { id: b.id ?? `line-${b.line}`, line: b.line, entities: [], triples: [], error: b.error };
 }
 
 /**
- * Runs `processor` on a job's readable records and returns one result per record of the job, in
- * order: bad lines become error results, never dropped. Throws when the processor breaks its
+ * Runs `processor` on a job's readable records, `slice` at a time, and returns one result per
+ * record of the job, in order: bad lines become error results, never dropped. Throws when the processor breaks its
  * contract (a result count or an id that does not match), so the job is retried, not half-written.
  */
 export async function processJob(
   data: JobData,
   processor: JobProcessor,
+  slice = Infinity,
 ): Promise<{ results: ExtractResult[]; modelMs: number }> {
   const good = data.records.filter((r): r is InputRecord => r.kind !== 'bad');
   const t0 = performance.now();
-  const out = good.length > 0 ? await processor(good) : [];
+  const out: ExtractResult[] = [];
+  for (let i = 0; i < good.length; i += slice) {
+    out.push(...(await processor(good.slice(i, i + slice))));
+    // a processor in this thread that computes synchronously (a model on cpu / wasm: see
+    // ./model-thread.ts) starves BullMQ's lock renewal; between slices the event loop gets a turn
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const modelMs = performance.now() - t0;
   if (out.length !== good.length)
     throw new Error(`job ${jobId(data.run, data.index)}: ${out.length} results for ${good.length} documents`);

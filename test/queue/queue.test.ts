@@ -85,24 +85,26 @@ test('jobsOf groups a stream into consecutive jobs, the last one shorter', async
   assert.deepEqual(jobs, [[1, 2, 3], [4, 5, 6], [7]]);
 });
 
-test('processJob keeps bad lines in place and rejects a processor that drops a document', async () => {
+test('processJob keeps bad lines in place, slices the job, and rejects a processor that drops or reorders documents', async () => {
   const data = { run: 'r', index: 0, records: records(4, [2]) };
-  const { results } = await processJob(data, echo);
+  const calls: number[] = [];
+  const { results } = await processJob(data, async (rs) => (calls.push(rs.length), echo(rs)), 2);
+  assert.deepEqual(calls, [2, 1]);
   assert.deepEqual(
     results.map((r) => [r.id, r.line, r.error]),
     [
       ['doc-0', 1, undefined],
-      ['line 2', 2, 'in.jsonl:2: not JSON'],
+      ['line-2', 2, 'in.jsonl:2: not JSON'],
       ['doc-2', 3, undefined],
       ['doc-3', 4, undefined],
     ],
   );
   await assert.rejects(
-    processJob(data, async (rs) => (await echo(rs)).slice(1)),
+    processJob(data, async (rs) => (await echo(rs)).slice(1), 3),
     /job r-000000: 2 results for 3 documents/,
   );
   await assert.rejects(
-    processJob(data, async (rs) => (await echo(rs)).reverse()),
+    processJob(data, async (rs) => (await echo(rs)).reverse(), 3),
     /result 'doc-3' where document 'doc-0'/,
   );
 });
