@@ -9,10 +9,11 @@
  * (span only). Grouping: over the mentions found with the exact span, pairwise coreference links
  * (two mentions in one predicted entity vs in one gold entity) → link precision / recall / F1.
  * Entities: share of gold entities aligned to a predicted one (`alignEntities`, ≥ 1 shared span;
- * strict: identical mention sets).
+ * strict: identical mention sets). Last, how often `tokenizeText` on the rebuilt text gives the
+ * document's own words and sentences back.
  *
  *     npx tsx examples/frontend-eval.ts                 # all 500 documents, markdown tables
- *     npx tsx examples/frontend-eval.ts --docs 50 --no-proper-nouns --no-aliases
+ *     npx tsx examples/frontend-eval.ts --docs 50 --no-proper-nouns --no-aliases --demonyms MISC
  *
  * `toGoldTriples` is the reusable part for relation scoring with predicted entities: it rewrites
  * triples predicted over the front end's entities into the gold document's entity indices.
@@ -22,8 +23,10 @@ import { pathToFileURL } from 'node:url';
 import { loadBundledReDocRED, type DocREDDocument, type OfficialTriple } from '../src/data/index.js';
 import {
   alignEntities,
+  documentText,
   recognizeDocumentEntities,
   spanKey,
+  tokenizeText,
   type AutoEntityOptions,
 } from '../src/text/index.js';
 
@@ -76,11 +79,18 @@ export interface FrontEndScores {
   /** pairwise coreference links among exactly matched mentions */
   readonly links: PRF;
   /** gold entities aligned to a predicted entity: ≥ 1 shared span, and identical span sets */
-  readonly entities: { readonly gold: number; readonly predicted: number; readonly aligned: number; readonly strict: number };
+  readonly entities: {
+    readonly gold: number;
+    readonly predicted: number;
+    readonly aligned: number;
+    readonly strict: number;
+  };
 }
 
 /** Scores predicted documents against gold documents over the same words (module comment). */
-export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold: DocREDDocument }[]): FrontEndScores {
+export function scoreFrontEnd(
+  pairs: readonly { predicted: DocREDDocument; gold: DocREDDocument }[],
+): FrontEndScores {
   const types = [...GOLD_TYPES, 'all'];
   const count = () => Object.fromEntries(types.map((t) => [t, { p: 0, g: 0, c: 0 }]));
   const typed = count();
@@ -88,7 +98,11 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   const links = { p: 0, g: 0, c: 0 };
   const confusion: Record<string, Record<string, number>> = {};
   const entities = { gold: 0, predicted: 0, aligned: 0, strict: 0 };
-  const bump = (table: Record<string, { p: number; g: number; c: number }>, type: string, f: 'p' | 'g' | 'c') => {
+  const bump = (
+    table: Record<string, { p: number; g: number; c: number }>,
+    type: string,
+    f: 'p' | 'g' | 'c',
+  ) => {
     if (table[type]) table[type]![f]++;
     table.all![f]++;
   };
@@ -140,7 +154,13 @@ export function scoreFrontEnd(pairs: readonly { predicted: DocREDDocument; gold:
   }
   const toPRF = (table: Record<string, { p: number; g: number; c: number }>) =>
     Object.fromEntries(types.map((t) => [t, prf(table[t]!.p, table[t]!.g, table[t]!.c)]));
-  return { typed: toPRF(typed), untyped: toPRF(untyped), confusion, links: prf(links.p, links.g, links.c), entities };
+  return {
+    typed: toPRF(typed),
+    untyped: toPRF(untyped),
+    confusion,
+    links: prf(links.p, links.g, links.c),
+    entities,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +193,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const limit = docsAt >= 0 ? Number(argv[docsAt + 1]) : Infinity;
   const options: AutoEntityOptions = {
     properNouns: !flag('--no-proper-nouns'),
+    ...(argv.includes('--demonyms') ? { demonyms: argv[argv.indexOf('--demonyms') + 1]! } : {}),
     ...(flag('--no-aliases') ? { aliases: { surname: false, acronym: false, repeated: false } } : {}),
   };
   const loaded = await loadBundledReDocRED()();
@@ -181,8 +202,23 @@ async function main(argv: readonly string[]): Promise<void> {
   const started = Date.now();
   const pairs = gold.map((g) => ({ predicted: recognizeDocumentEntities(g, options), gold: g }));
   const seconds = (Date.now() - started) / 1000;
-  console.log(`${gold.length} documents (Re-DocRED dev_revised.json), options ${JSON.stringify(options)}, ${seconds.toFixed(1)} s\n`);
+  console.log(
+    `${gold.length} documents (Re-DocRED dev_revised.json), options ${JSON.stringify(options)}, ${seconds.toFixed(1)} s\n`,
+  );
   console.log(formatScores(scoreFrontEnd(pairs)));
+  // tokenizeText on the rebuilt text: does it give the documents' own words (and sentences) back?
+  let sameWords = 0;
+  let sameSentences = 0;
+  for (const g of gold) {
+    const t = tokenizeText(documentText(g).text);
+    if (t.sents.flat().join('\u0000') !== g.sents.flat().join('\u0000')) continue;
+    sameWords++;
+    if (t.sents.length === g.sents.length && t.sents.every((s, i) => s.length === g.sents[i]!.length))
+      sameSentences++;
+  }
+  console.log(
+    `tokenizeText(documentText(doc).text) gives the document's words back for ${sameWords} of ${gold.length} documents, and its sentences too for ${sameSentences}`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main(process.argv.slice(2));

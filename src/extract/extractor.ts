@@ -24,7 +24,13 @@ import type { RelationSchema } from '../data/schema.js';
 import type { DocREModel } from '../models/types.js';
 import { loadSavedModel } from '../cli/models.js';
 import { RUN_FILE, chunks, encodedSet, loadEncoder, readRunInfo, runSchema, type RunInfo } from '../cli/pipeline.js';
-import { documentText, parseMarkedText, recognizeEntities, type AutoEntityOptions } from '../text/index.js';
+import {
+  documentText,
+  parseMarkedText,
+  recognizeDocumentEntities,
+  recognizeEntities,
+  type AutoEntityOptions,
+} from '../text/index.js';
 import type {
   BadRecord,
   EntitySource,
@@ -159,9 +165,8 @@ export class Extractor {
     if (r.kind === 'bad') return { error: r.error };
     if (r.kind === 'docred') {
       const source = this.o.entities ?? 'gold';
-      const { text, wordOffsets } = documentText(r.doc);
-      if (source === 'gold') return { record: r, doc: r.doc, text, wordOffsets };
-      if (source === 'auto') return { record: r, ...fromText(recognizeEntities(text, { ...this.o.auto, title: r.id })) };
+      if (source === 'gold') return { record: r, doc: r.doc, ...documentText(r.doc) };
+      if (source === 'auto') return { record: r, ...fromText(recognizeDocumentEntities(r.doc, this.o.auto)) };
       return { error: `${where}: --entities marked needs text input with [text|TYPE] marks, got a DocRED document` };
     }
     const source = this.o.entities ?? 'auto';

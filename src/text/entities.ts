@@ -4,16 +4,21 @@
  *
  * Mentions, in priority order (a word belongs to at most one mention; the first type that claims
  * it wins): `people()` → PER, `organizations()` → ORG, `places()` → LOC, `#Date` → TIME,
- * `numbers()` / `#Money` / `#Percent` → NUM, `#Demonym` (German, Germans) → MISC, and any other
- * run of `#ProperNoun` words → MISC. compromise's matches are mapped onto our words by their
+ * `numbers()` / `#Money` / `#Percent` → NUM (a lone year or decade, 1999 / 1990s → TIME),
+ * `#Demonym` (German, Germans) → LOC (`options.demonyms`), and any other run of `#ProperNoun` words → MISC (not a lone
+ * closed-class word that compromise capitalised into one: `Why?!`). Demonyms
+ * are LOC because Re-DocRED annotates nationalities so (docs/results.md); a TIME needs a digit, a capitalised
+ * word or a century / decade (`every year` is not one). compromise's matches are mapped onto our words by their
  * character offsets (a word is in a mention when it overlaps the match); a match is split at
- * sentence ends and at punctuation words (`European Union ( EU )` → `European Union`, `EU`), and
- * leading articles, punctuation and trailing clitics (`'s`) are trimmed.
+ * sentence ends, punctuation words and clitics (`European Union ( EU )` → `European Union`, `EU`;
+ * `Merkel 's government` → `Merkel`, `government`), leading articles are trimmed, and a PER / ORG /
+ * LOC / MISC piece without a capitalised word or a digit is dropped (`government`).
  *
  * Grouping (each alias kind can be switched off in `options.aliases`): identical strings
  * (case-insensitive) are one entity (`repeated`); a PER mention of one word joins the PER entity
- * whose name ends with it, the most recently mentioned one (`surname`: Angela Merkel … Merkel, in
- * either order; a one-word MISC mention too, as compromise tags a lone surname a proper noun); a one-word all-capital mention joins the entity whose name's initials spell it
+ * whose name ends with it, the most recently mentioned one (`surname`: Angela Merkel … Merkel; and
+ * Merkel … Angela Merkel while the entity has no full name yet; a one-word MISC mention too, as
+ * compromise tags a lone surname a proper noun); a one-word all-capital mention joins the entity whose name's initials spell it
  * (`acronym`: European Union … EU, United States … U.S.; articles, `of`, `and`, `for` may be
  * skipped). An entity's type is its first mention's; entities are ordered by first mention.
  *
@@ -32,12 +37,14 @@ import { type TextDocument, type TokenizedText, documentText, tokenizeText } fro
 export const AUTO_ENTITY_TYPES = ['PER', 'ORG', 'LOC', 'TIME', 'NUM', 'MISC'] as const;
 
 export interface AutoEntityOptions {
-  /** Keep only mentions of these types. Default all of `AUTO_ENTITY_TYPES`. */
+  /** Keep only entities of these types (an entity's type is its first mention's). Default all of `AUTO_ENTITY_TYPES`. */
   types?: readonly string[];
   /** Which aliases join mentions into one entity. Default all true. */
   aliases?: { surname?: boolean; acronym?: boolean; repeated?: boolean };
   /** Also give MISC to proper-noun runs that no other type claims. Default true. */
   properNouns?: boolean;
+  /** The type of demonyms (German, Germans). Default `'LOC'`, as Re-DocRED annotates them. */
+  demonyms?: string;
 }
 
 /** One mention before grouping: a word span of one sentence and its type. */
@@ -58,22 +65,43 @@ interface Match {
 }
 
 /** The character range of each match of a compromise view (first term's start to last term's end). */
-function ranges(view: { json(o: object): unknown }, type: string): Match[] {
+function ranges(
+  view: { json(o: object): unknown },
+  type: string,
+  keep: (words: string[]) => boolean = () => true,
+): Match[] {
   const out: Match[] = [];
   const json = view.json({ offset: true, terms: { offset: true } }) as {
-    terms: { text: string; offset: { start: number; length: number } }[];
+    terms: { text: string; normal: string; offset: { start: number; length: number } }[];
   }[];
   for (const m of json) {
     const first = m.terms[0];
     const last = m.terms[m.terms.length - 1];
-    if (!first || !last) continue;
+    if (!first || !last || !keep(m.terms.map((t) => t.normal))) continue;
     out.push({ type, start: first.offset.start, end: last.offset.start + last.offset.length });
   }
   return out;
 }
 
+/** Closed word classes of compromise's lexicon: a capitalised `Why` or `This` is no proper noun. */
+const CLOSED = new Set([
+  'QuestionWord',
+  'Determiner',
+  'Conjunction',
+  'Pronoun',
+  'Preposition',
+  'Possessive',
+  'Copula',
+  'Modal',
+  'Auxiliary',
+  'Negative',
+]);
+const lexicon = (): Record<string, string | undefined> =>
+  (nlp.model() as { one: { lexicon: Record<string, string | undefined> } }).one.lexicon;
+const notClosed = (words: string[]) => !(words.length === 1 && CLOSED.has(lexicon()[words[0]!] ?? ''));
+
 /** Every candidate mention of `text`, in priority order (module comment). */
-function candidates(text: string, properNouns: boolean): Match[] {
+function candidates(text: string, properNouns: boolean, demonyms: string): Match[] {
   const doc = nlp(text);
   return [
     ...ranges(doc.people(), 'PER'),
@@ -82,8 +110,8 @@ function candidates(text: string, properNouns: boolean): Match[] {
     ...ranges(doc.match('#Date+'), 'TIME'),
     ...ranges(doc.numbers(), 'NUM'),
     ...ranges(doc.match('(#Money|#Percent)+'), 'NUM'),
-    ...ranges(doc.match('#Demonym+'), 'LOC'),
-    ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC') : []),
+    ...ranges(doc.match('#Demonym+'), demonyms),
+    ...(properNouns ? ranges(doc.match('#ProperNoun+'), 'MISC', notClosed) : []),
   ];
 }
 
@@ -92,9 +120,12 @@ function candidates(text: string, properNouns: boolean): Match[] {
 
 /** A number that is a year (1000–2099) or a decade (1990s): TIME, as DocRED annotates them. */
 const YEAR = /^(?:1\d|20)\d\d(?:s)?$/;
-const PUNCT = /^[^\p{L}\p{N}]+$/u;
+/** A TIME mention needs a digit, a capitalised word (June, Monday, Holocene) or a century / decade. */
+const TIME_WORD = /\p{N}|^\p{Lu}|centur|decade|millenni/u;
+const PUNCT = /^[^\p{L}\p{N}\p{Sc}%]+$/u; // currency and % stay in a mention: $ 5 million, 45 %
 const LEADING = new Set(['the', 'a', 'an']);
-const TRAILING = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
+const CLITIC = /^(?:['’](?:s|m|d|ll|re|ve)|n['’]t)$/i;
+const NAMES = new Set(['PER', 'ORG', 'LOC', 'MISC']);
 
 /**
  * More mentions of names already found: every unclaimed occurrence of a found name (`repeated`)
@@ -113,12 +144,20 @@ function spotAliases(
     if (!/^\p{Lu}/u.test(ws[0]!)) continue;
     if (aliases.repeated && !names.has(ws.join(' '))) names.set(ws.join(' '), s.type);
     const last = ws[ws.length - 1]!;
-    if (aliases.surname && s.type === 'PER' && ws.length > 1 && /^\p{Lu}\p{L}+$/u.test(last) && !names.has(last))
+    if (
+      aliases.surname &&
+      s.type === 'PER' &&
+      ws.length > 1 &&
+      /^\p{Lu}\p{L}+$/u.test(last) &&
+      !names.has(last)
+    )
       names.set(last, 'PER');
   }
   if (names.size === 0) return [...found];
   const longest = Math.max(...[...names.keys()].map((n) => n.split(' ').length));
-  const taken = new Set(found.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => `${s.sent}:${s.start + k}`)));
+  const taken = new Set(
+    found.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => `${s.sent}:${s.start + k}`)),
+  );
   const out = [...found];
   tokens.sents.forEach((sent, si) => {
     for (let i = 0; i < sent.length; i++) {
@@ -149,19 +188,22 @@ function spans(matches: readonly Match[], tokens: TokenizedText): Span[] {
     for (let k = lo; k < words.length && words[k]!.range[0] < m.end; k++) {
       const piece = pieces[pieces.length - 1]!;
       const prev = piece[piece.length - 1];
-      const split = PUNCT.test(words[k]!.word) || (prev !== undefined && words[prev]!.sent !== words[k]!.sent);
-      if (split) {
+      const apart = PUNCT.test(words[k]!.word) || CLITIC.test(words[k]!.word); // split here, drop the word
+      if (apart || (prev !== undefined && words[prev]!.sent !== words[k]!.sent)) {
         if (piece.length > 0) pieces.push([]);
-        if (PUNCT.test(words[k]!.word)) continue;
+        if (apart) continue;
       }
       pieces[pieces.length - 1]!.push(k);
     }
     for (const piece of pieces) {
       while (piece.length > 0 && LEADING.has(words[piece[0]!]!.word.toLowerCase())) piece.shift();
-      while (piece.length > 0 && TRAILING.test(words[piece[piece.length - 1]!]!.word)) piece.pop();
       if (piece.length === 0 || piece.some((k) => taken.has(k))) continue;
+      // a name needs a capitalised word or a digit (`Merkel 's government` → not `government`)
+      if (NAMES.has(m.type) && !piece.some((k) => /^[\p{Lu}\p{N}]/u.test(words[k]!.word))) continue;
       piece.forEach((k) => taken.add(k));
       const first = words[piece[0]!]!;
+      const ws = piece.map((k) => words[k]!.word);
+      if (m.type === 'TIME' && !ws.some((w) => TIME_WORD.test(w))) continue; // 'every year', 'today'
       const type = m.type === 'NUM' && piece.length === 1 && YEAR.test(first.word) ? 'TIME' : m.type;
       out.push({ sent: first.sent, start: first.i, end: first.i + piece.length, type });
     }
@@ -222,7 +264,8 @@ function group(
             ? entityType[e] === 'PER' && mentions.some((m) => m.length > 1 && m[m.length - 1] === ws[0])
             : span.type === 'PER' &&
               (entityType[e] === 'PER' || entityType[e] === 'MISC') &&
-              mentions.some((m) => m.length === 1 && ws[ws.length - 1] === m[0]);
+              mentions.every((m) => m.length === 1) && // no full name yet: Obama … Michelle Obama
+              mentions.some((m) => ws[ws.length - 1] === m[0]);
         if (hit) candidates.push(e);
       });
     if (aliases.acronym) {
@@ -269,11 +312,11 @@ export function recognizeTokenized(
     acronym: options.aliases?.acronym ?? true,
     repeated: options.aliases?.repeated ?? true,
   };
-  const first = spans(candidates(text, options.properNouns ?? true), tokens);
-  const found = spotAliases(first, tokens, aliases).filter((s) => keep.has(s.type));
+  const first = spans(candidates(text, options.properNouns ?? true, options.demonyms ?? 'LOC'), tokens);
+  const found = spotAliases(first, tokens, aliases);
   const words = (s: Span) => tokens.sents[s.sent]!.slice(s.start, s.end);
   const entityOf = group(found, words, aliases);
-  const vertexSet: Mention[][] = [];
+  const all: Mention[][] = [];
   found.forEach((s, i) => {
     const e = entityOf[i]!;
     const offsets = tokens.wordOffsets[s.sent]!;
@@ -281,15 +324,19 @@ export function recognizeTokenized(
       name: text.slice(offsets[s.start]![0], offsets[s.end - 1]![1]),
       pos: [s.start, s.end],
       sent_id: s.sent,
-      type: vertexSet[e]?.[0]?.type ?? s.type,
+      type: all[e]?.[0]?.type ?? s.type,
     };
-    (vertexSet[e] ??= []).push(mention);
+    (all[e] ??= []).push(mention);
   });
+  const vertexSet = all.filter((e) => keep.has(e[0]!.type)); // by entity type: after grouping
   return { title, sents: tokens.sents, vertexSet, text, wordOffsets: tokens.wordOffsets };
 }
 
 /** Plain text → a document with automatically recognised, grouped entities (module comment). */
-export function recognizeEntities(text: string, options: AutoEntityOptions & { title?: string } = {}): TextDocument {
+export function recognizeEntities(
+  text: string,
+  options: AutoEntityOptions & { title?: string } = {},
+): TextDocument {
   return recognizeTokenized(text, tokenizeText(text), options.title ?? 'text', options);
 }
 
@@ -298,7 +345,10 @@ export function recognizeEntities(text: string, options: AutoEntityOptions & { t
  * `documentText(doc)`): the gold entities and labels are replaced by recognised entities, so the
  * result can be compared word for word with the gold document (`alignEntities`).
  */
-export function recognizeDocumentEntities(doc: DocREDDocument, options: AutoEntityOptions = {}): TextDocument {
+export function recognizeDocumentEntities(
+  doc: DocREDDocument,
+  options: AutoEntityOptions = {},
+): TextDocument {
   const { text, wordOffsets } = documentText(doc);
   const sents = doc.sents.map((s) => [...s]);
   return recognizeTokenized(text, { sents, wordOffsets }, doc.title, options);

@@ -41,7 +41,12 @@ function errorAt(title: string, text: string, i: number, detail: string): DataEr
   const before = text.slice(0, i).split('\n');
   const line = before.length;
   const column = before[before.length - 1]!.length + 1;
-  return { _tag: 'ParseError', file: title, line, message: `${title}: line ${line}, column ${column}: ${detail}` };
+  return {
+    _tag: 'ParseError',
+    file: title,
+    line,
+    message: `${title}: line ${line}, column ${column}: ${detail}`,
+  };
 }
 
 /** Marked text → a document with the marked entities (module comment). */
@@ -84,23 +89,34 @@ export function parseMarkedText(text: string, title = 'marked text'): E.Either<D
     if (bad) return E.left(bad);
     append(text.slice(last, at), true);
     last = at + m[0].length;
-    const fail = (detail: string) => E.left(errorAt(title, text, at, `mention ${JSON.stringify(m[0])} ${detail}`));
+    const fail = (detail: string) =>
+      E.left(errorAt(title, text, at, `mention ${JSON.stringify(m[0])} ${detail}`));
     const parts = m[1]!.split('|').map((p) => p.trim());
-    if (parts.length > 3) return fail('has more than three parts: write [words], [words|TYPE], [words|TYPE|entity] or [words|TYPE#id]');
+    if (parts.length > 3)
+      return fail(
+        'has more than three parts: write [words], [words|TYPE], [words|TYPE|entity] or [words|TYPE#id]',
+      );
     const [surface = '', typeAndId = '', entityPart = ''] = parts;
     if (m[1]!.includes('\n')) return fail('is outside its sentence: it spans a line break');
     const hash = typeAndId.indexOf('#');
     const type = (hash >= 0 ? typeAndId.slice(0, hash) : typeAndId).trim();
     const id = hash >= 0 ? typeAndId.slice(hash + 1).trim() : undefined;
-    if (type !== '' && !TYPE.test(type)) return fail(`has an invalid type ${JSON.stringify(type)} (letters, digits, _ and -, e.g. PER)`);
+    if (type !== '' && !TYPE.test(type))
+      return fail(`has an invalid type ${JSON.stringify(type)} (letters, digits, _ and -, e.g. PER)`);
     if (id === '') return fail("has an empty id after '#'");
-    if (id !== undefined && entityPart !== '') return fail("gives both an id ('#') and an entity part: use one");
+    if (id !== undefined && entityPart !== '')
+      return fail("gives both an id ('#') and an entity part: use one");
     if (tokenizeWords(surface).length === 0) return fail('has no words');
     const { sent: sentence, start } = append(surface, false);
     const end = sents[sentence]!.length;
     const key = id !== undefined ? `#${id}` : entityPart || surface;
     const entity = entities.get(key);
-    const mention: Mention = { name: surface, pos: [start, end], sent_id: sentence, type: entity?.type ?? (type || 'MISC') };
+    const mention: Mention = {
+      name: surface,
+      pos: [start, end],
+      sent_id: sentence,
+      type: entity?.type ?? (type || 'MISC'),
+    };
     if (entity) entity.mentions.push(mention);
     else entities.set(key, { type: mention.type, mentions: [mention] });
   }
@@ -118,5 +134,11 @@ export function parseMarkedText(text: string, title = 'marked text'): E.Either<D
       line: undefined,
       message: `${title}: found ${entities.size} marked entit${entities.size === 1 ? 'y' : 'ies'}; mark at least two, e.g. [Paris|LOC] is in [France|LOC].`,
     });
-  return E.right({ title, sents, vertexSet: [...entities.values()].map((e) => e.mentions), text: out, wordOffsets });
+  return E.right({
+    title,
+    sents,
+    vertexSet: [...entities.values()].map((e) => e.mentions),
+    text: out,
+    wordOffsets,
+  });
 }

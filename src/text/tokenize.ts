@@ -10,7 +10,8 @@
  * `ABBREVIATIONS` (`Dr.`, `St.`, `Inc.`) stay one word. An ellipsis (`...`) is one word.
  *
  * A sentence ends after `.`, `!`, `?`, `...` or `…`, together with the closing quotes and brackets
- * written right after it (`."`, `?)`), and at a blank line. An abbreviation never ends a sentence
+ * written right after it (`."`, `?)`), unless the next word starts with a lower-case letter
+ * (`(really?) he left`); and at a blank line. An abbreviation never ends a sentence
  * (`He lives in the U.S. now` is one sentence; so is `… the U.S. He …`, a known limitation).
  *
  * @example
@@ -115,7 +116,12 @@ export function tokenizeText(text: string): TokenizedText {
     const prev = tokens[i - 1];
     const gap = prev ? text.slice(prev.end, tok.start) : '';
     if (/\n[^\S\n]*\n/.test(gap)) close();
-    else if (ended && !(gap === '' && (CLOSER.has(tok.word) || isEnd(tok.word)))) close();
+    else if (
+      ended &&
+      !(gap === '' && (CLOSER.has(tok.word) || isEnd(tok.word))) &&
+      !/^\p{Ll}/u.test(tok.word)
+    )
+      close();
     words.push(tok.word);
     offsets.push([tok.start, tok.end]);
     ended = isEnd(tok.word) || (ended && gap === '' && CLOSER.has(tok.word));
