@@ -101,7 +101,7 @@ function worker(url: string, queue: string): WorkerProcess {
     proc,
     log: () => text,
     exited,
-    waitFor: (re, timeoutMs = 60000) =>
+    waitFor: (re, timeoutMs = 240000) =>
       new Promise((resolve, reject) => {
         const m = text.match(re);
         if (m) return resolve(m);
@@ -228,7 +228,7 @@ test('a worker SIGKILLed in the middle of a job: its job runs again on the other
       run,
       '--wait',
       '--timeout',
-      '120',
+      '600',
       '--output',
       file('fault.jsonl'),
       '--redis',
@@ -270,7 +270,7 @@ test('Redis killed and restarted in the middle of a run (append-only file on): t
       run,
       '--wait',
       '--timeout',
-      '120',
+      '600',
       '--output',
       file('restart.jsonl'),
       '--redis',
