@@ -14,9 +14,10 @@ pass=0; fail=0; status=0
 echo "== typecheck"
 if ! npx tsc -p tsconfig.json --noEmit; then echo "typecheck failed"; status=1; fail=$((fail+1)); fi
 
-# Tensor suites (every backend): core, heads, losses, encoders, models. Data/text/train/cli: cpu only.
+# Tensor suites (every backend): core, heads, losses, encoders, models. Data/text/train/cli/queue: cpu
+# only (queue: a real redis-server, started by the tests).
 tensor_files=$(find test/core test/heads test/losses test/encoders test/models -name '*.test.ts' 2>/dev/null | sort)
-cpu_only_files=$(find test/data test/train test/cli test/examples test/text test/extract -name '*.test.ts' 2>/dev/null | sort)
+cpu_only_files=$(find test/data test/train test/cli test/examples test/text test/extract test/queue -name '*.test.ts' 2>/dev/null | sort)
 
 run() { # backend files...
   local backend=$1; shift

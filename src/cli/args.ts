@@ -66,6 +66,24 @@ const maxDocs = {
   help: 'use only the first N documents (quick runs)',
 } as const satisfies OptionSpec;
 const help = { kind: 'boolean', short: 'h', help: 'show this help' } as const satisfies OptionSpec;
+const redis = {
+  kind: 'string',
+  arg: 'URL',
+  default: 'redis://127.0.0.1:6379',
+  help: 'the Redis server of the queue',
+} as const satisfies OptionSpec;
+const queueName = {
+  kind: 'string',
+  arg: 'NAME',
+  default: 'docre',
+  help: 'BullMQ queue name',
+} as const satisfies OptionSpec;
+const prefix = {
+  kind: 'string',
+  arg: 'P',
+  default: 'bull',
+  help: "BullMQ key prefix ('{docre}': one Redis Cluster slot)",
+} as const satisfies OptionSpec;
 
 export const COMMANDS = {
   train: {
@@ -272,6 +290,105 @@ export const COMMANDS = {
       },
       tokens: { kind: 'int', arg: 'N', min: 8, default: 256, help: 'tokens per document' },
       quick: { kind: 'boolean', help: 'tiny sizes (smoke run)' },
+      help,
+    },
+  },
+  queue: {
+    summary:
+      'enqueue a file for distributed extraction (jobs of N documents on a BullMQ queue); prints the run id',
+    usage: 'docre-kit queue --input FILE [--redis URL] [--queue NAME] [--run ID] [--job-size N]',
+    options: {
+      input: {
+        kind: 'string',
+        arg: 'FILE',
+        required: true,
+        help: 'documents: plain text (one per line), JSONL, or a DocRED JSON list',
+      },
+      format: {
+        kind: 'choice',
+        arg: 'NAME',
+        choices: ['auto', 'text', 'jsonl', 'json'],
+        default: 'auto',
+        help: 'input format',
+      },
+      redis,
+      queue: queueName,
+      prefix,
+      run: { kind: 'string', arg: 'ID', help: "run id (default: a hash of the file's content)" },
+      'job-size': { kind: 'int', arg: 'N', min: 1, default: 20, help: 'documents per job' },
+      attempts: { kind: 'int', arg: 'N', min: 1, default: 3, help: 'tries per job before the failed set' },
+      backoff: {
+        kind: 'int',
+        arg: 'MS',
+        min: 0,
+        default: 1000,
+        help: 'delay before the first retry, doubled at each retry',
+      },
+      help,
+    },
+  },
+  worker: {
+    summary: 'process extraction jobs from a queue until SIGTERM, which finishes the jobs in flight',
+    usage: 'docre-kit worker [--redis URL] [--queue NAME] [--model-dir DIR] [--concurrency N]',
+    options: {
+      redis,
+      queue: queueName,
+      prefix,
+      'model-dir': { kind: 'string', arg: 'DIR', help: 'a saved model (default: the shipped one)' },
+      backend,
+      entities: {
+        kind: 'choice',
+        arg: 'HOW',
+        choices: ['gold', 'auto', 'marked'],
+        help: "entities of text documents: auto (found), marked ([text|TYPE]); DocRED documents' own: gold",
+      },
+      concurrency: { kind: 'int', arg: 'N', min: 1, default: 1, help: 'jobs in flight at once' },
+      'lock-ms': {
+        kind: 'int',
+        arg: 'MS',
+        min: 100,
+        default: 30000,
+        help: "job lock: a dead worker's job runs again elsewhere after this",
+      },
+      'stalled-ms': {
+        kind: 'int',
+        arg: 'MS',
+        min: 100,
+        default: 30000,
+        help: 'how often to look for stalled jobs',
+      },
+      help,
+    },
+  },
+  collect: {
+    summary: "merge a run's results into one JSONL in input order (one line per input document)",
+    usage: 'docre-kit collect --run ID [--output FILE] [--wait] [--redis URL] [--queue NAME]',
+    options: {
+      run: { kind: 'string', arg: 'ID', required: true, help: 'the run id that queue printed' },
+      output: { kind: 'string', arg: 'FILE', help: 'the JSONL (written atomically; default: stdout)' },
+      wait: { kind: 'boolean', help: 'wait until every job of the run has finished (else: fail if not)' },
+      timeout: {
+        kind: 'number',
+        arg: 'S',
+        min: 0,
+        default: 0,
+        help: 'with --wait: give up after S seconds (0: never)',
+      },
+      remove: { kind: 'boolean', help: "remove the run's jobs from Redis once written" },
+      redis,
+      queue: queueName,
+      prefix,
+      help,
+    },
+  },
+  status: {
+    summary: "a run's progress from the queue: jobs waiting, active, delayed, completed, failed",
+    usage: 'docre-kit status [--run ID] [--redis URL] [--queue NAME]',
+    options: {
+      run: { kind: 'string', arg: 'ID', help: 'the run (default: only the queue-wide counts)' },
+      redis,
+      queue: queueName,
+      prefix,
       help,
     },
   },

@@ -47,6 +47,11 @@ export async function runCommand(name: CommandName, opts: unknown, io: CliIO): P
       return bench(opts as ParsedOptions<'bench'>, io);
     case 'extract':
       return (await import('./extract-command.js')).extractCommand(opts as ParsedOptions<'extract'>, io);
+    case 'queue':
+    case 'worker':
+    case 'collect':
+    case 'status':
+      return (await import('./queue-commands.js')).runQueueCommand(name, opts, io);
   }
 }
 
