@@ -104,7 +104,7 @@ test('bad command lines: one line on stderr naming the problem, exit code 2', as
   const cases: [string[], RegExp][] = [
     [
       ['frobnicate'],
-      /^docre-kit: unknown command 'frobnicate' \(commands: train, evaluate, extract, predict, bench; see docre-kit --help\)$/,
+      /^docre-kit: unknown command 'frobnicate' \(commands: train, evaluate, extract, predict, bench, queue, worker, collect, status; see docre-kit --help\)$/,
     ],
     [
       ['train', '--train', 'x.json'],
