@@ -81,8 +81,11 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const devDocs = o.dev ? await loadDocuments(o.dev, '--dev', o['max-docs']) : undefined;
   await startBackend(o.backend);
   const schema = inferSchema(trainDocs, devDocs ?? []);
-  const enc = await loadEncoder(o.encoder, { trainable: true });
+  // a Hugging Face directory is fine-tuned; the embedded encoder only with --finetune
+  const enc = await loadEncoder(o.encoder, { trainable: o.encoder !== undefined || o.finetune });
   const frozen = !enc.encoder.trainable;
+  const log = (line: string) => io.stderr.write(line + '\n');
+  if (!frozen) log(`feature cache bypassed: the encoder (${enc.spec}) is fine-tuned and runs on every batch`);
   const markers = 'star' as const;
   const featurizer = new Featurizer(enc.tokenizer, { markers });
   const trainFeatures = featurizeAll(featurizer, trainDocs);
@@ -116,7 +119,6 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
       await writeRunInfo(dir, stage === undefined ? info : { ...info, stage });
     },
   };
-  const log = (line: string) => io.stderr.write(line + '\n');
   const pairs = isBinarySchema(schema) ? ('labelled' as const) : ('all' as const);
   const inputs = {
     schema,
@@ -135,7 +137,8 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     epochs: o.epochs ?? preset.epochs,
     batchSize: o['batch-size'] ?? preset.batchSize,
     headLr: o.lr ?? preset.headLr,
-    encoderLr: o['encoder-lr'] ?? preset.encoderLr,
+    // the papers' encoder/heads ratio (ATLOP 5e-5 / 1e-4) unless set
+    encoderLr: o['encoder-lr'] ?? (o.lr === undefined ? preset.encoderLr : (o.lr * preset.encoderLr) / preset.headLr),
     warmupRatio: o['warmup-ratio'] ?? preset.warmupRatio,
     maxGradNorm: o['max-grad-norm'] ?? preset.maxGradNorm,
     weightDecay: o['weight-decay'] ?? preset.weightDecay,
@@ -189,11 +192,18 @@ async function loadRun(dir: string, encoderDir: string | undefined, backend: str
   const info = await readRunInfo(dir, '--model-dir');
   const encDir =
     encoderDir ??
-    (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
+    (info.encoderSaved && info.encoder !== 'embedded'
+      ? path.join(dir, 'encoder')
+      : info.encoder === 'embedded'
+        ? undefined
+        : info.encoder);
+  // a fine-tuned embedded encoder: its weights are in encoder/ (read by the embedded loader)
+  const embeddedWeights = !encoderDir && info.encoderSaved && info.encoder === 'embedded' ? path.join(dir, 'encoder') : undefined;
   await startBackend(backend);
   const enc = await loadEncoder(encDir, {
     trainable: false,
     flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}`,
+    ...(embeddedWeights ? { embeddedWeights } : {}),
   });
   const model = await loadSavedModel(dir);
   if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);

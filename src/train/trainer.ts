@@ -16,8 +16,8 @@
  * Determinism: the data order depends only on `seed` and the epoch; a resume checkpoint holds the
  * weights, the optimizer moments and step counts, the epoch, the position in the epoch and the
  * shuffling RNG state, so an interrupted run resumed from it ends with the same weights as an
- * uninterrupted one (for models whose forward pass is itself deterministic: tfjs dropout draws
- * from an unseeded generator).
+ * uninterrupted one. Dropout too: tfjs draws its noise seeds from `Math.random`, which every
+ * micro-batch's forward/backward pass runs seeded from (seed, epoch, batch index).
  *
  * Files in `outDir`: `resume.ckpt` (safetensors, written atomically), `best/` (the model's own
  * `save` format, the epoch with the highest dev F1), `last/` (the model after the final epoch).
@@ -26,6 +26,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
+import { withSeededRandom } from '../core/initializers.js';
 import { AdamW, paramGroups, type ParamGroupsOptions } from './adamw.js';
 import { clipByGlobalNorm, type NamedGrads } from './clip.js';
 import { GradientAccumulator } from './accumulate.js';
@@ -285,7 +286,7 @@ export class Trainer<T> {
       const started = Date.now();
       for (let bi = st.nextBatch; bi < nBatches; bi++) {
         const batchItems = order.slice(bi * batchSize, (bi + 1) * batchSize).map((i) => items[i]!);
-        const loss = await this.microStep(batchItems, vars, accum);
+        const loss = await this.microStep(batchItems, vars, accum, noiseSeed(seed, st.epoch, bi));
         st.lossSum += loss;
         st.lossCount += 1;
         if (!accum.ready && bi < nBatches - 1) continue;
@@ -372,30 +373,35 @@ export class Trainer<T> {
     batchItems: readonly T[],
     vars: tf.Variable[],
     accum: GradientAccumulator,
+    noise: number,
   ): Promise<number> {
     const batch = await this.opts.collate(batchItems);
     try {
-      const { value, grads } = tf.variableGrads(() => {
-        const out = this.model.forward(batch, { training: true });
-        return this.mainLoss(out.losses);
-      }, vars);
+      const { value, grads } = withSeededRandom(noise, () =>
+        tf.variableGrads(() => {
+          const out = this.model.forward(batch, { training: true });
+          return this.mainLoss(out.losses);
+        }, vars),
+      );
       accum.add(grads);
       tf.dispose(grads as unknown as tf.Tensor[]);
       const loss = (await value.data())[0]!; // async: sync reads stall (and fail in Node) on webgpu
       value.dispose();
       for (const x of this.opts.extraSteps ?? []) {
         const xv = [...(x.variables ?? x.optimizer.variables)];
-        const r = tf.variableGrads(() => {
-          const out = this.model.forward(batch, { training: true });
-          const l = out.losses[x.lossKey];
-          if (!l)
-            throw new ArgumentError(
-              'extraSteps.lossKey',
-              `one of ${Object.keys(out.losses).join(', ')}`,
-              x.lossKey,
-            );
-          return l;
-        }, xv);
+        const r = withSeededRandom(noise, () =>
+          tf.variableGrads(() => {
+            const out = this.model.forward(batch, { training: true });
+            const l = out.losses[x.lossKey];
+            if (!l)
+              throw new ArgumentError(
+                'extraSteps.lossKey',
+                `one of ${Object.keys(out.losses).join(', ')}`,
+                x.lossKey,
+              );
+            return l;
+          }, xv),
+        );
         x.optimizer.applyGradients(r.grads);
         tf.dispose([r.value, ...Object.values(r.grads)] as tf.Tensor[]);
       }
@@ -497,6 +503,13 @@ export class Trainer<T> {
       tf.dispose(Object.values(tensors));
     }
   }
+}
+
+/** The `Math.random` seed of one micro-batch's pass (dropout noise): a hash of (seed, epoch, batch). */
+function noiseSeed(seed: number, epoch: number, batch: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const x of [epoch, batch]) h = (Math.imul(h ^ x, 0x85ebca6b) + 0x6b43a9b5) >>> 0;
+  return h;
 }
 
 /** Variables without duplicates (by name), first occurrence kept. */
