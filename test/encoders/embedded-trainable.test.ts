@@ -6,8 +6,8 @@
  * round trip and a clear error for a damaged weights file.
  *
  * Sizes depend on the backend: wasm compares 20 documents (19 first + the longest, ~1 s each);
- * the cpu backend runs the same graph at ~0.4 GFLOP/s on this shared machine (~60 s for the
- * longest document through both encoders), so it compares the shortest and the longest
+ * the cpu backend runs the same graph at ~0.4 GFLOP/s on this shared machine (minutes for the
+ * longest document through both encoders), so it compares the longest only
  * (DOCRE_PARITY_DOCS=20 runs the 20 on cpu too); WebGPU (SwiftShader: ~25 s of shader
  * compilation per shape) one small document (the first 64 pieces of the shortest), and the other
  * tensor tests run on cpu and wasm only.
@@ -66,32 +66,32 @@ const parityDocs =
   BACKEND === 'webgpu'
     ? []
     : BACKEND === 'cpu' && process.env['DOCRE_PARITY_DOCS'] !== '20'
-      ? [shortest, longest]
+      ? [longest]
       : [...Array.from({ length: 19 }, (_, i) => i).filter((i) => i !== longest), longest];
 
 test(`parity with the graph model on ${parityDocs.length} Re-DocRED documents (hidden, attention of both layers) within 1e-4`, heavy, async () => {
   assert.equal(pieces[longest]!.length, 816); // 8 windows of 128
   for (const i of parityDocs) {
     const [ids, mask] = row(pieces[i]!);
-    for (const k of i === parityDocs[0] ? [1, 2] : [2]) {
-      const want = frozen.encode(ids, mask, { attentionLayers: k });
-      const got = enc.encode(ids, mask, { attentionLayers: k });
-      const what = `document ${i} (${docs[i]!.title}, ${pieces[i]!.length} pieces), attentionLayers ${k}`;
-      await assertCloseAsync(got.hidden, want.hidden, 1e-4, 0, `${what}: hidden`);
-      await assertCloseAsync(got.attention, want.attention, 1e-4, 0, `${what}: attention`);
-      tf.dispose([want, got] as unknown as tf.Tensor[]);
-    }
-    tf.dispose([ids, mask]);
+    const want = frozen.encode(ids, mask, { attentionLayers: 2 });
+    const got = enc.encode(ids, mask, { attentionLayers: 2 });
+    const what = `document ${i} (${docs[i]!.title}, ${pieces[i]!.length} pieces)`;
+    await assertCloseAsync(got.hidden, want.hidden, 1e-4, 0, `${what}: hidden`);
+    await assertCloseAsync(got.attention, want.attention, 1e-4, 0, `${what}: attention (mean of both layers)`);
+    tf.dispose([ids, mask, want, got] as unknown as tf.Tensor[]);
   }
 });
 
-test('parity on a small document (64 pieces), every backend', async () => {
+test('parity on a small document (64 pieces), every backend: last layer and both layers', async () => {
   const [ids, mask] = row(pieces[shortest]!.slice(0, 64));
-  const want = await frozen.encodeAsync(ids, mask, { attentionLayers: 2 });
-  const got = await enc.encodeAsync(ids, mask, { attentionLayers: 2 });
-  await assertCloseAsync(got.hidden, want.hidden, 1e-4, 0, 'hidden');
-  await assertCloseAsync(got.attention, want.attention, 1e-4, 0, 'attention');
-  tf.dispose([ids, mask, want, got] as unknown as tf.Tensor[]);
+  for (const k of [1, 2]) {
+    const want = await frozen.encodeAsync(ids, mask, { attentionLayers: k });
+    const got = await enc.encodeAsync(ids, mask, { attentionLayers: k });
+    await assertCloseAsync(got.hidden, want.hidden, 1e-4, 0, 'hidden');
+    await assertCloseAsync(got.attention, want.attention, 1e-4, 0, `attention, attentionLayers ${k}`);
+    tf.dispose([want, got] as unknown as tf.Tensor[]);
+  }
+  tf.dispose([ids, mask]);
 });
 
 test('padded batch: each row equals its own unpadded pass; padded rows are zero', heavy, async () => {
