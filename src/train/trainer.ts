@@ -28,7 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
 import { withSeededRandom } from '../core/initializers.js';
 import { AdamW, paramGroups, type ParamGroupsOptions } from './adamw.js';
-import { clipByGlobalNorm, type NamedGrads } from './clip.js';
+import { clipCoefficient, type NamedGrads } from './clip.js';
 import { GradientAccumulator } from './accumulate.js';
 import { linearWarmupDecay } from './schedule.js';
 import { SeededRandom } from './rng.js';
@@ -412,27 +412,30 @@ export class Trainer<T> {
     }
   }
 
+  /**
+   * Clips (global norm) and applies `grads` (owned, disposed here) one variable at a time,
+   * smallest first, disposing each gradient once its update is done: the step holds the gradients
+   * plus one variable's update at a time, not a clipped copy of every gradient on top of them
+   * (a BERT-base step: 440 MB less). Same values as clipping everything first.
+   */
   private applyStep(grads: NamedGrads, lrScale: number, stageScale: TrainStage['lrScale']): void {
     const max = this.opts.maxGradNorm ?? 1;
-    let g = grads;
-    if (max > 0) {
-      const c = clipByGlobalNorm(grads, max);
-      c.norm.dispose();
-      tf.dispose(Object.values(grads));
-      g = c.grads;
-    }
-    if (typeof stageScale === 'function') {
-      // group variables by their lr multiplier, one optimizer call per multiplier
-      const byScale = new Map<number, NamedGrads>();
-      for (const [name, t] of Object.entries(g)) {
-        const s = stageScale(name, this.groupOf.get(name));
-        let m = byScale.get(s);
-        if (!m) byScale.set(s, (m = {}));
-        m[name] = t;
+    const clip = max > 0 ? clipCoefficient(grads, max) : undefined;
+    clip?.norm.dispose();
+    const names = Object.keys(grads).sort((a, b) => grads[a]!.size - grads[b]!.size);
+    try {
+      for (const name of names) {
+        const raw = grads[name]!;
+        const g = clip ? raw.mul(clip.coef) : raw;
+        if (clip) raw.dispose();
+        const s = typeof stageScale === 'function' ? stageScale(name, this.groupOf.get(name)) : (stageScale ?? 1);
+        this.optimizer.applyGradients({ [name]: g }, lrScale * s);
+        g.dispose();
       }
-      for (const [s, part] of byScale) this.optimizer.applyGradients(part, lrScale * s);
-    } else this.optimizer.applyGradients(g, lrScale * (stageScale ?? 1));
-    tf.dispose(Object.values(g));
+    } finally {
+      clip?.coef.dispose();
+      tf.dispose(Object.values(grads).filter((t) => !t.isDisposed));
+    }
   }
 
   /** Every variable whose value a resume must restore: main, then each extra step's. */
