@@ -230,10 +230,10 @@ function activation(c: BertConfig, x: tf.Tensor): tf.Tensor {
 /** Options of `bertForward`: the encoder's, and per-layer gradient checkpointing. */
 export interface BertForwardOptions extends EncodeOptions {
   /**
-   * Gradient checkpointing (`recompute`, src/core/gradients.ts): every layer whose attention is
-   * not returned keeps only its input for the backward pass and runs again inside it (same values
-   * and gradients; dropout masks are drawn from seeds fixed before the layer runs, so the second
-   * pass draws the same ones). Default false.
+   * Gradient checkpointing (`recompute`, src/core/gradients.ts): every layer keeps only its input
+   * for the backward pass and runs again inside it (same values and gradients; dropout masks are
+   * drawn from seeds fixed before the layer runs, so the second pass draws the same ones). A layer
+   * whose attention is returned outputs its states and attention as one flat tensor. Default false.
    */
   readonly recompute?: boolean;
 }
@@ -324,16 +324,26 @@ export function bertForward(
       const names = LAYER_PARAMS.map((s) => p + s);
       // dropout seeds fixed before the layer runs: a recomputation draws the same masks
       const seeds = training ? [0, 1, 2].map(() => Math.floor(Math.random() * 2 ** 31)) : [];
-      if (options.recompute && i < L - k) {
+      const keep = i >= L - k; // this layer's attention is returned
+      if (options.recompute) {
+        // one output tensor: the layer's states, and its attention too when returned (flattened)
         const run = (xi: tf.Tensor, km: tf.Tensor, ...ps: tf.Tensor[]): tf.Tensor => {
           const byName = new Map(LAYER_PARAMS.map((s, j) => [s, ps[j]!]));
-          return bertLayer(xi, km, (s) => byName.get(s)!, config, { b, n }, drop, seeds).x;
+          const out = bertLayer(xi, km, (s) => byName.get(s)!, config, { b, n }, drop, seeds);
+          return keep ? tf.concat([out.x.reshape([-1]), out.probs.reshape([-1])]) : out.x;
         };
-        x = recompute(run, [x, keyMask, ...names.map(P)]);
+        const y = recompute(run, [x, keyMask, ...names.map(P)]);
+        if (!keep) x = y;
+        else {
+          const h = config.numAttentionHeads;
+          x = y.slice(0, b * n * d).reshape([b * n, d]);
+          const probs = y.slice(b * n * d, b * h * n * n).reshape([b, h, n, n]);
+          attSum = attSum ? attSum.add(probs) : probs;
+        }
         continue;
       }
       const out = bertLayer(x, keyMask, (s) => P(p + s), config, { b, n }, drop, seeds);
-      if (i >= L - k) attSum = attSum ? attSum.add(out.probs) : out.probs;
+      if (keep) attSum = attSum ? attSum.add(out.probs) : out.probs;
       x = out.x;
     }
     const hidden = x.reshape([b, n, d]).mul(mask.expandDims(2)) as tf.Tensor3D;
