@@ -85,7 +85,6 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const enc = await loadEncoder(o.encoder, { trainable: o.encoder !== undefined || o.finetune });
   const frozen = !enc.encoder.trainable;
   const log = (line: string) => io.stderr.write(line + '\n');
-  if (!frozen) log(`feature cache bypassed: the encoder (${enc.spec}) is fine-tuned and runs on every batch`);
   const markers = 'star' as const;
   const featurizer = new Featurizer(enc.tokenizer, { markers });
   const trainFeatures = featurizeAll(featurizer, trainDocs);
@@ -175,6 +174,7 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   io.stderr.write(
     `training ${o.model} on ${trainDocs.length} documents (${schema.size} classes, encoder ${enc.spec}, backend ${tf.getBackend()}) → ${o.out}\n`,
   );
+  if (!frozen) log(`feature cache bypassed: the encoder (${enc.spec}) is fine-tuned and runs on every batch`);
   const res = await trainer.fit([...trainFeatures.keys()]);
   const seconds = (Date.now() - started) / 1000;
   const record = { command: 'train', options: o, hyperparameters: hp, schema: schema.size, seconds, ...res };
