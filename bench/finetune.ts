@@ -115,7 +115,8 @@ try {
         try {
           row = JSON.parse(line) as Row;
         } catch {
-          const why = `${r.stderr}`.split('\n').filter((l) => /memory|Abort|Error|RangeError/i.test(l)).at(0) ?? `exit ${r.status} ${r.signal ?? ''}`;
+          const lines = `${r.stderr}`.split('\n').filter((l) => l.length < 300); // not the wasm module's source
+          const why = lines.find((l) => /out of memory|Aborted|RangeError/i.test(l)) ?? lines.find((l) => /Error/.test(l)) ?? `exit ${r.status} ${r.signal ?? ''}`;
           row = { layers, n, recompute, error: why.trim().slice(0, 90) };
         }
         rows.push(row);
