@@ -8,7 +8,7 @@
  *   x⁰  = LayerNorm(word[ids] + position[pos] + tokenType[0])          eps = layer_norm_eps
  *         BERT pos = 0..n−1; RoBERTa pos = padding_idx + cumsum(ids ≠ pad) on real tokens
  *   per layer (post-LN):
- *   A   = softmax(Q Kᵀ / √dh, padded keys excluded)   Q = x Wqᵀ + bq (per head, dh = d / h)
+ *   A   = softmax(Q Kᵀ / √dh − 1e9·[key padded])   Q = x Wqᵀ + bq (per head, dh = d / h)
  *   a   = LayerNorm(concat_h(A V) Woᵀ + bo + x)
  *   x'  = LayerNorm(gelu(a Wiᵀ + bi) Wo2ᵀ + bo2 + a)                   gelu(x) = x·Φ(x) (exact erf)
  *
@@ -27,7 +27,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
-import { maskedSoftmax } from '../core/softmax.js';
 import { recompute } from '../core/gradients.js';
 import { readSafetensors, writeSafetensors, type SafeTensorInput } from '../core/safetensors.js';
 import { encodeHostInWindows, readHost, type EncodeOptions, type Encoder, type EncoderOutput } from './encoder.js';
@@ -260,7 +259,10 @@ function bertLayer(
   const kk = heads(lin(x, 'attention.self.key'));
   const v = heads(lin(x, 'attention.self.value'));
   const scores = tf.matMul(q, kk, false, true).mul(1 / Math.sqrt(dh)); // [b, h, n, n]
-  const probs = drop(maskedSoftmax(scores, keyMask), config.attentionProbsDropoutProb, seeds[0]) as tf.Tensor4D;
+  // padded keys: an additive −1e9 (exp underflows to exactly 0 in float32), as transformers adds
+  // its dtype minimum; two [b, h, n, n] temporaries and tf.softmax's own gradient, where
+  // maskedSoftmax (built for float16 textures) keeps about ten — the bulk of a layer's backward
+  const probs = drop(tf.softmax(scores.add(tf.sub(1, keyMask).mul(-1e9))), config.attentionProbsDropoutProb, seeds[0]) as tf.Tensor4D;
   // [b, h, n, dh] → [b, n, h, dh] → [b·n, d]
   const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b * n, d]);
   const attOut = drop(lin(ctx, 'attention.output.dense'), config.hiddenDropoutProb, seeds[1]);
