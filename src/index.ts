@@ -49,6 +49,7 @@ export type { AutoEntityOptions } from './text/entities.js';
 // encoders
 export { BertEncoder } from './encoders/bert.js';
 export { EmbeddedEncoder } from './encoders/embedded.js';
+export { TrainableEmbeddedEncoder } from './encoders/embedded-trainable.js';
 // models and training
 export { ATLOPModel } from './models/atlop.js';
 export { DocuNetModel } from './models/docunet.js';

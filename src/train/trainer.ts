@@ -16,8 +16,8 @@
  * Determinism: the data order depends only on `seed` and the epoch; a resume checkpoint holds the
  * weights, the optimizer moments and step counts, the epoch, the position in the epoch and the
  * shuffling RNG state, so an interrupted run resumed from it ends with the same weights as an
- * uninterrupted one (for models whose forward pass is itself deterministic: tfjs dropout draws
- * from an unseeded generator).
+ * uninterrupted one. Dropout too: tfjs draws its noise seeds from `Math.random`, which every
+ * micro-batch's forward/backward pass runs seeded from (seed, epoch, batch index).
  *
  * Files in `outDir`: `resume.ckpt` (safetensors, written atomically), `best/` (the model's own
  * `save` format, the epoch with the highest dev F1), `last/` (the model after the final epoch).
@@ -26,8 +26,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
+import { withSeededRandom } from '../core/initializers.js';
 import { AdamW, paramGroups, type ParamGroupsOptions } from './adamw.js';
-import { clipByGlobalNorm, type NamedGrads } from './clip.js';
+import { clipCoefficient, type NamedGrads } from './clip.js';
 import { GradientAccumulator } from './accumulate.js';
 import { linearWarmupDecay } from './schedule.js';
 import { SeededRandom } from './rng.js';
@@ -285,7 +286,7 @@ export class Trainer<T> {
       const started = Date.now();
       for (let bi = st.nextBatch; bi < nBatches; bi++) {
         const batchItems = order.slice(bi * batchSize, (bi + 1) * batchSize).map((i) => items[i]!);
-        const loss = await this.microStep(batchItems, vars, accum);
+        const loss = await this.microStep(batchItems, vars, accum, noiseSeed(seed, st.epoch, bi));
         st.lossSum += loss;
         st.lossCount += 1;
         if (!accum.ready && bi < nBatches - 1) continue;
@@ -372,30 +373,35 @@ export class Trainer<T> {
     batchItems: readonly T[],
     vars: tf.Variable[],
     accum: GradientAccumulator,
+    noise: number,
   ): Promise<number> {
     const batch = await this.opts.collate(batchItems);
     try {
-      const { value, grads } = tf.variableGrads(() => {
-        const out = this.model.forward(batch, { training: true });
-        return this.mainLoss(out.losses);
-      }, vars);
+      const { value, grads } = withSeededRandom(noise, () =>
+        tf.variableGrads(() => {
+          const out = this.model.forward(batch, { training: true });
+          return this.mainLoss(out.losses);
+        }, vars),
+      );
       accum.add(grads);
       tf.dispose(grads as unknown as tf.Tensor[]);
       const loss = (await value.data())[0]!; // async: sync reads stall (and fail in Node) on webgpu
       value.dispose();
       for (const x of this.opts.extraSteps ?? []) {
         const xv = [...(x.variables ?? x.optimizer.variables)];
-        const r = tf.variableGrads(() => {
-          const out = this.model.forward(batch, { training: true });
-          const l = out.losses[x.lossKey];
-          if (!l)
-            throw new ArgumentError(
-              'extraSteps.lossKey',
-              `one of ${Object.keys(out.losses).join(', ')}`,
-              x.lossKey,
-            );
-          return l;
-        }, xv);
+        const r = withSeededRandom(noise, () =>
+          tf.variableGrads(() => {
+            const out = this.model.forward(batch, { training: true });
+            const l = out.losses[x.lossKey];
+            if (!l)
+              throw new ArgumentError(
+                'extraSteps.lossKey',
+                `one of ${Object.keys(out.losses).join(', ')}`,
+                x.lossKey,
+              );
+            return l;
+          }, xv),
+        );
         x.optimizer.applyGradients(r.grads);
         tf.dispose([r.value, ...Object.values(r.grads)] as tf.Tensor[]);
       }
@@ -406,27 +412,30 @@ export class Trainer<T> {
     }
   }
 
+  /**
+   * Clips (global norm) and applies `grads` (owned, disposed here) one variable at a time,
+   * smallest first, disposing each gradient once its update is done: the step holds the gradients
+   * plus one variable's update at a time, not a clipped copy of every gradient on top of them
+   * (a BERT-base step: 440 MB less). Same values as clipping everything first.
+   */
   private applyStep(grads: NamedGrads, lrScale: number, stageScale: TrainStage['lrScale']): void {
     const max = this.opts.maxGradNorm ?? 1;
-    let g = grads;
-    if (max > 0) {
-      const c = clipByGlobalNorm(grads, max);
-      c.norm.dispose();
-      tf.dispose(Object.values(grads));
-      g = c.grads;
-    }
-    if (typeof stageScale === 'function') {
-      // group variables by their lr multiplier, one optimizer call per multiplier
-      const byScale = new Map<number, NamedGrads>();
-      for (const [name, t] of Object.entries(g)) {
-        const s = stageScale(name, this.groupOf.get(name));
-        let m = byScale.get(s);
-        if (!m) byScale.set(s, (m = {}));
-        m[name] = t;
+    const clip = max > 0 ? clipCoefficient(grads, max) : undefined;
+    clip?.norm.dispose();
+    const names = Object.keys(grads).sort((a, b) => grads[a]!.size - grads[b]!.size);
+    try {
+      for (const name of names) {
+        const raw = grads[name]!;
+        const g = clip ? raw.mul(clip.coef) : raw;
+        if (clip) raw.dispose();
+        const s = typeof stageScale === 'function' ? stageScale(name, this.groupOf.get(name)) : (stageScale ?? 1);
+        this.optimizer.applyGradients({ [name]: g }, lrScale * s);
+        g.dispose();
       }
-      for (const [s, part] of byScale) this.optimizer.applyGradients(part, lrScale * s);
-    } else this.optimizer.applyGradients(g, lrScale * (stageScale ?? 1));
-    tf.dispose(Object.values(g));
+    } finally {
+      clip?.coef.dispose();
+      tf.dispose(Object.values(grads).filter((t) => !t.isDisposed));
+    }
   }
 
   /** Every variable whose value a resume must restore: main, then each extra step's. */
@@ -497,6 +506,13 @@ export class Trainer<T> {
       tf.dispose(Object.values(tensors));
     }
   }
+}
+
+/** The `Math.random` seed of one micro-batch's pass (dropout noise): a hash of (seed, epoch, batch). */
+function noiseSeed(seed: number, epoch: number, batch: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const x of [epoch, batch]) h = (Math.imul(h ^ x, 0x85ebca6b) + 0x6b43a9b5) >>> 0;
+  return h;
 }
 
 /** Variables without duplicates (by name), first occurrence kept. */

@@ -66,6 +66,7 @@ test('parseCommand: typed values and defaults', () => {
     model: 'gtn',
     train: 't.json',
     backend: 'wasm',
+    finetune: false,
     epochs: 3,
     'accumulation-steps': 1,
     lr: 2e-4,

@@ -22,6 +22,7 @@ import {
 import { encodeInWindows, planWindows } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
 import { ArgumentError } from '../../src/core/errors.js';
+import { withSeededRandom } from '../../src/core/initializers.js';
 import { readSafetensors, writeSafetensors } from '../../src/core/safetensors.js';
 import { golden, writeGoldenDir, tempDir } from './hf-dir.js';
 
@@ -215,6 +216,38 @@ test('gradients reach every encoder weight when trainable; none when frozen', as
   tf.dispose([value, grads, R, ids, mask]);
   enc.trainable = false;
   assert.deepEqual(enc.trainableVariables(), []);
+  enc.dispose();
+});
+
+test('recompute (per-layer checkpointing): same loss and gradients as without, dropout included (the recomputation reuses the masks), attention of 1 or 2 layers', async () => {
+  const config = parseBertConfig({ ...golden.bert.config, num_hidden_layers: 3 });
+  const enc = BertEncoder.random(config, 7);
+  const [ids, mask] = inputs('bert');
+  const R = tf.randomNormal([2, 10, 16], 0, 1, 'float32', 2);
+  const vars = enc.trainableVariables();
+  const run = (recompute: boolean, training: boolean, seed: number) => {
+    enc.recompute = recompute;
+    return withSeededRandom(seed, () =>
+      tf.variableGrads(() => {
+        const { hidden, attention } = enc.encode(ids, mask, { training, attentionLayers: training ? 2 : 1 });
+        return hidden.mul(R).sum().add(attention.square().sum()) as tf.Scalar;
+      }, vars),
+    );
+  };
+  for (const training of [false, true]) {
+    // the same Math.random seed → the same dropout masks, drawn once and reused by the recomputation
+    const a = run(false, training, 3);
+    const b = run(true, training, 3);
+    await close(b.value, await val(a.value), [], 1e-4, `loss (training ${training})`);
+    for (const v of vars) await close(b.grads[v.name]!, await val(a.grads[v.name]!), null, 1e-4, `gradient of ${v.name} (training ${training})`);
+    if (training) {
+      const c = run(false, training, 4);
+      assert.ok(Math.abs((await val(c.value))[0]! - (await val(a.value))[0]!) > 1e-6, 'dropout is on: another seed, another loss');
+      tf.dispose([c.value, c.grads]);
+    }
+    tf.dispose([a.value, a.grads, b.value, b.grads]);
+  }
+  tf.dispose([R, ids, mask]);
   enc.dispose();
 });
 
