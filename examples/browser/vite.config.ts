@@ -97,7 +97,7 @@ export default defineConfig({
       { find: /^node:fs\/promises$/, replacement: shim('node-fs-promises.ts') },
       { find: /^node:fs$/, replacement: shim('node-fs.ts') },
       { find: /^node:path$/, replacement: shim('node-path.ts') },
-      { find: /^node:(module|crypto|url|util)$/, replacement: shim('node-only.ts') },
+      { find: /^node:(module|crypto|url|util|readline)$/, replacement: shim('node-only.ts') },
       { find: /^webgpu$/, replacement: shim('node-only.ts') },
     ],
   },
