@@ -197,7 +197,13 @@ async function waitFor(page, pred, what, timeout = 150_000) {
 async function extract(page) {
   const before = (await state(page)).runs;
   await page.click('#run');
-  return waitFor(page, (s) => s.runs > before || (s.state === 'error' && s.error), 'the run to finish');
+  // a hang guard, not a speed check: the first WebGPU run on SwiftShader takes minutes on a loaded machine
+  return waitFor(
+    page,
+    (s) => s.runs > before || (s.state === 'error' && s.error),
+    'the run to finish',
+    600_000,
+  );
 }
 
 /** Feeds `text` as the document, runs, and returns the error shown in the page (or undefined). */
