@@ -6,7 +6,8 @@
  * library's Trainer and scored with the official DocRED scorer on the validation split.
  *
  * Every example calls `runReDocRED` with its model and budget; the numbers it prints come from
- * the run itself.
+ * the run itself. `--threads N` (or DOCRE_THREADS) sets the wasm backend's threads (default: the
+ * machine's cores; the encoder pass and the training both run on them).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -109,7 +110,7 @@ let prepared: Prepared | undefined;
  */
 export async function prepareReDocRED(
   trainDocs = 400,
-  options: { encodeAll?: boolean; backend?: BackendName; dataset?: Dataset } = {},
+  options: { encodeAll?: boolean; backend?: BackendName; threads?: number; dataset?: Dataset } = {},
 ): Promise<Prepared> {
   const encodeAll = options.encodeAll ?? true;
   const dataset = options.dataset ?? 'redocred';
@@ -120,7 +121,11 @@ export async function prepareReDocRED(
     prepared.dataset === dataset
   )
     return prepared;
-  await initBackend(options.backend ?? (process.env['DOCRE_BACKEND'] as BackendName | undefined) ?? 'wasm');
+  const threads = options.threads ?? exampleThreads();
+  await initBackend(
+    options.backend ?? (process.env['DOCRE_BACKEND'] as BackendName | undefined) ?? 'wasm',
+    threads === undefined ? {} : { threads },
+  );
   const { split, schema, source } = dataset === 'cdr' ? await loadCDR() : await loadReDocRED();
   const train = split.train.slice(0, trainDocs); // the first k train documents
   const validation = split.validation;
@@ -315,6 +320,17 @@ export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?
   };
 }
 
+/** `--threads N` (or DOCRE_THREADS): the wasm backend's threads; undefined = the machine's cores. */
+export function exampleThreads(): number | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf('--threads');
+  const raw = i >= 0 ? argv[i + 1] : process.env['DOCRE_THREADS'];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--threads: expected a positive integer, got ${raw}`);
+  return v;
+}
+
 /** Runs one example end to end and prints its budget, the official scores and the timing. */
 export async function runExample(
   title: string,
@@ -325,7 +341,7 @@ export async function runExample(
       ? `CDR (train_filter.data: first ${run.trainDocs ?? 500} of 500 documents; dev_filter.data: 500)`
       : `Re-DocRED (bundled dev_revised.json: first ${run.trainDocs ?? 400} of the 400 train documents, 100 validation)`;
   console.log(
-    `${title} on ${data}, embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'}.\nBudget: ${run.budget}.`,
+    `${title} on ${data}, embedded frozen encoder (cached features), backend ${process.env['DOCRE_BACKEND'] ?? 'wasm'} (threads: ${exampleThreads() ?? 'all cores'}).\nBudget: ${run.budget}.`,
   );
   const t0 = Date.now();
   const result = await runReDocRED(run);

@@ -12,14 +12,19 @@
  *    documents as dev (runs/shipped-heldout), then `evaluate` of the last epoch on those 100: the
  *    shipped model's own held-out F1, which the README states. (`--all`: all 500 documents,
  *    runs/shipped-all; its F1 on the validation split would be a training-set number.)
- * 2. float16 weights (`compactCheckpoint`) into assets/, and a check that the float16 model
- *    predicts exactly the same triples as the float32 one on all 500 documents; both sizes.
+ * 2. float16 weights (`compactCheckpoint`) into assets/ if the float16 model predicts exactly the
+ *    same triples as the float32 one on all 500 documents (features from the cache of step 1, so
+ *    each document is encoded once); otherwise the float32 weights ship. Prints both sizes.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { runCli } from '../src/cli/index.js';
 import { reDocREDSplit } from '../src/data/docred.js';
 import { compactCheckpoint } from '../src/models/base.js';
+import { initBackend } from '../src/core/backend.js';
+import { Featurizer } from '../src/data/featurize.js';
+import { loadSavedModel } from '../src/cli/models.js';
+import { encodedSet, featurizeAll, loadDocuments, loadEncoder, predictTriples, readRunInfo, runSchema } from '../src/cli/pipeline.js';
 
 const DATA = 'assets/re-docred/dev_revised.json';
 const OUT = 'assets/model/docunet-redocred';
@@ -58,13 +63,40 @@ async function main(): Promise<void> {
   await fs.copyFile(path.join(full, 'docre-kit.json'), path.join(OUT, 'docre-kit.json'));
   const f32 = (await fs.stat(path.join(full, 'weights.bin'))).size;
   console.log(`weights: float32 ${f32} bytes → float16 ${bytes} bytes (${OUT})`);
-  await cli(['predict', '--model-dir', full, '--data', DATA, '--out', 'runs/shipped-f32.json', '--quiet']);
-  await cli(['predict', '--model-dir', OUT, '--data', DATA, '--out', 'runs/shipped-f16.json', '--quiet']);
-  const a = await fs.readFile('runs/shipped-f32.json', 'utf8');
-  const b = await fs.readFile('runs/shipped-f16.json', 'utf8');
-  const n = (JSON.parse(a) as unknown[]).length;
-  console.log(a === b ? `float16 predicts the same ${n} triples as float32 on all 500 documents` : 'float16 predictions DIFFER from float32');
-  if (a !== b) process.exitCode = 1;
+  // float16 vs float32 on all 500 documents, each encoded once (the feature cache of the runs)
+  const same = await sameTriples(full, OUT, ['runs/split/train.json', 'runs/split/dev.json']);
+  if (same.equal) console.log(`float16 predicts the same ${same.n} triples as float32 on all 500 documents: shipping float16`);
+  else {
+    // float16 only where it does not change predictions: otherwise the float32 weights ship
+    console.log(`float16 changes the predictions (${same.differ} of ${same.n} float32 triples differ): shipping float32`);
+    for (const f of ['model.json', 'weights.bin']) await fs.copyFile(path.join(full, f), path.join(OUT, f));
+  }
+  console.log(`shipped: ${(await fs.stat(path.join(OUT, 'weights.bin'))).size} bytes of weights in ${OUT}`);
+}
+
+/** Both models' triples on the files' documents (embedded-encoder features from .cache/features). */
+async function sameTriples(a: string, b: string, files: string[]): Promise<{ equal: boolean; n: number; differ: number }> {
+  await initBackend('wasm');
+  const enc = await loadEncoder(undefined, { trainable: false });
+  const info = await readRunInfo(a, 'model');
+  const schema = runSchema(info);
+  const [ma, mb] = [await loadSavedModel(a), await loadSavedModel(b)];
+  const featurizer = new Featurizer(enc.tokenizer, { markers: info.markers });
+  const ta: string[] = [];
+  const tb: string[] = [];
+  for (const file of files) {
+    const docs = (await loadDocuments(file, file)).map(({ labels: _l, ...d }) => d);
+    const set = await encodedSet(featurizeAll(featurizer, docs), {
+      schema, encoder: enc.encoder, frozen: true, graph: false, cacheDir: '.cache/features', source: file,
+    });
+    const key = (t: { title: string; h_idx: number; t_idx: number; r: string }) => `${t.title}|${t.h_idx}|${t.t_idx}|${t.r}`;
+    ta.push(...(await predictTriples(ma, set, schema)).map(key));
+    tb.push(...(await predictTriples(mb, set, schema)).map(key));
+  }
+  const sb = new Set(tb);
+  const sa = new Set(ta);
+  const differ = ta.filter((t) => !sb.has(t)).length + tb.filter((t) => !sa.has(t)).length;
+  return { equal: differ === 0 && ta.length === tb.length, n: ta.length, differ };
 }
 
 await main();

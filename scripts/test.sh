@@ -6,6 +6,8 @@ set -u
 cd "$(dirname "$0")/.."
 export VK_ICD_FILENAMES="${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+# two test files run at once: one wasm thread each (the threaded pool has its own test, test/core/wasm-threads)
+export DOCRE_THREADS="${DOCRE_THREADS:-1}"
 mkdir -p test-output
 pass=0; fail=0; status=0
 

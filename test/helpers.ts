@@ -2,16 +2,19 @@
  * Shared test helpers. Every tensor test file starts with `await useTestBackend()`: the backend
  * comes from DOCRE_BACKEND (cpu | wasm | webgpu; default cpu), so `scripts/test.sh` runs the same
  * suite on each backend. Tolerances: `tol()` is looser on webgpu (float32 in shaders, different
- * reduction order) but the same numbers must come out.
+ * reduction order) but the same numbers must come out. wasm runs `DOCRE_THREADS` threads (default
+ * 1: on a loaded machine the pool's threads slow the tests' many small ops, docs/benchmarks.md);
+ * the threaded path itself is tested by test/core/wasm-threads.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
 
 export const BACKEND = (process.env['DOCRE_BACKEND'] ?? 'cpu') as BackendName;
+export const THREADS = Number(process.env['DOCRE_THREADS'] ?? '1');
 
 export async function useTestBackend(): Promise<string> {
-  const info = await initBackend(BACKEND);
+  const info = await initBackend(BACKEND, { threads: THREADS });
   return info.backend;
 }
 

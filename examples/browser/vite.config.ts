@@ -14,6 +14,9 @@
  *   test/fixtures/browser-model), the pretrained model shipped in the package (`/models/shipped/`,
  *   from assets/model/docunet-redocred: the plain-text box) and one sample Re-DocRED document
  *   (`/samples/`).
+ * - Dev and preview send COOP/COEP (cross-origin isolation), so the page has SharedArrayBuffer and
+ *   the wasm backend runs its threaded build (every file is same-origin, so nothing is blocked).
+ *   A static host must send the same two headers for threads; without them wasm runs one thread.
  */
 import { defineConfig, type Plugin } from 'vite';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -93,8 +96,16 @@ function runtimeAssets(): Plugin {
   };
 }
 
+/** Cross-origin isolation: SharedArrayBuffer, hence the wasm backend's threads. */
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   root: here,
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
   base: './',
   appType: 'mpa', // unknown paths are 404s, not index.html (a missing model file must fail loudly)
   plugins: [runtimeAssets()],
@@ -104,7 +115,10 @@ export default defineConfig({
       { find: /^node:fs\/promises$/, replacement: shim('node-fs-promises.ts') },
       { find: /^node:fs$/, replacement: shim('node-fs.ts') },
       { find: /^node:path$/, replacement: shim('node-path.ts') },
-      { find: /^node:(module|crypto|url|util|readline)$/, replacement: shim('node-only.ts') },
+      {
+        find: /^node:(module|crypto|url|util|readline|os|worker_threads)$/,
+        replacement: shim('node-only.ts'),
+      },
       { find: /^webgpu$/, replacement: shim('node-only.ts') },
     ],
   },

@@ -47,6 +47,13 @@ const backend = {
   default: 'wasm',
   help: 'TensorFlow.js backend (tensorflow needs @tensorflow/tfjs-node)',
 } as const satisfies OptionSpec;
+/** Threads of the backend (wasm: its XNNPACK pool, see src/core/backend.ts); default: the machine's cores. */
+const threads = {
+  kind: 'int',
+  arg: 'N',
+  min: 1,
+  help: "threads of the wasm backend (default: $DOCRE_THREADS, else the machine's cores; other backends ignore it)",
+} as const satisfies OptionSpec;
 const encoder = {
   kind: 'string',
   arg: 'DIR',
@@ -85,6 +92,7 @@ export const COMMANDS = {
       },
       encoder,
       backend,
+      threads,
       epochs: {
         kind: 'int',
         arg: 'N',
@@ -173,6 +181,7 @@ export const COMMANDS = {
       train: { kind: 'string', arg: 'FILE', help: 'training file whose facts Ign F1 ignores' },
       encoder,
       backend,
+      threads,
       json: { kind: 'string', arg: 'OUT', help: 'also write the scores as JSON to OUT' },
       'max-docs': maxDocs,
       help,
@@ -210,6 +219,7 @@ export const COMMANDS = {
       resume: { kind: 'boolean', help: 'skip the documents already in --output (after a kill)' },
       strict: { kind: 'boolean', help: 'stop at the first bad input line (default: report it and go on)' },
       backend,
+      threads,
       quiet: { kind: 'boolean', short: 'q', help: 'no progress output' },
       help,
     },
@@ -233,6 +243,7 @@ export const COMMANDS = {
       },
       encoder,
       backend,
+      threads,
       'max-docs': maxDocs,
       quiet: { kind: 'boolean', short: 'q', help: 'do not print the triples' },
       help,
@@ -250,6 +261,7 @@ export const COMMANDS = {
         help: 'model to measure',
       },
       backend,
+      threads,
       docs: { kind: 'int', arg: 'N', min: 1, default: 8, help: 'documents per measurement' },
       entities: {
         kind: 'int',

@@ -50,9 +50,9 @@ export async function runCommand(name: CommandName, opts: unknown, io: CliIO): P
   }
 }
 
-async function startBackend(name: string): Promise<void> {
+async function startBackend(name: string, threads: number | undefined): Promise<void> {
   try {
-    await initBackend(name as Parameters<typeof initBackend>[0]);
+    await initBackend(name as Parameters<typeof initBackend>[0], threads === undefined ? {} : { threads });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -82,7 +82,7 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const overrides = parseConfig(o.config);
   const trainDocs = await loadDocuments(o.train, '--train', o['max-docs']);
   const devDocs = o.dev ? await loadDocuments(o.dev, '--dev', o['max-docs']) : undefined;
-  await startBackend(o.backend);
+  await startBackend(o.backend, o.threads);
   const schema = inferSchema(trainDocs, devDocs ?? []);
   const enc = await loadEncoder(o.encoder, { trainable: true });
   const frozen = !enc.encoder.trainable;
@@ -188,12 +188,17 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
 
 /** Loads a saved model with the encoder and schema its run file names. */
 /** Loads a saved run; `forPredict` classifies every pair (CDR/GDA evaluation: the labelled candidates). */
-async function loadRun(dir: string, encoderDir: string | undefined, backend: string, forPredict = false) {
+async function loadRun(
+  dir: string,
+  encoderDir: string | undefined,
+  backend: { name: string; threads: number | undefined },
+  forPredict = false,
+) {
   const info = await readRunInfo(dir, '--model-dir');
   const encDir =
     encoderDir ??
     (info.encoderSaved ? path.join(dir, 'encoder') : info.encoder === 'embedded' ? undefined : info.encoder);
-  await startBackend(backend);
+  await startBackend(backend.name, backend.threads);
   const enc = await loadEncoder(encDir, {
     trainable: false,
     flag: encoderDir ? '--encoder' : `the encoder of ${path.join(dir, RUN_FILE)}`,
@@ -215,7 +220,7 @@ async function evaluate(o: ParsedOptions<'evaluate'>, io: CliIO): Promise<void> 
   if (!docs.some((d) => d.labels !== undefined))
     throw new CliError(`--data '${o.data}' has no labels to score against (use predict)`);
   const trainDocs = o.train ? await loadDocuments(o.train, '--train') : undefined;
-  const run = await loadRun(o['model-dir'], o.encoder, o.backend);
+  const run = await loadRun(o['model-dir'], o.encoder, { name: o.backend, threads: o.threads });
   const set = await encodedSet(featurizeAll(run.featurizer, docs), run.inputs);
   const s = await scoreDocuments(run.model, set, docs, run.schema, trainDocs);
   const cols: [string, number][] = [
@@ -257,7 +262,7 @@ async function predict(o: ParsedOptions<'predict'>, io: CliIO): Promise<void> {
   const dir = o['model-dir'] ?? shippedModelDir();
   await readRunInfo(dir, o['model-dir'] ? '--model-dir' : 'the shipped model');
   const docs = await loadDocuments(o.data, '--data', o['max-docs']);
-  const run = await loadRun(dir, o.encoder, o.backend, true);
+  const run = await loadRun(dir, o.encoder, { name: o.backend, threads: o.threads }, true);
   // the official result format carries no labels: featurize without them
   const set = await encodedSet(
     featurizeAll(
@@ -296,6 +301,7 @@ async function benchEach(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
   const args = [
     '--backend',
     o.backend,
+    ...(o.threads === undefined ? [] : ['--threads', String(o.threads)]),
     '--docs',
     String(o.docs),
     '--entities',
@@ -330,7 +336,7 @@ async function benchEach(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
 
 async function bench(o: ParsedOptions<'bench'>, io: CliIO): Promise<void> {
   if (o.model === 'all') return benchEach(o, io);
-  await startBackend(o.backend);
+  await startBackend(o.backend, o.threads);
   const sizes = o.quick
     ? { b: 2, n: 32, e: 6, d: 32, h: 2, r: 5, reps: 2 }
     : { b: o.docs, n: o.tokens, e: o.entities, d: 256, h: 4, r: 97, reps: 3 };

@@ -34,6 +34,7 @@ export async function extractCommand(o: ParsedOptions<'extract'>, io: CliIO): Pr
   const extractor = await Extractor.load({
     ...(o['model-dir'] ? { modelDir: o['model-dir'] } : {}),
     backend: o.backend,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.entities ? { entities: o.entities } : {}),
     threshold: o.threshold,
     ...(o['top-k'] ? { topK: o['top-k'] } : {}),

@@ -4,14 +4,16 @@
  * - cpu: tfjs' plain JavaScript kernels (reference).
  * - wasm: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD). The kernels that training needs and
  *   that 4.22's wasm backend lacks or gets wrong are registered by `./wasm-kernels.ts`.
- *   Threads: single-threaded in Node. tfjs-backend-wasm 4.22 hard-codes
- *   `WASM_HAS_MULTITHREAD_SUPPORT = false` when `IS_NODE` (tfjs#3830); forcing the flag to true
- *   selects the threaded-SIMD binary, whose Emscripten pthread pool then does
- *   `new Worker(URL.createObjectURL(blob))`, and Node's worker_threads rejects `blob:nodedata:`
- *   URLs (ERR_WORKER_PATH), so initialisation fails. Enabling it would need a patched loader
- *   (worker script written to a file, `mainScriptUrlOrBlob` as a path), so `initBackend` leaves
- *   the flag alone and reports `threads: false`. In browsers with cross-origin isolation
- *   (SharedArrayBuffer), tfjs picks the threaded binary by itself.
+ *   Threads: `initBackend('wasm', { threads: N })` (default: the machine's cores). N ≥ 2 runs
+ *   the threaded-SIMD build with a pool of N threads (XNNPACK's matmul, conv and the other
+ *   XNNPACK ops are split across them; kernels outside XNNPACK stay on one thread); N = 1 runs
+ *   the plain SIMD build. The pool spin-waits between operations, so threads pay off only on free
+ *   cores: on a loaded machine 1 thread is faster (docs/benchmarks.md). In Node tfjs 4.22
+ *   disables threads (tfjs#3830); `./wasm-threads.ts` makes its own pool work there with
+ *   worker_threads, without patching the package. In browsers
+ *   the threaded build needs cross-origin isolation (COOP/COEP headers, SharedArrayBuffer);
+ *   without it tfjs runs single-threaded and the info says `threads: false`. The count is fixed
+ *   when the backend first starts: a later call with another count is an error.
  * - webgpu: `@tensorflow/tfjs-backend-webgpu`. In Node, WebGPU comes from Dawn (npm `webgpu`); on a
  *   machine with no GPU Dawn runs on SwiftShader's Vulkan driver, which Debian's `chromium`
  *   package installs at /usr/lib/chromium/vk_swiftshader_icd.json.
@@ -26,12 +28,22 @@ import { registerCpuKernels } from './wasm-kernels.js';
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: readonly BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
 
+/** Options of {@link initBackend}. */
+export interface BackendOptions {
+  /**
+   * wasm: threads of the backend's pool (default: the machine's cores, `os.availableParallelism()`
+   * in Node, `navigator.hardwareConcurrency` in browsers). At most the core count and 8 are used
+   * (the build's pool size); `BackendInfo.wasm.threadsCount` says how many. Other backends ignore it.
+   */
+  readonly threads?: number;
+}
+
 /** What `initBackend` selected. */
 export interface BackendInfo {
   readonly backend: BackendName;
   /** WebGPU: the adapter's vendor, architecture, device and description (see `describeAdapter`). */
   readonly adapter?: string;
-  /** wasm: SIMD and threads as detected by the backend (threads are off in Node; see above). */
+  /** wasm: SIMD, and whether the threaded build runs with how many pool threads (see above). */
   readonly wasm?: { readonly simd: boolean; readonly threads: boolean; readonly threadsCount: number };
 }
 
@@ -49,13 +61,22 @@ let current: BackendInfo | undefined;
  * Selects and initialises a backend; idempotent for the same name.
  *
  * @example
- * const info = await initBackend('wasm');
- * console.log(info.backend, info.wasm?.simd);
+ * const info = await initBackend('wasm', { threads: 2 });
+ * console.log(info.backend, info.wasm?.simd, info.wasm?.threadsCount);
  */
-export async function initBackend(name: BackendName): Promise<BackendInfo> {
+export async function initBackend(name: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   if (!BACKENDS.includes(name)) throw new ArgumentError('backend', BACKENDS.join(' | '), name);
+  const threads = options.threads ?? (await defaultThreads());
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new ArgumentError('threads', 'an integer ≥ 1', String(options.threads));
   registerGradientFixes();
   registerCpuKernels(); // also serves the cpu reference that other backends' tests switch to
+  if (name === 'wasm' && wasmThreads !== undefined && wasmThreads !== threads)
+    throw new ArgumentError(
+      'threads',
+      `${wasmThreads} (the wasm backend started with ${wasmThreads} in this process; the count cannot change)`,
+      String(threads),
+    );
   if (current?.backend === name && tf.getBackend() === backendKey(name)) return current;
   switch (name) {
     case 'cpu':
@@ -63,7 +84,7 @@ export async function initBackend(name: BackendName): Promise<BackendInfo> {
       current = { backend: 'cpu' };
       break;
     case 'wasm':
-      current = await initWasm();
+      current = await initWasm(threads);
       break;
     case 'webgpu':
       current = await initWebGPU();
@@ -86,7 +107,27 @@ async function setOrThrow(key: string, label: string): Promise<void> {
     throw new BackendUnavailableError(`backend ${label}: tf.setBackend('${key}') failed`);
 }
 
-async function initWasm(): Promise<BackendInfo> {
+/**
+ * The default wasm pool size: `DOCRE_THREADS` when set (e.g. 1 for parallel test processes on a
+ * shared machine: XNNPACK's pool spin-waits, see docs/benchmarks.md), else the machine's cores:
+ * `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` elsewhere.
+ */
+export async function defaultThreads(): Promise<number> {
+  const env = isNode ? process.env['DOCRE_THREADS'] : undefined;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new ArgumentError('DOCRE_THREADS', 'a positive integer', env);
+    return n;
+  }
+  if (isNode) return (await import('node:os')).availableParallelism();
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return n && n > 0 ? n : 1;
+}
+
+/** The pool size the wasm backend was started with in this process (fixed from then on). */
+let wasmThreads: number | undefined;
+
+async function initWasm(threads: number): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (isNode) {
     const { createRequire } = await import('node:module');
@@ -97,7 +138,20 @@ async function initWasm(): Promise<BackendInfo> {
   }
   const { registerWasmKernels } = await import('./wasm-kernels.js');
   registerWasmKernels();
-  await setOrThrow('wasm', 'wasm');
+  const start = () => setOrThrow('wasm', 'wasm');
+  if (wasmThreads !== undefined)
+    await start(); // started before (then tf.setBackend elsewhere)
+  else if (!isNode) {
+    const { startBrowserWasmThreads } = await import('./wasm-threads.js');
+    await startBrowserWasmThreads(wasm, threads, start); // threads if cross-origin isolated
+  } else if (threads >= 2) {
+    const { startNodeWasmThreads } = await import('./wasm-threads.js');
+    await startNodeWasmThreads(wasm, threads, start);
+  } else {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    await start();
+  }
+  wasmThreads = threads;
   return {
     backend: 'wasm',
     wasm: {

@@ -60,6 +60,8 @@ export interface ExtractorOptions {
   readonly modelDir?: string;
   /** Backend to initialise. Default: the one already initialised, else `wasm`. */
   readonly backend?: BackendName;
+  /** wasm threads (see `initBackend`). Default: `DOCRE_THREADS`, else the machine's cores. */
+  readonly threads?: number;
   /** Where entities come from. Default `auto` for text, `gold` for DocRED documents. */
   readonly entities?: EntitySource;
   /** Keep a relation when its score exceeds this. Default 0 (the model's own decision). */
@@ -108,8 +110,9 @@ export class Extractor {
   static async load(o: ExtractorOptions = {}): Promise<Extractor> {
     const dir = o.modelDir ?? shippedModelDir();
     const info = await readRunInfo(dir, o.modelDir ? '--model-dir' : 'the shipped model');
-    if (o.backend) await initBackend(o.backend);
-    else if (!currentBackend()) await initBackend('wasm');
+    const threads = o.threads === undefined ? {} : { threads: o.threads };
+    if (o.backend) await initBackend(o.backend, threads);
+    else if (!currentBackend()) await initBackend('wasm', threads);
     const encDir = info.encoderSaved
       ? path.join(dir, 'encoder')
       : info.encoder === 'embedded'

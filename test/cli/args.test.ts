@@ -86,6 +86,20 @@ test('parseCommand: typed values and defaults', () => {
   assert.equal(parseCommand('predict', ['-h']), 'help');
 });
 
+test('--threads N on every command that runs a model (absent: the backend uses all cores)', () => {
+  for (const name of ['train', 'evaluate', 'predict', 'bench'] as const)
+    assert.ok('threads' in COMMANDS[name].options, `${name} has --threads`);
+  const o = parseCommand('predict', ['--model-dir', 'm', '--data', 'd.json', '--threads', '2']);
+  assert.notEqual(o, 'help');
+  assert.equal((o as { threads?: number }).threads, 2);
+  assert.equal((parseCommand('bench', []) as { threads?: number }).threads, undefined);
+  assert.throws(
+    () => parseCommand('bench', ['--threads', '0']),
+    /^UsageError: --threads must be >= 1, got 0$/,
+  );
+  assert.throws(() => parseCommand('bench', ['--threads', '1.5']), /--threads expects an integer, got '1.5'/);
+});
+
 test('bad command lines: one line on stderr naming the problem, exit code 2', async () => {
   const cases: [string[], RegExp][] = [
     [

@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND, useTestBackend } from '../helpers.js';
-import { describeAdapter, initBackend, noAdapterMessage } from '../../src/core/backend.js';
+import { BACKEND, THREADS, useTestBackend } from '../helpers.js';
+import { defaultThreads, describeAdapter, initBackend, noAdapterMessage } from '../../src/core/backend.js';
 
 test(`initBackend selects ${BACKEND}`, async () => {
   const name = await useTestBackend();
   assert.equal(name, BACKEND);
   assert.equal(tf.getBackend(), BACKEND);
-  const info = await initBackend(BACKEND);
+  const info = await initBackend(BACKEND, { threads: THREADS });
   if (BACKEND === 'webgpu') assert.ok(info.adapter && info.adapter.length > 0);
   if (BACKEND === 'wasm') assert.equal(info.wasm?.simd, true);
   const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]]));
@@ -33,10 +34,12 @@ test('webgpu: the adapter description has real text from GPUAdapterInfo', async 
   assert.doesNotMatch(info.adapter, /unknown adapter/);
 });
 
-test('wasm: SIMD on, threads off in Node (tfjs#3830, documented in backend.ts)', async () => {
+test("wasm: SIMD on, DOCRE_THREADS pool threads; the default is the machine's cores", async () => {
+  assert.equal(await defaultThreads(), availableParallelism());
   if (BACKEND !== 'wasm') return;
-  const info = await initBackend('wasm');
-  assert.deepEqual(info.wasm, { simd: true, threads: false, threadsCount: 1 });
+  await useTestBackend();
+  const info = await initBackend('wasm', { threads: THREADS });
+  assert.deepEqual(info.wasm, { simd: true, threads: THREADS >= 2, threadsCount: THREADS });
 });
 
 test('describeAdapter reads each GPUAdapterInfo field (getters, blanks skipped)', () => {
