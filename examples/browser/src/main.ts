@@ -2,11 +2,17 @@
  * The demo page: wires the pipeline (./pipeline.ts) to the DOM. Every action reports failures in
  * the page's error box; nothing is left half-done (buttons come back, the previous model stays).
  *
+ * Two inputs: the document box (DocRED JSON or marked text, with the model of the Model panel:
+ * triples, pair matrix, iterations) and the plain-text box (the library's `extract(text)`:
+ * entities found automatically, the pretrained model shipped in the package, served at
+ * `models/shipped/`).
+ *
  * URL parameters: `?backend=wasm` skips WebGPU; `?model=DIR` loads another model directory.
  * For tests, `window.__docre` mirrors the state: `state` (`starting | ready | running | done |
- * error`), backend, adapter, the setup and per-run timings, the triples and the last error.
+ * error`), backend, adapter, the setup and per-run timings, the triples, the plain-text box's
+ * entities and triples, and the last error.
  */
-import type { EmbeddedEncoder, OfficialTriple } from 'docre-kit';
+import { extract, type EmbeddedEncoder, type ExtractResult, type OfficialTriple } from 'docre-kit';
 import { renderHeatmap, renderLegend } from './heatmap.js';
 import {
   DemoError,
@@ -38,12 +44,15 @@ interface DemoState {
     /** relations predicted after each DocRE-II iteration (base first) */
     iterationPredictions: readonly number[];
   };
+  /** the plain-text box's last result; `ms` includes loading the shipped model on the first run */
+  text?: Pick<ExtractResult, 'entities' | 'triples'> & { ms: number; first: boolean };
   error?: string;
   /** how many errors the page has shown */
   errors?: number;
   runs: number;
+  textRuns: number;
 }
-const demo: DemoState = { state: 'starting', setup: {}, runs: 0 };
+const demo: DemoState = { state: 'starting', setup: {}, runs: 0, textRuns: 0 };
 (window as unknown as { __docre: DemoState }).__docre = demo;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -203,6 +212,104 @@ async function run(): Promise<void> {
   }
 }
 
+/** The text with each mention marked (entity id as a subscript, type on hover). */
+function markedText(r: ExtractResult): Node[] {
+  const text = r.text ?? '';
+  const spans = r.entities
+    .flatMap((e) => e.mentions.map((m) => ({ ...m, e })))
+    .sort((a, b) => a.start - b.start);
+  const out: Node[] = [];
+  let at = 0;
+  for (const m of spans) {
+    if (m.start < at) continue; // overlapping mentions: the first one is marked
+    out.push(document.createTextNode(text.slice(at, m.start)));
+    const mark = Object.assign(document.createElement('mark'), {
+      textContent: text.slice(m.start, m.end),
+      title: `${m.e.type} [${m.e.id}] ${m.e.name}`,
+    });
+    mark.append(Object.assign(document.createElement('sub'), { textContent: String(m.e.id) }));
+    out.push(mark);
+    at = m.end;
+  }
+  out.push(document.createTextNode(text.slice(at)));
+  return out;
+}
+
+function renderText(r: ExtractResult): void {
+  $('text-marked').replaceChildren(...markedText(r));
+  const fill = (id: string, head: string[], rows: string[][], empty: string) => {
+    const table = $<HTMLTableElement>(id);
+    table.innerHTML = '';
+    const tr = table.insertRow();
+    for (const h of head) tr.append(Object.assign(document.createElement('th'), { textContent: h }));
+    for (const cells of rows) {
+      const row = table.insertRow();
+      for (const v of cells) row.insertCell().textContent = v;
+    }
+    if (rows.length === 0) table.insertRow().insertCell().textContent = empty;
+  };
+  fill(
+    'text-entities',
+    ['', 'entity', 'type', 'mentions (characters)'],
+    r.entities.map((e) => [
+      `[${e.id}]`,
+      e.name,
+      e.type,
+      e.mentions.map((m) => `${m.text} ${m.start}–${m.end}`).join(', '),
+    ]),
+    'no entity found',
+  );
+  const name = (i: number) => `${r.entities[i]!.name} [${i}]`;
+  fill(
+    'text-triples',
+    ['subject', 'relation', 'object', 'score'],
+    r.triples.map((t) => [
+      name(t.head),
+      `${t.relationName} (${t.relation})`,
+      name(t.tail),
+      t.score.toFixed(3),
+    ]),
+    r.entities.length < 2 ? 'fewer than two entities: no pair to classify' : 'no relation predicted',
+  );
+  $('text-results').hidden = false;
+}
+
+/** The plain-text box: `extract(text)` with the shipped model (loaded on the first run, then reused). */
+async function runText(): Promise<void> {
+  clearError();
+  const button = $<HTMLButtonElement>('run-text');
+  button.disabled = true;
+  demo.state = 'running';
+  try {
+    const text = $<HTMLTextAreaElement>('plain').value;
+    if (text.trim() === '') throw new DemoError('plain text: the box is empty');
+    const t0 = performance.now();
+    const [r] = await extract(text, {
+      modelDir: `${base}models/shipped/`,
+      embeddedDir: `${base}embedded-en`,
+    }).catch((e: unknown) => {
+      throw new DemoError(
+        `cannot run the shipped model (models/shipped/): ${(e as Error).message.split('\n')[0]}`,
+      );
+    });
+    if (r!.error) throw new DemoError(`plain text: ${r!.error}`);
+    demo.text = {
+      entities: r!.entities,
+      triples: r!.triples,
+      ms: performance.now() - t0,
+      first: demo.textRuns === 0,
+    };
+    demo.textRuns++;
+    renderText(r!);
+    demo.state = 'done';
+  } catch (e) {
+    showError(e);
+    demo.state = 'error';
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function fetchText(path: string): Promise<string> {
   const res = await fetch(path);
   if (!res.ok) throw new DemoError(`cannot fetch '${path}' (HTTP ${res.status})`);
@@ -231,6 +338,7 @@ async function main(): Promise<void> {
     $<HTMLSelectElement>('format').value = 'auto';
   });
   $('run').addEventListener('click', () => void run());
+  $('run-text').addEventListener('click', () => void runText());
   $('load-url').addEventListener('click', () => {
     const dir = $<HTMLInputElement>('model-url').value.trim();
     void loadModelFrom(dir.startsWith('/') ? dir : `${base}${dir}`).catch(showError);
@@ -263,6 +371,7 @@ async function main(): Promise<void> {
     n.hidden = false;
   }
   setStatus();
+  $<HTMLButtonElement>('run-text').disabled = false; // extract loads its own model and encoder
   const t1 = performance.now();
   encoder = await loadEncoder(`${base}embedded-en`);
   demo.setup['encoder load'] = performance.now() - t1;

@@ -1,8 +1,9 @@
 /**
  * Browser stand-in for `node:fs/promises`: `readFile(path)` answers from the files the user picked
  * (`putFile`) or else fetches `path` from the page's origin. This lets the library's own loaders
- * (`loadModel(dir)`, `readCheckpoint(dir)`, `EmbeddedEncoder.load({ dir })`) run unchanged in the
- * browser with URL directories. Writing is Node only.
+ * (`loadModel(dir)`, `readCheckpoint(dir)`, `EmbeddedEncoder.load({ dir })`, `Extractor.load`) run
+ * unchanged in the browser with URL directories. `stat` answers what a URL can tell (see there).
+ * Writing is Node only.
  */
 const picked = new Map<string, Uint8Array>();
 
@@ -44,12 +45,27 @@ export async function readFile(
   return encoding ? new TextDecoder().decode(bytes) : bytes;
 }
 
+/**
+ * What a URL path is: a picked file, or a directory (ends in `/` or has no extension; an HTTP
+ * server cannot list it, so its files' reads report what is missing), or a file that the origin
+ * serves (HEAD).
+ */
+export async function stat(path: string): Promise<{ isFile(): boolean; isDirectory(): boolean }> {
+  const p = String(path);
+  const as = (dir: boolean) => ({ isFile: () => !dir, isDirectory: () => dir });
+  if (picked.has(p)) return as(false);
+  if ([...picked.keys()].some((k) => k.startsWith(`${p.replace(/\/$/, '')}/`))) return as(true);
+  if (p.endsWith('/') || !/\.[^./]+$/.test(p)) return as(true);
+  const res = await fetch(p, { method: 'HEAD' }).catch(() => undefined);
+  if (!res?.ok) throw new FileNotFound(`ENOENT: '${p}'${res ? ` (HTTP ${res.status})` : ''}`);
+  return as(false);
+}
+
 const nodeOnly = (name: string) => async (): Promise<never> => {
   throw new Error(`fs.${name} is not available in the browser (Node only)`);
 };
 export const writeFile = nodeOnly('writeFile');
 export const mkdir = nodeOnly('mkdir');
-export const stat = nodeOnly('stat');
 export const rename = nodeOnly('rename');
 export const readdir = nodeOnly('readdir');
 export const rm = nodeOnly('rm');

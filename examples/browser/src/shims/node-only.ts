@@ -1,6 +1,8 @@
 /**
- * Browser stand-in for Node-only modules the library imports lazily on Node paths (`node:module`,
- * `node:crypto`, `node:os`, `node:worker_threads`, and `webgpu`, Dawn for Node: browsers have `navigator.gpu`). Any use throws.
+ * Browser stand-in for Node-only modules the library imports on Node paths (`node:module`,
+ * `node:crypto`, `node:url`, `node:util`, `node:readline` — the CLI's argument parser and the
+ * file-record reader of `extract` —, `node:os`, `node:worker_threads`, and `webgpu`, Dawn for
+ * Node: browsers have `navigator.gpu`). Any use throws.
  */
 const fail = (name: string) => (): never => {
   throw new Error(`${name} is Node only and not available in the browser`);
@@ -9,6 +11,8 @@ export const createRequire = fail('node:module createRequire');
 export const createHash = fail('node:crypto createHash');
 export const fileURLToPath = fail('node:url fileURLToPath');
 export const promisify = fail('node:util promisify');
+export const parseArgs = fail('node:util parseArgs');
+export const createInterface = fail('node:readline createInterface');
 export const create = fail('webgpu (Dawn) create');
 export const availableParallelism = fail('node:os availableParallelism');
 export const Worker = fail('node:worker_threads Worker');
