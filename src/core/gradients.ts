@@ -12,6 +12,7 @@
  * registerGradientFixes(); // idempotent; initBackend() calls it
  */
 import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from './errors.js';
 
 let registered = false;
 
@@ -75,6 +76,20 @@ interface TapeState {
   activeTape: unknown;
 }
 
+/** The gradients of `f()` wrt `xs` for `dy`, on a tape of its own (inside a backward pass too). */
+function gradientsOnOwnTape(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): (tf.Tensor | undefined)[] {
+  const engine = tf.engine();
+  const state = (engine as unknown as { state: TapeState }).state;
+  const outer = state.activeTape;
+  try {
+    const { value, grads } = engine.gradients(f, xs, dy, true);
+    if (!xs.includes(value)) value.dispose(); // else kept until the outer backward pass ends
+    return xs.map((_, i) => grads[i] ?? undefined);
+  } finally {
+    state.activeTape = outer;
+  }
+}
+
 /**
  * Gradient checkpointing: `f(...inputs)` whose forward pass keeps no intermediate tensors — only
  * its inputs — and whose backward pass runs `f` again under a tape of its own to get the
@@ -97,16 +112,58 @@ export function recompute(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly
     save(xs);
     return {
       value: f(...xs),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        gradientsOnOwnTape(() => f(...saved), saved, dy as tf.Tensor).map((g, i) => g ?? tf.zerosLike(saved[i]!)),
+    };
+  });
+  return run(...inputs);
+}
+
+/**
+ * Chunked gradient checkpointing: `concat([f(0, ...inputs), …, f(n−1, ...inputs)], axis)`, one
+ * chunk at a time in both passes. Forward: each chunk runs in its own `tidy`, so only its output
+ * outlives it. Backward: chunk i runs again on a tape of its own with its slice of dy; its input
+ * gradients are added to running sums and everything else it made is freed before chunk i+1.
+ * Peak: inputs, output, running sums and ONE chunk's intermediates with their gradients — where
+ * `recompute` (one block) holds all chunks' at once in its backward pass. Same values and
+ * gradients as the concatenation for a deterministic `f` (up to float summation order of the
+ * input gradients). Use it for heads / row blocks whose outputs are concatenated.
+ * @example
+ * const { tensors, rebuild } = flattenTensors(params);
+ * const heads = recomputeChunks((j, x, ...p) => head(j, x, rebuild(p)), 4, [x, ...tensors], -1);
+ */
+export function recomputeChunks(
+  f: (chunk: number, ...xs: tf.Tensor[]) => tf.Tensor,
+  n: number,
+  inputs: readonly tf.Tensor[],
+  axis = -1,
+): tf.Tensor {
+  if (!(Number.isInteger(n) && n >= 1)) throw new ArgumentError('recomputeChunks n', 'an integer ≥ 1', n);
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const xs = args as tf.Tensor[];
+    save(xs);
+    const parts = Array.from({ length: n }, (_, i) => tf.tidy(() => f(i, ...xs)));
+    const ax = axis < 0 ? parts[0]!.rank + axis : axis;
+    const sizes = parts.map((p) => p.shape[ax]!);
+    const value = n === 1 ? parts[0]! : tf.concat(parts, ax);
+    if (n > 1) tf.dispose(parts);
+    return {
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const engine = tf.engine();
-        const state = (engine as unknown as { state: TapeState }).state;
-        const outer = state.activeTape;
-        try {
-          const { grads } = engine.gradients(() => f(...saved), saved, dy as tf.Tensor, true);
-          return saved.map((x, i) => grads[i] ?? tf.zerosLike(x));
-        } finally {
-          state.activeTape = outer;
-        }
+        const dys = n === 1 ? [dy as tf.Tensor] : tf.split(dy as tf.Tensor, sizes, ax);
+        const sums: (tf.Tensor | undefined)[] = saved.map(() => undefined);
+        dys.forEach((dyi, i) => {
+          const grads = gradientsOnOwnTape(() => f(i, ...saved), saved, dyi);
+          if (n > 1) dyi.dispose();
+          grads.forEach((g, j) => {
+            if (!g) return;
+            const prev = sums[j];
+            sums[j] = prev ? prev.add(g) : g;
+            if (prev) tf.dispose([prev, g]);
+          });
+        });
+        return saved.map((x, j) => sums[j] ?? tf.zerosLike(x));
       },
     };
   });

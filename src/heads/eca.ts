@@ -8,7 +8,9 @@
  *   head 0 row s (s,k), k ≠ o · head 1 column o (k,o), k ≠ s · head 2 column s (k,s) ·
  *   head 3 row o (o,k) · plus the pair (s,o) itself.
  * Keys and values come from `memory` (DocRE-II: M_l = [F_l ; R_l]); scores are computed with
- * batched matmuls over rows / columns, so no `[b,e,e,e,·]` tensor wider than 1 is built.
+ * batched matmuls over rows / columns, so no `[b,e,e,e,·]` tensor wider than 1 is built; heads,
+ * and blocks of query rows within a head, run one at a time (`recomputeChunks`), forward and
+ * backward.
  *
  * Differences from the official code (DeepLearnXMU/DocRE-II, `CCNet.py`, `model.py`), following
  * the paper and DESIGN.md instead: the official layer first compresses [F;R] with a
@@ -23,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
-import { flattenTensors, recompute } from '../core/gradients.js';
+import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
   addDense,
@@ -31,12 +33,9 @@ import {
   addNorm,
   dense,
   feedForward,
-  flatHeads,
-  headMask,
-  headSources,
-  mergeHeads,
-  splitHeads,
   layerNorm,
+  candidates,
+  rowBlocks,
   pathScores,
   pathSum,
   readVars,
@@ -90,7 +89,7 @@ export function eca(
   const dims = checkShape('query', query.shape, ['b', 'e', 'e', 'd']);
   checkShape('memory', memory.shape, ['b', 'e', 'e', 'dm'], dims);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
-  const [e, d, dm] = [dims['e']!, dims['d']!, dims['dm']!];
+  const [d, dm] = [dims['d']!, dims['dm']!];
   if (d % ECA_HEADS !== 0)
     throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
   for (const [n, inDim] of [
@@ -102,64 +101,94 @@ export function eca(
     checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
-  const b = dims['b']!;
   return tf.tidy(() => {
-    const q5 = splitHeads(dense(query, params.query), ECA_HEADS); // [b,h,e,e,dh]
-    const k5 = splitHeads(dense(memory, params.key), ECA_HEADS);
-    const v5 = splitHeads(dense(memory, params.value), ECA_HEADS);
-    const pm = pairMask.toFloat();
-    const scale = 1 / Math.sqrt(d / ECA_HEADS);
-    // heads grouped by anchor (rows/columns of s, or of o), each group one batched matmul
-    const outs = ECA_GROUPS.map(({ heads, anchor, sides, exclude }) =>
-      // one tidy per group: a forward pass frees the group's [b·g,e,e,e] intermediates early
-      tf.tidy(() => {
-        const g = heads.length;
-        const idx = tf.tensor1d(heads, 'int32');
-        const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
-        const a = tf.tidy(() => {
-          const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
-          const mask = flatHeads(headMask(pm, sides, anchor).mul(exclude(e))); // [b·g,e,e,e]
-          return softmaxWithSelf(
-            logits.mul(scale),
-            flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale),
-            mask,
-          );
-        });
-        const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
-        return out.reshape([b, g, e, e, d / ECA_HEADS]);
-      }),
-    );
-    // back to head order 0..3
-    const order = tf.tensor1d(HEAD_ORDER, 'int32');
-    return dense(mergeHeads(tf.gather(tf.concat(outs, 1), order, 1)), params.output) as tf.Tensor4D;
+    const { output, ...heads } = params;
+    const { tensors, rebuild } = flattenTensors(heads);
+    const merged = recomputeChunks(
+      (j, qq, mm, pm, ...ps) => ecaHead(j, qq!, mm!, pm!, rebuild(ps)),
+      ECA_HEADS,
+      [query, memory, pairMask.toFloat(), ...tensors],
+      -1,
+    ); // [b,e,e,d] = [head_0 .. head_3]
+    return dense(merged, output) as tf.Tensor4D;
   });
 }
 
-/** Heads grouped by anchor; `exclude(e)` is the k ≠ o / k ≠ s mask [1,g,A|1,B|1,k] of the group. */
-const ECA_GROUPS = (['A', 'B'] as const).map((anchor) => {
-  const heads = ECA_HEAD_CANDIDATES.flatMap((c, h) => (c.ref.anchor === anchor ? [h] : []));
-  const sides = heads.map((h) => ECA_HEAD_CANDIDATES[h]!.ref.side);
-  const exclude = (e: number) =>
+/** x2 [b·e·e, c] (a [b,e,e,c] tensor of `shape`, flattened) · kernel columns of head j → [b,e,e,dh]. */
+function headDense(x2: tf.Tensor, shape: number[], p: DenseParams, j: number): tf.Tensor {
+  const [inDim, d] = p.kernel.shape as [number, number];
+  const dh = d / ECA_HEADS;
+  return tf.tidy(() =>
     tf
-      .stack(
-        heads
-          .map((h) => {
-            const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
-            const notEye = tf.sub(1, tf.eye(e)); // [e,e]
-            // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
-            return ex === 'B'
-              ? notEye.reshape([1, e, e])
-              : ex === 'A'
-                ? notEye.reshape([e, 1, e])
-                : tf.ones([1, 1, e]);
-          })
-          .map((t) => tf.broadcastTo(t, [e, e, e])),
-      )
-      .expandDims(0); // [1,g,e,e,e]
-  return { heads, anchor, sides, exclude };
-});
-/** Position of head h in the concatenation of the groups. */
-const HEAD_ORDER = ECA_HEAD_CANDIDATES.map((_, h) => ECA_GROUPS.flatMap((g) => g.heads).indexOf(h));
+      .matMul(x2, tf.slice(p.kernel, [0, j * dh], [inDim, dh]) as tf.Tensor2D)
+      .add(tf.slice(p.bias, [j * dh], [dh]))
+      .reshape([...shape.slice(0, 3), dh]),
+  );
+}
+
+/**
+ * ECA head j for the query rows `rows` = [r0, a]: q, k, v [b,e,e,dh], pm [b,e,e] float →
+ * [b,a,e,dh]. Its largest tensors are [b,a,e,e].
+ */
+function ecaBlock(
+  j: number,
+  rows: readonly [number, number],
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  pm: tf.Tensor,
+): tf.Tensor {
+  const [b, e, , dh] = q.shape as [number, number, number, number];
+  const a = rows[1];
+  const { ref, exclude } = ECA_HEAD_CANDIDATES[j]!;
+  const src = (t: tf.Tensor) => (ref.anchor === 'A' ? candidates(t, ref.side, rows) : candidates(t, ref.side));
+  const scale = 1 / Math.sqrt(dh);
+  const qr = candidates(q, 'row', rows); // [b,a,e,dh]
+  const w = tf.tidy(() => {
+    const logits = tf.tidy(() => pathScores(qr, src(k), ref.anchor).mul(scale)); // [b,a,e,e]
+    const selfLogit = tf.tidy(() => tf.sum(qr.mul(candidates(k, 'row', rows)), -1, true).mul(scale));
+    const mask = tf.tidy(() => {
+      const m = ref.anchor === 'A' ? src(pm).reshape([b, a, 1, e]) : src(pm).reshape([b, 1, e, e]);
+      if (!exclude) return m;
+      // k ≠ o depends on (B,k): [1,1,e,e]; k ≠ s on (A,k): [1,a,1,e]
+      const notEye = tf.sub(1, tf.eye(e));
+      return m.mul(
+        exclude === 'B'
+          ? notEye.reshape([1, 1, e, e])
+          : tf.slice(notEye, [rows[0], 0], [a, e]).reshape([1, a, 1, e]),
+      );
+    });
+    return softmaxWithSelf(logits, selfLogit, mask);
+  });
+  return tf.tidy(() => pathSum(w.path, src(v), ref.anchor).add(w.self.mul(candidates(v, 'row', rows))));
+}
+
+/**
+ * ECA head j: query [b,e,e,d], memory [b,e,e,dm] → [b,e,e,dh] (channels [j·dh, (j+1)·dh) of the
+ * head concatenation); the query rows run in blocks as in I-MSA (`recomputeChunks`).
+ */
+function ecaHead(
+  j: number,
+  query: tf.Tensor,
+  memory: tf.Tensor,
+  pm: tf.Tensor,
+  p: Omit<ECAParams, 'output'>,
+): tf.Tensor {
+  const [b, e] = query.shape as [number, number];
+  const q2 = query.reshape([-1, query.shape[3]!]);
+  const m2 = memory.reshape([-1, memory.shape[3]!]);
+  const q = headDense(q2, query.shape, p.query, j);
+  const k = headDense(m2, memory.shape, p.key, j);
+  const v = headDense(m2, memory.shape, p.value, j);
+  const blocks = rowBlocks(b, e);
+  if (blocks.length === 1) return ecaBlock(j, blocks[0]!, q, k, v, pm);
+  return recomputeChunks(
+    (r, qq, kk, vv, mm) => ecaBlock(j, blocks[r]!, qq!, kk!, vv!, mm!),
+    blocks.length,
+    [q, k, v, pm],
+    1,
+  );
+}
 
 /**
  * DocRE-II fusion sub-layer (eqs. 8–9): `s = σ([F̃ ; R̃]·W_g + b_g)`, `M̃ = s∘F̃ + (1−s)∘R̃`.
