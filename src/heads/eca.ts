@@ -35,6 +35,9 @@ import {
   feedForward,
   layerNorm,
   candidates,
+  headProjections,
+  overRowBlocks,
+  positionBlocks,
   rowBlocks,
   pathScores,
   pathSum,
@@ -102,91 +105,67 @@ export function eca(
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
   return tf.tidy(() => {
-    const { output, ...heads } = params;
-    const { tensors, rebuild } = flattenTensors(heads);
-    const merged = recomputeChunks(
+    const { tensors, rebuild } = flattenTensors(params);
+    // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
+    return recomputeChunks(
       (j, qq, mm, pm, ...ps) => ecaHead(j, qq!, mm!, pm!, rebuild(ps)),
       ECA_HEADS,
       [query, memory, pairMask.toFloat(), ...tensors],
       -1,
-    ); // [b,e,e,d] = [head_0 .. head_3]
-    return dense(merged, output) as tf.Tensor4D;
+      (heads, _q, _m, _pm, ...ps) => dense(heads, rebuild(ps).output),
+    ) as tf.Tensor4D;
   });
 }
 
-/** x2 [b·e·e, c] (a [b,e,e,c] tensor of `shape`, flattened) · kernel columns of head j → [b,e,e,dh]. */
-function headDense(x2: tf.Tensor, shape: number[], p: DenseParams, j: number): tf.Tensor {
-  const [inDim, d] = p.kernel.shape as [number, number];
-  const dh = d / ECA_HEADS;
-  return tf.tidy(() =>
-    tf
-      .matMul(x2, tf.slice(p.kernel, [0, j * dh], [inDim, dh]) as tf.Tensor2D)
-      .add(tf.slice(p.bias, [j * dh], [dh]))
-      .reshape([...shape.slice(0, 3), dh]),
-  );
-}
-
 /**
- * ECA head j for the query rows `rows` = [r0, a]: q, k, v [b,e,e,dh], pm [b,e,e] float →
- * [b,a,e,dh]. Its largest tensors are [b,a,e,e].
+ * ECA head j for one block of a query rows: rows of the block ([b,a,e,·]) q, k, v of the pairs
+ * themselves (and, for an A-anchored candidate, its sources kc, vc and their pairMask mc);
+ * whole ([b,e,e,·]) the sources of a B-anchored candidate. → [b,a,e,dh]; its largest tensors
+ * are [b,a,e,e].
  */
-function ecaBlock(
-  j: number,
-  rows: readonly [number, number],
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  pm: tf.Tensor,
-): tf.Tensor {
-  const [b, e, , dh] = q.shape as [number, number, number, number];
-  const a = rows[1];
+function ecaBlock(j: number, r0: number, [q, k, v, kc, vc, mc]: tf.Tensor[]): tf.Tensor {
+  const [b, a, e, dh] = q!.shape as [number, number, number, number];
   const { ref, exclude } = ECA_HEAD_CANDIDATES[j]!;
-  const src = (t: tf.Tensor) => (ref.anchor === 'A' ? candidates(t, ref.side, rows) : candidates(t, ref.side));
   const scale = 1 / Math.sqrt(dh);
-  const qr = candidates(q, 'row', rows); // [b,a,e,dh]
   const w = tf.tidy(() => {
-    const logits = tf.tidy(() => pathScores(qr, src(k), ref.anchor).mul(scale)); // [b,a,e,e]
-    const selfLogit = tf.tidy(() => tf.sum(qr.mul(candidates(k, 'row', rows)), -1, true).mul(scale));
+    const logits = tf.tidy(() => pathScores(q!, kc!, ref.anchor).mul(scale)); // [b,a,e,e]
+    const selfLogit = tf.tidy(() => tf.sum(q!.mul(k!), -1, true).mul(scale));
     const mask = tf.tidy(() => {
-      const m = ref.anchor === 'A' ? src(pm).reshape([b, a, 1, e]) : src(pm).reshape([b, 1, e, e]);
+      const m = ref.anchor === 'A' ? mc!.reshape([b, a, 1, e]) : mc!.reshape([b, 1, e, e]);
       if (!exclude) return m;
       // k ≠ o depends on (B,k): [1,1,e,e]; k ≠ s on (A,k): [1,a,1,e]
       const notEye = tf.sub(1, tf.eye(e));
       return m.mul(
         exclude === 'B'
           ? notEye.reshape([1, 1, e, e])
-          : tf.slice(notEye, [rows[0], 0], [a, e]).reshape([1, a, 1, e]),
+          : tf.slice(notEye, [r0, 0], [a, e]).reshape([1, a, 1, e]),
       );
     });
     return softmaxWithSelf(logits, selfLogit, mask);
   });
-  return tf.tidy(() => pathSum(w.path, src(v), ref.anchor).add(w.self.mul(candidates(v, 'row', rows))));
+  return tf.tidy(() => pathSum(w.path, vc!, ref.anchor).add(w.self.mul(v!)));
 }
 
 /**
  * ECA head j: query [b,e,e,d], memory [b,e,e,dm] → [b,e,e,dh] (channels [j·dh, (j+1)·dh) of the
- * head concatenation); the query rows run in blocks as in I-MSA (`recomputeChunks`).
+ * head concatenation); the query rows run in blocks as in I-MSA (`overRowBlocks`).
  */
-function ecaHead(
-  j: number,
-  query: tf.Tensor,
-  memory: tf.Tensor,
-  pm: tf.Tensor,
-  p: Omit<ECAParams, 'output'>,
-): tf.Tensor {
-  const [b, e] = query.shape as [number, number];
-  const q2 = query.reshape([-1, query.shape[3]!]);
-  const m2 = memory.reshape([-1, memory.shape[3]!]);
-  const q = headDense(q2, query.shape, p.query, j);
-  const k = headDense(m2, memory.shape, p.key, j);
-  const v = headDense(m2, memory.shape, p.value, j);
+function ecaHead(j: number, query: tf.Tensor, memory: tf.Tensor, pm: tf.Tensor, p: ECAParams): tf.Tensor {
+  const [b, e, , d] = query.shape as [number, number, number, number];
+  const shape = [b, e, e, d / ECA_HEADS];
+  const [q] = headProjections(query, [p.query], j, ECA_HEADS).map((t) => t.reshape(shape));
+  const [k, v] = headProjections(memory, [p.key, p.value], j, ECA_HEADS).map((t) => t.reshape(shape));
+  const { ref } = ECA_HEAD_CANDIDATES[j]!;
   const blocks = rowBlocks(b, e);
-  if (blocks.length === 1) return ecaBlock(j, blocks[0]!, q, k, v, pm);
-  return recomputeChunks(
-    (r, qq, kk, vv, mm) => ecaBlock(j, blocks[r]!, qq!, kk!, vv!, mm!),
-    blocks.length,
-    [q, k, v, pm],
-    1,
+  const cand = [candidates(k!, ref.side), candidates(v!, ref.side), candidates(pm, ref.side)];
+  if (ref.anchor === 'B')
+    return overRowBlocks(blocks, [q!, k!, v!], cand, (r, rows, full) =>
+      ecaBlock(j, blocks[r]![0], [...rows, ...full]),
+    );
+  // A-anchored 'row' candidates are the pair's own rows: not passed twice
+  const own = ref.side === 'row';
+  return overRowBlocks(blocks, own ? [q!, k!, v!, cand[2]!] : [q!, k!, v!, ...cand], [], (r, rows) =>
+    ecaBlock(j, blocks[r]![0], own ? [rows[0]!, rows[1]!, rows[2]!, rows[1]!, rows[2]!, rows[3]!] : rows),
   );
 }
 
@@ -249,19 +228,25 @@ export function inferenceLayer(
     const memory = tf.concat([features, relations], -1); // [b,e,e,2d]
     const fTilde = eca(features, memory, pairMask, params.featureAttention);
     const rTilde = eca(relations, memory, pairMask, params.relationAttention);
-    const mTilde = fusionGate(fTilde, rTilde, params.fusion);
-    return {
-      features: layerNorm(
-        features.add(feedForward(mTilde, params.featureFFN)),
-        params.featureNorm,
-        epsilon,
-      ) as tf.Tensor4D,
-      relations: layerNorm(
-        relations.add(feedForward(mTilde, params.relationFFN)),
-        params.relationNorm,
-        epsilon,
-      ) as tf.Tensor4D,
-    };
+    memory.dispose();
+    // position-wise from here: blocks of rows, so the [b,e,e,ffnDim] hidden layers never exist whole
+    const [b, e] = features.shape as [number, number];
+    const { featureAttention: _f, relationAttention: _r, ...rest } = params;
+    const { tensors, rebuild } = flattenTensors(rest);
+    const both = overRowBlocks(
+      positionBlocks(b, e, params.featureFFN.inner.kernel.shape[1]!),
+      [features, relations, fTilde, rTilde],
+      tensors,
+      (_, [f, r, ft, rt], ps) => {
+        const p = rebuild(ps);
+        const mTilde = fusionGate(ft!, rt!, p.fusion);
+        const f1 = layerNorm(f!.add(feedForward(mTilde, p.featureFFN)), p.featureNorm, epsilon);
+        const r1 = layerNorm(r!.add(feedForward(mTilde, p.relationFFN)), p.relationNorm, epsilon);
+        return tf.concat([f1, r1], -1);
+      },
+    ); // [b,e,e,2d] = [F' ; R']
+    const [f1, r1] = tf.split(both, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+    return { features: f1, relations: r1 };
   });
 }
 

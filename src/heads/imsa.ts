@@ -36,6 +36,9 @@ import {
   choosePairs,
   softmaxWithSelf,
   candidates,
+  headProjections,
+  overRowBlocks,
+  positionBlocks,
   rowBlocks,
   type DenseParams,
   type LayerArgs,
@@ -119,65 +122,50 @@ function project(t: tf.Tensor, w: tf.Tensor, transpose = false): tf.Tensor {
 }
 
 /**
- * Head j of I-MSA for the query rows `rows` = [r0, a]: q, k, v [b,e,e,dh] of the head,
- * pm [b,e,e] float → [b,a,e,dh]. Its largest tensors are [b,a,e,e].
+ * Head j of I-MSA for one block of a query rows A. Rows of the block ([b,a,e,·]): q, k, v of the
+ * pairs (A,B) themselves, k1, v1 = the p1 sources (anchored at A), m1 their pairMask; whole
+ * ([b,e,e,·]): k2, v2 = the p2 sources (anchored at B), m2. → [b,a,e,dh]; its largest
+ * tensors are [b,a,e,e].
  */
 function imsaBlock(
-  j: number,
-  rows: readonly [number, number],
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  pm: tf.Tensor,
+  [q, k, v, k1, v1, m1]: tf.Tensor[],
+  [k2, v2, m2]: tf.Tensor[],
   [wk1, wk2, bk, wv1, wv2, bv]: HeadPath,
 ): tf.Tensor {
-  const [b, e, , dh] = q.shape as [number, number, number, number];
-  const a = rows[1];
-  const [side1, side2] = [SIDES_1[j]!, SIDES_2[j]!];
+  const [b, a, e, dh] = q!.shape as [number, number, number, number];
   const scale = 1 / Math.sqrt(dh);
-  const qr = candidates(q, 'row', rows); // [b,a,e,dh]
   const w = tf.tidy(() => {
     // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b,a,e,e] (A,B,k)
     const logits = tf.tidy(() =>
-      pathScores(project(qr, wk1, true), candidates(k, side1, rows), 'A')
-        .add(pathScores(project(qr, wk2, true), candidates(k, side2), 'B'))
-        .add(tf.sum(qr.mul(bk), -1, true))
+      pathScores(project(q!, wk1, true), k1!, 'A')
+        .add(pathScores(project(q!, wk2, true), k2!, 'B'))
+        .add(tf.sum(q!.mul(bk), -1, true))
         .mul(scale),
     );
-    const selfLogit = tf.tidy(() => tf.sum(qr.mul(candidates(k, 'row', rows)), -1, true).mul(scale)); // [b,a,e,1]
-    const mask = tf.tidy(() =>
-      candidates(pm, side1, rows)
-        .reshape([b, a, 1, e])
-        .mul(candidates(pm, side2).reshape([b, 1, e, e])),
-    ); // [b,a,e,e]
+    const selfLogit = tf.tidy(() => tf.sum(q!.mul(k!), -1, true).mul(scale)); // [b,a,e,1]
+    const mask = tf.tidy(() => m1!.reshape([b, a, 1, e]).mul(m2!.reshape([b, 1, e, e]))); // [b,a,e,e]
     return softmaxWithSelf(logits, selfLogit, mask);
   });
   // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
   return tf.tidy(() =>
-    project(pathSum(w.path, candidates(v, side1, rows), 'A'), wv1)
-      .add(project(pathSum(w.path, candidates(v, side2), 'B'), wv2))
+    project(pathSum(w.path, v1!, 'A'), wv1)
+      .add(project(pathSum(w.path, v2!, 'B'), wv2))
       .add(tf.sum(w.path, -1, true).mul(bv))
-      .add(w.self.mul(candidates(v, 'row', rows))),
+      .add(w.self.mul(v!)),
   );
 }
 
 /**
  * I-MSA head j: x [b,e,e,d] → [b,e,e,dh] (channels [j·dh, (j+1)·dh) of the head concatenation).
- * q, k, v of the head are projected once; the query rows then run in blocks of
- * ≤ PATH_BLOCK_ELEMENTS path scores (`recomputeChunks`: one block's `[b,a,e,e]` intermediates at
- * a time, in the backward pass too).
+ * q, k, v of the head are projected once (one matmul); the query rows then run in blocks of
+ * ≤ the path-score block size (`overRowBlocks`: one block's `[b,a,e,e]` intermediates at a time,
+ * in the backward pass too).
  */
-function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: Omit<IMSAParams, 'output'>): tf.Tensor {
+function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: IMSAParams): tf.Tensor {
   const [b, e, , d] = x.shape as [number, number, number, number];
   const dh = d / IMSA_HEADS;
-  const x2 = x.reshape([-1, d]);
-  const [q, k, v] = [p.query, p.key, p.value].map((t) =>
-    tf.tidy(() =>
-      tf
-        .matMul(x2, tf.slice(t.kernel, [0, j * dh], [d, dh]) as tf.Tensor2D)
-        .add(tf.slice(t.bias, [j * dh], [dh]))
-        .reshape([b, e, e, dh]),
-    ),
+  const [q, k, v] = headProjections(x, [p.query, p.key, p.value], j, IMSA_HEADS).map((t) =>
+    t.reshape([b, e, e, dh]),
   ) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const half = (t: tf.Tensor, i: 0 | 1) => tf.slice(t, [j, i * dh, 0], [1, dh, dh]).reshape([dh, dh]);
   const bias = (t: tf.Tensor) => tf.slice(t, [j, 0], [1, dh]).reshape([dh]);
@@ -189,13 +177,18 @@ function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: Omit<IMSAParams, 'o
     half(p.pathValue.kernel, 1),
     bias(p.pathValue.bias),
   ];
-  const blocks = rowBlocks(b, e);
-  if (blocks.length === 1) return imsaBlock(j, blocks[0]!, q, k, v, pm, path);
-  return recomputeChunks(
-    (r, qq, kk, vv, mm, ...pp) => imsaBlock(j, blocks[r]!, qq!, kk!, vv!, mm!, pp as HeadPath),
-    blocks.length,
-    [q, k, v, pm, ...path],
-    1,
+  const [side1, side2] = [SIDES_1[j]!, SIDES_2[j]!];
+  // p1 sources by rows: the pair's own k, v when p1 is a 'row' candidate, else their transposes
+  const p1 = side1 === 'row' ? [] : [candidates(k, side1), candidates(v, side1)];
+  return overRowBlocks(
+    rowBlocks(b, e),
+    [q, k, v, ...p1, candidates(pm, side1)],
+    [candidates(k, side2), candidates(v, side2), candidates(pm, side2), ...path],
+    (_, rows, full) => {
+      const [qr, kr, vr] = rows;
+      const [k1, v1, m1] = side1 === 'row' ? [kr, vr, rows[3]] : rows.slice(3);
+      return imsaBlock([qr!, kr!, vr!, k1!, v1!, m1!], full.slice(0, 3), full.slice(3) as HeadPath);
+    },
   );
 }
 
@@ -218,15 +211,15 @@ function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: Omit<IMSAParams, 'o
 export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
   checkIMSA(x, pairMask, params);
   return tf.tidy(() => {
-    const { output, ...heads } = params;
-    const { tensors, rebuild } = flattenTensors(heads);
-    const merged = recomputeChunks(
+    const { tensors, rebuild } = flattenTensors(params);
+    // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
+    return recomputeChunks(
       (j, xx, pm, ...ps) => imsaHead(j, xx!, pm!, rebuild(ps)),
       IMSA_HEADS,
       [x, pairMask.toFloat(), ...tensors],
       -1,
-    ); // [b,e,e,d] = [head_0 .. head_3]
-    return dense(merged, output) as tf.Tensor4D;
+      (heads, _x, _pm, ...ps) => dense(heads, rebuild(ps).output),
+    ) as tf.Tensor4D;
   });
 }
 
@@ -252,8 +245,24 @@ export function inferenceEncoder(
   epsilon = 1e-5,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const y = layerNorm(x.add(imsa(x, pairMask, params.imsa)), params.norm1, epsilon);
-    return layerNorm(y.add(feedForward(y, params.ffn)), params.norm2, epsilon) as tf.Tensor4D;
+    const att = imsa(x, pairMask, params.imsa);
+    // position-wise from here: blocks of rows, so the [b,e,e,ffnDim] hidden layer never exists whole
+    const [b, e] = x.shape as [number, number];
+    const { tensors, rebuild } = flattenTensors({
+      norm1: params.norm1,
+      ffn: params.ffn,
+      norm2: params.norm2,
+    });
+    return overRowBlocks(
+      positionBlocks(b, e, params.ffn.inner.kernel.shape[1]!),
+      [x, att],
+      tensors,
+      (_, [xr, ar], ps) => {
+        const p = rebuild(ps);
+        const y = layerNorm(xr!.add(ar!), p.norm1, epsilon);
+        return layerNorm(y.add(feedForward(y, p.ffn)), p.norm2, epsilon);
+      },
+    ) as tf.Tensor4D;
   });
 }
 

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { prng } from '../core/initializers.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
+import { recomputeChunks } from '../core/gradients.js';
 
 /** tfjs' `LayerArgs` (not re-exported by the tfjs union package). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -81,7 +82,9 @@ export function pathScores(q: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor
   return tf.tidy(() => {
     if (anchor === 'A') {
       // per (b,A): q[A] [B,c] · src[A]ᵀ [c,k] → [b·a, B, k]
-      return tf.matMul(q.reshape([b * a, e, c]), src.reshape([b * a, e, c]), false, true).reshape([b, a, e, e]);
+      return tf
+        .matMul(q.reshape([b * a, e, c]), src.reshape([b * a, e, c]), false, true)
+        .reshape([b, a, e, e]);
     }
     // per (b,B): qT[B] [A,c] · src[B]ᵀ [c,k] → [b,B,A,k] → [b,A,B,k]
     const s = tf.matMul(swapPairs(q).reshape([b * e, a, c]), src.reshape([b * e, e, c]), false, true);
@@ -109,39 +112,104 @@ export function pathSum(w: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor'])
   });
 }
 
+/** `x[anchor, k]` for candidates of `side`: 'row' the pair (anchor,k) itself (x), 'col' (k,anchor) (xᵀ). */
+export function candidates(x: tf.Tensor, side: PairRef['side']): tf.Tensor {
+  return side === 'row' ? x : swapPairs(x);
+}
+
 /**
- * `x[anchor, k]` for candidates of `side` ('row': the pair (anchor,k) itself; 'col': (k,anchor)),
- * anchors restricted to rows [r0, r0+a) when `rows` is given.
- * @param x [b,e,e,c] or [b,e,e] @returns [b,a,e,c] or [b,a,e]
+ * `concat_r block(r, rowwise rows of block r, full)` over the row blocks `blocks` (axis 1):
+ * each `rowwise` tensor [b,e,..] is split along axis 1 and block r gets its rows only; `full`
+ * tensors go whole to every block. One block's intermediates at a time, forward and backward
+ * (`recomputeChunks`); each block's gradients cover its own rows only (no padded full-size
+ * gradients of a slice).
  */
-export function candidates(x: tf.Tensor, side: PairRef['side'], rows?: readonly [number, number]): tf.Tensor {
-  if (!rows) return side === 'row' ? x : swapPairs(x);
+export function overRowBlocks(
+  blocks: readonly (readonly [number, number])[],
+  rowwise: readonly tf.Tensor[],
+  full: readonly tf.Tensor[],
+  block: (r: number, rows: tf.Tensor[], full: tf.Tensor[]) => tf.Tensor,
+): tf.Tensor {
+  const n = blocks.length;
+  if (n === 1) return block(0, [...rowwise], [...full]);
+  const g = rowwise.length;
+  const parts = rowwise.flatMap((t) =>
+    tf.split(
+      t,
+      blocks.map(([, a]) => a),
+      1,
+    ),
+  );
+  return recomputeChunks(
+    (r, ...xs) =>
+      block(
+        r,
+        rowwise.map((_, i) => xs[i * n + r]!),
+        xs.slice(g * n),
+      ),
+    n,
+    [...parts, ...full],
+    1,
+  );
+}
+
+/**
+ * Head j's columns of several dense maps of the same input, as one matmul (the input is read,
+ * and kept for a gradient, once): x [.., in], maps {kernel [in, out], bias [out]} → one
+ * [N, out/h] tensor per map, N = the product of x's leading dims.
+ */
+export function headProjections(
+  x: tf.Tensor,
+  maps: readonly DenseParams[],
+  j: number,
+  h: number,
+): tf.Tensor[] {
+  const inDim = x.shape[x.rank - 1]!;
   return tf.tidy(() => {
-    const [r0, a] = rows;
-    if (side === 'row') return tf.slice(x, [0, r0], [-1, a]);
-    return swapPairs(tf.slice(x, [0, 0, r0], [-1, -1, a]));
+    const dh = maps[0]!.kernel.shape[1]! / h;
+    const kernel = tf.concat(
+      maps.map((p) => tf.slice(p.kernel, [0, j * dh], [inDim, dh])),
+      1,
+    );
+    const bias = tf.concat(maps.map((p) => tf.slice(p.bias, [j * dh], [dh])));
+    const y = tf.matMul(x.reshape([-1, inDim]), kernel as tf.Tensor2D).add(bias); // [N, maps·dh]
+    return maps.length === 1 ? [y] : tf.split(y, maps.length, 1);
   });
 }
 
 /** Default elements of one `[b,a,e,e]` block of path scores: a = this / (b·e·e) query rows. */
-export const PATH_BLOCK_ELEMENTS = 2 ** 18;
-let blockElements = PATH_BLOCK_ELEMENTS;
+export const PATH_BLOCK_ELEMENTS = 2 ** 17;
+/** Default elements of one block of a position-wise sub-layer's widest tensor ([b,a,e,f] FFN hidden). */
+export const POSITION_BLOCK_ELEMENTS = 2 ** 21;
+let blockElements = { path: PATH_BLOCK_ELEMENTS, position: POSITION_BLOCK_ELEMENTS };
 
 /**
- * Sets the path-score block size (elements; default PATH_BLOCK_ELEMENTS) and returns the previous
- * one. Values and gradients do not depend on it (up to float summation order); tests lower it to
- * run several blocks at small sizes.
+ * Sets the block sizes (elements; defaults PATH_BLOCK_ELEMENTS, POSITION_BLOCK_ELEMENTS) and
+ * returns the previous ones. Values and gradients do not depend on them (up to float summation
+ * order); tests lower them to run several blocks at small sizes.
  */
-export function setPathBlockElements(n: number): number {
-  if (!(Number.isInteger(n) && n >= 1)) throw new ArgumentError('pathBlockElements', 'an integer ≥ 1', n);
+export function setBlockElements(sizes: { path?: number; position?: number }): {
+  path: number;
+  position: number;
+} {
+  for (const [k, n] of Object.entries(sizes))
+    if (!(Number.isInteger(n) && n >= 1)) throw new ArgumentError(`${k} block elements`, 'an integer ≥ 1', n);
   const prev = blockElements;
-  blockElements = n;
+  blockElements = { ...prev, ...sizes };
   return prev;
 }
 
 /** Row blocks `[r0, a]` covering e query rows, each ≤ the block size in path scores (≥ 1 row). */
 export function rowBlocks(b: number, e: number): [number, number][] {
-  const a = Math.max(1, Math.min(e, Math.floor(blockElements / (b * e * e))));
+  const a = Math.max(1, Math.min(e, Math.floor(blockElements.path / (b * e * e))));
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
+  return out;
+}
+
+/** Row blocks `[r0, a]` of e rows whose [b,a,e,width] tensors have ≤ the position block size in elements. */
+export function positionBlocks(b: number, e: number, width: number): [number, number][] {
+  const a = Math.max(1, Math.min(e, Math.floor(blockElements.position / (b * e * width))));
   const out: [number, number][] = [];
   for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
   return out;
