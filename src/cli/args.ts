@@ -340,6 +340,7 @@ export const COMMANDS = {
       prefix,
       'model-dir': { kind: 'string', arg: 'DIR', help: 'a saved model (default: the shipped one)' },
       backend,
+      threads,
       entities: {
         kind: 'choice',
         arg: 'HOW',

@@ -110,6 +110,7 @@ async function work(o: ParsedOptions<'worker'>, io: CliIO): Promise<void> {
     model = await startModelThread({
       ...(o['model-dir'] !== undefined ? { modelDir: o['model-dir'] } : {}),
       backend: o.backend as BackendName,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.entities !== undefined ? { entities: o.entities as EntitySource } : {}),
     });
   } catch (e) {
