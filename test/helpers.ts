@@ -127,3 +127,15 @@ export async function loadFixture<T = Record<string, unknown>>(name: string): Pr
   const url = new URL(`./fixtures/${name}`, import.meta.url);
   return JSON.parse(await readFile(url, 'utf8')) as T;
 }
+
+/** Runs the CLI in-process, capturing what it writes: `{ code, out, err }`. */
+export async function runCliCaptured(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { runCli } = await import('../src/cli/index.js');
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
+  return { code, out, err };
+}

@@ -36,12 +36,13 @@
  * Dimension letters: `b` documents, `n` pieces, `d` width (256 or 512), `h` = 4 heads, `v` = 8002.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
+import { ArgumentError } from '../core/errors.js';
 import { readSafetensors, writeSafetensors, type SafeTensorInput } from '../core/safetensors.js';
 import { CheckpointError, embeddingLookup } from './bert.js';
 import { encodeHostInWindows, readHost, type EncodeOptions, type Encoder, type EncoderOutput } from './encoder.js';
 import {
   EMBEDDED_PACKAGE,
+  checkEmbeddedInputs,
   EmbeddedTokenizer,
   fileHandler,
   packageDist,
@@ -268,25 +269,18 @@ export class TrainableEmbeddedEncoder implements Encoder {
    * @returns hidden `[b, n, 512]`, attention `[b, 4, n, n]`
    */
   encode(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions = {}): EncoderOutput {
-    this.check(inputIds, attentionMask, options);
+    checkEmbeddedInputs(inputIds, attentionMask, options);
     if (inputIds.shape[1] <= this.maxLength) return this.forward(inputIds, attentionMask, options);
     return this.encodeLong(readHost(inputIds, 'inputIds'), readHost(attentionMask, 'attentionMask'), options);
   }
 
   /** `encode` reading host-side lengths asynchronously (long documents on WebGPU). */
   async encodeAsync(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions = {}): Promise<EncoderOutput> {
-    this.check(inputIds, attentionMask, options);
+    checkEmbeddedInputs(inputIds, attentionMask, options);
     if (inputIds.shape[1] <= this.maxLength) return this.forward(inputIds, attentionMask, options);
     return this.encodeLong(await inputIds.array(), await attentionMask.array(), options);
   }
 
-  private check(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions): void {
-    const { b, n } = checkShape('inputIds', inputIds.shape, ['b', 'n']);
-    checkShape('attentionMask', attentionMask.shape, ['b', 'n'], { b: b!, n: n! });
-    if (inputIds.dtype !== 'int32') throw new ShapeError('inputIds', '[b, n] int32', `dtype ${inputIds.dtype}`);
-    const k = options.attentionLayers ?? 1;
-    if (k !== 1 && k !== 2) throw new ArgumentError('attentionLayers', '1 or 2 (the embedded encoder has 2 layers)', k);
-  }
 
   private forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions): EncoderOutput {
     return embeddedForward(Object.fromEntries(this.params), this.timescales, inputIds, attentionMask, options);

@@ -215,11 +215,7 @@ export class EmbeddedEncoder implements Encoder {
   }
 
   private check(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions): void {
-    const { b, n } = checkShape('inputIds', inputIds.shape, ['b', 'n']);
-    checkShape('attentionMask', attentionMask.shape, ['b', 'n'], { b: b!, n: n! });
-    if (inputIds.dtype !== 'int32') throw new ShapeError('inputIds', '[b, n] int32', `dtype ${inputIds.dtype}`);
-    const k = options.attentionLayers ?? 1;
-    if (k !== 1 && k !== 2) throw new ArgumentError('attentionLayers', '1 or 2 (the embedded encoder has 2 layers)', k);
+    checkEmbeddedInputs(inputIds, attentionMask, options);
   }
 
   /** Encodes host-side ids and masks (windows when longer than 128 pieces). */
@@ -315,4 +311,13 @@ export function fileHandler(dir: string): tf.io.IOHandler {
       };
     },
   };
+}
+
+/** The input checks of both embedded encoders (frozen and trainable): `[b, n]` int32 ids, a matching mask, 1 or 2 attention layers. */
+export function checkEmbeddedInputs(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options: EncodeOptions): void {
+  const { b, n } = checkShape('inputIds', inputIds.shape, ['b', 'n']);
+  checkShape('attentionMask', attentionMask.shape, ['b', 'n'], { b: b!, n: n! });
+  if (inputIds.dtype !== 'int32') throw new ShapeError('inputIds', '[b, n] int32', `dtype ${inputIds.dtype}`);
+  const k = options.attentionLayers ?? 1;
+  if (k !== 1 && k !== 2) throw new ArgumentError('attentionLayers', '1 or 2 (the embedded encoder has 2 layers)', k);
 }

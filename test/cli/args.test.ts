@@ -7,20 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { COMMANDS, commandHelp, parseCommand, runCli, type CommandName } from '../../src/cli/index.js';
+import { COMMANDS, commandHelp, parseCommand, type CommandName } from '../../src/cli/index.js';
 import { oneLine } from '../../src/cli/cli.js';
+import { runCliCaptured } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 function oneErrorLine(err: string): string {
   const lines = err.split('\n').filter(Boolean);

@@ -16,23 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { BertEncoder, parseBertConfig } from '../../src/encoders/bert.js';
 import { EmbeddedEncoder } from '../../src/encoders/embedded.js';
 import { readSafetensors } from '../../src/core/safetensors.js';
-import { runCli } from '../../src/cli/index.js';
-import { useTestBackend } from '../helpers.js';
+import { useTestBackend, runCliCaptured } from '../helpers.js';
 
 await useTestBackend();
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-finetune-'));
 const file = (name: string) => path.join(dir, name);
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 type Doc = { title: string; sents: string[][]; vertexSet: { sent_id: number }[][]; labels?: { h: number; t: number; r: string; evidence: number[] }[] };
 const all = JSON.parse(await fs.readFile(path.join(root, 'assets/re-docred/dev_revised.json'), 'utf8')) as Doc[];

@@ -11,23 +11,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BertEncoder, parseBertConfig } from '../../src/encoders/bert.js';
-import { runCli } from '../../src/cli/index.js';
-import { useTestBackend } from '../helpers.js';
+import { useTestBackend, runCliCaptured } from '../helpers.js';
 
 await useTestBackend();
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'docre-cli-'));
 const file = (name: string) => path.join(dir, name);
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 // a tiny BERT directory with the real bert-base-cased tokenizer
 const tokenizer = JSON.parse(

@@ -12,12 +12,12 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../src/cli/index.js';
 import { encodedSet, featurizeAll, predictTriples } from '../../src/cli/pipeline.js';
 import { Extractor } from '../../src/extract/extractor.js';
 import type { ExtractResult, InputRecord } from '../../src/extract/types.js';
 import type { DocREDDocument } from '../../src/data/docred.js';
 import { initBackend } from '../../src/core/backend.js';
+import { runCliCaptured } from '../helpers.js';
 
 // the embedded encoder is slow on the plain cpu backend: these run on wasm, as the CLI does
 await initBackend('wasm');
@@ -87,12 +87,7 @@ test('embeddedDir: the encoder from a given directory (as in a browser), and a w
   );
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 const input = path.join(dir, 'in.jsonl');
 await fs.writeFile(

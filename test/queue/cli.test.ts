@@ -17,8 +17,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocREDDocument } from '../../src/data/docred.js';
 import type { ExtractResult } from '../../src/extract/types.js';
-import { runCli } from '../../src/cli/index.js';
 import { startRedis, type TestRedis } from './redis.js';
+import { runCliCaptured } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const model = path.join(root, 'test/fixtures/browser-model');
@@ -49,15 +49,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 interface WorkerProcess {
   readonly proc: ChildProcess;
