@@ -13,7 +13,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BertEncoder, parseBertConfig } from '../../src/encoders/bert.js';
+import { writeTinyBertDir } from '../encoders/hf-dir.js';
 import { EmbeddedEncoder } from '../../src/encoders/embedded.js';
 import { readSafetensors } from '../../src/core/safetensors.js';
 import { useTestBackend, runCliCaptured } from '../helpers.js';
@@ -42,19 +42,7 @@ await fs.writeFile(file('train.json'), JSON.stringify(short.slice(0, 4)));
 await fs.writeFile(file('dev.json'), JSON.stringify(short.slice(4, 6)));
 
 // a tiny BERT directory with the real bert-base-cased tokenizer
-const config = parseBertConfig({
-  model_type: 'bert',
-  vocab_size: 28996,
-  hidden_size: 16,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  max_position_embeddings: 512,
-});
-const bert = BertEncoder.random(config, 1);
-await bert.save(file('bert'));
-bert.dispose();
-await fs.copyFile(path.join(root, 'assets/tokenizers/bert-base-cased/tokenizer.json'), file('bert/tokenizer.json'));
+await writeTinyBertDir(file('bert'));
 
 const HEAD = ['--model', 'atlop', '--backend', 'wasm', '--batch-size', '2', '--lr', '1e-3', '--seed', '3', '--config', '{"embSize":16,"blockSize":4}'];
 

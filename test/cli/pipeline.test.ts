@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BertEncoder, parseBertConfig } from '../../src/encoders/bert.js';
+import { writeTinyBertDir } from '../encoders/hf-dir.js';
 import { useTestBackend, runCliCaptured } from '../helpers.js';
 
 await useTestBackend();
@@ -21,22 +21,7 @@ const file = (name: string) => path.join(dir, name);
 const cli = runCliCaptured;
 
 // a tiny BERT directory with the real bert-base-cased tokenizer
-const tokenizer = JSON.parse(
-  await fs.readFile(path.join(root, 'assets/tokenizers/bert-base-cased/tokenizer.json'), 'utf8'),
-);
-const config = parseBertConfig({
-  model_type: 'bert',
-  vocab_size: 28996,
-  hidden_size: 16,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  max_position_embeddings: 512,
-});
-const bert = BertEncoder.random(config, 1);
-await bert.save(file('bert'));
-bert.dispose();
-await fs.writeFile(file('bert/tokenizer.json'), JSON.stringify(tokenizer));
+await writeTinyBertDir(file('bert'));
 
 // small splits of the bundled Re-DocRED file, cut to their first sentences to keep the test fast
 type Doc = {

@@ -63,3 +63,24 @@ export async function writeGoldenDir(which: 'bert' | 'roberta'): Promise<string>
   await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 24, do_lower_case: true }));
   return dir;
 }
+
+/**
+ * A tiny random BERT (d = 16, one layer, 2 heads) with the real bert-base-cased tokenizer
+ * (assets/), written as a Hugging Face directory at `dir` (the CLI tests train on it).
+ */
+export async function writeTinyBertDir(dir: string): Promise<void> {
+  const { BertEncoder, parseBertConfig } = await import('../../src/encoders/bert.js');
+  const config = parseBertConfig({
+    model_type: 'bert',
+    vocab_size: 28996,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 512,
+  });
+  const bert = BertEncoder.random(config, 1);
+  await bert.save(dir);
+  bert.dispose();
+  await copyFile(new URL('../../assets/tokenizers/bert-base-cased/tokenizer.json', import.meta.url), join(dir, 'tokenizer.json'));
+}
