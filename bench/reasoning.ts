@@ -1,6 +1,6 @@
 /**
  * Reasoning-module benchmark: time and peak memory of the efficient I-MSA (DRE-MIR) and ECA
- * (DocRE-II) against the naive reference that materialises every path / candidate as a
+ * (DocRE-II) — and the DRE-MIR / DocRE-II inference layers built on them — against the naive reference that materialises every path / candidate as a
  * `[b,e,e,e,·]` tensor (test/heads/naive-reasoning.ts — what the official DocRE-II code does with
  * `expand(b, n, n, n, d)`), forward and backward (gradients wrt the input and every parameter).
  *
@@ -8,6 +8,7 @@
  *   npx tsx bench/reasoning.ts --quick               # e ∈ {8, 16}, d = 64
  *   npx tsx bench/reasoning.ts --backends wasm --e 16,42,96 --naive-max-e 42 --cpu-max-e 42
  *   npx tsx bench/reasoning.ts --modules I-MSA --reps 3
+ *   npx tsx bench/reasoning.ts --backends wasm --e 42,96 --naive-max-e 0 --modules I-MSA,ECA,InferenceEncoder,InferenceLayer
  *
  * Peak bytes = tf.profile's peak of live tensor bytes minus the bytes alive before the call
  * (inputs and parameters excluded). A naive run above --naive-max-e is not executed: its peak is
@@ -18,8 +19,13 @@
 import { option } from './common.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
-import { imsa } from '../src/heads/imsa.js';
-import { eca } from '../src/heads/eca.js';
+import {
+  imsa,
+  inferenceEncoder,
+  InferenceEncoderLayer,
+  type InferenceEncoderParams,
+} from '../src/heads/imsa.js';
+import { eca, inferenceLayer, InferenceLayer, type InferenceLayerParams } from '../src/heads/eca.js';
 import {
   flattenParams,
   makePairMask,
@@ -41,7 +47,7 @@ const backends = option('backends', 'cpu,wasm,webgpu').split(',') as BackendName
 const naiveMaxE = Number(option('naive-max-e', quick ? '16' : '42'));
 const cpuMaxE = Number(option('cpu-max-e', quick ? '16' : '42'));
 const reps = Number(option('reps', quick ? '2' : '1'));
-const modules = option('modules', 'I-MSA,ECA').split(',');
+const modules = option('modules', 'I-MSA,ECA,InferenceEncoder,InferenceLayer').split(',');
 
 interface Row {
   backend: string;
@@ -88,6 +94,8 @@ async function measure(
 
 type Case = {
   module: string;
+  /** Layers have no naive reference: efficient rows only. */
+  efficientOnly?: boolean;
   run: (
     impl: 'efficient' | 'naive',
     e: number,
@@ -133,6 +141,52 @@ const cases: Case[] = [
       };
     },
   },
+  {
+    // DRE-MIR inference layer: I-MSA + Add & Norm + FFN (4d) + Add & Norm
+    module: 'InferenceEncoder',
+    efficientOnly: true,
+    run: (_impl, e) => {
+      const x = seeded([1, e, e, d], 1, 1);
+      const pm = makePairMask(e, [e]);
+      const layer = new InferenceEncoderLayer({});
+      layer.apply([x, pm]);
+      const params = layer.params();
+      const named = flattenParams(params).map(([, t]) => t);
+      return {
+        fwd: () => inferenceEncoder(x, pm, params),
+        bwd: () =>
+          tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) =>
+            tf.sum(inferenceEncoder(xx, pm, unflattenParams(params, ps) as InferenceEncoderParams)),
+          )([x, ...named]),
+        dispose: () => (tf.dispose([x, pm]), layer.dispose()),
+      };
+    },
+  },
+  {
+    // DocRE-II inference layer: two ECAs over M = [F ; R], fusion, two FFNs (2d) and norms
+    module: 'InferenceLayer',
+    efficientOnly: true,
+    run: (_impl, e) => {
+      const [f, r] = [seeded([1, e, e, d], 1, 1), seeded([1, e, e, d], 2, 1)];
+      const pm = makePairMask(e, [e]);
+      const layer = new InferenceLayer({});
+      layer.apply([f, r, pm]);
+      const params = layer.params();
+      const named = flattenParams(params).map(([, t]) => t);
+      const both = (ff: tf.Tensor, rr: tf.Tensor, p: InferenceLayerParams) => {
+        const out = inferenceLayer(ff, rr, pm, p);
+        return tf.concat([out.features, out.relations], -1);
+      };
+      return {
+        fwd: () => both(f, r, params),
+        bwd: () =>
+          tf.grads((ff: tf.Tensor, rr: tf.Tensor, ...ps: tf.Tensor[]) =>
+            tf.sum(both(ff, rr, unflattenParams(params, ps) as InferenceLayerParams)),
+          )([f, r, ...named]),
+        dispose: () => (tf.dispose([f, r, pm]), layer.dispose()),
+      };
+    },
+  },
 ];
 
 /** Least-squares fit of y = α·e³ + β·e² through the measured points, evaluated at e. */
@@ -163,7 +217,7 @@ for (const backend of backends) {
   for (const c of cases.filter((x) => modules.includes(x.module)))
     for (const e of sizes) {
       if (backend === 'cpu' && e > cpuMaxE) continue;
-      for (const impl of ['efficient', 'naive'] as const) {
+      for (const impl of c.efficientOnly ? (['efficient'] as const) : (['efficient', 'naive'] as const)) {
         const row: Row = { backend, module: c.module, e, impl };
         if (impl === 'naive' && e > naiveMaxE) {
           const pts = (k: 'fwdBytes' | 'bwdBytes') =>
@@ -204,9 +258,9 @@ console.log(
   `\nd = ${d}, b = 1, all e·(e−1) pairs real; peak = extra live tensor bytes during the call (MiB)\n`,
 );
 console.log(
-  '| backend | module | e | impl | fwd ms | fwd peak MiB | fwd+bwd ms | fwd+bwd peak MiB | naive/efficient peak (fwd, fwd+bwd) |',
+  '| backend | module | e | impl | fwd ms | fwd peak MiB | fwd+bwd ms | fwd+bwd peak MiB | fwd+bwd / fwd peak | naive/efficient peak (fwd, fwd+bwd) |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const eff = rows.find(
     (x) => x.backend === r.backend && x.module === r.module && x.e === r.e && x.impl === 'efficient',
@@ -216,7 +270,8 @@ for (const r of rows) {
       ? `${(r.fwdBytes! / eff.fwdBytes!).toFixed(1)}×, ${(r.bwdBytes! / eff.bwdBytes!).toFixed(1)}×`
       : '';
   const tag = r.extrapolated ? ' (extrap.)' : '';
+  const growth = r.fwdBytes && r.bwdBytes ? `${(r.bwdBytes / r.fwdBytes).toFixed(1)}×` : '';
   console.log(
-    `| ${r.backend} | ${r.module} | ${r.e} | ${r.impl} | ${ms(r.fwdMs)} | ${mb(r.fwdBytes)}${tag} | ${ms(r.bwdMs)} | ${mb(r.bwdBytes)}${tag} | ${ratio} |`,
+    `| ${r.backend} | ${r.module} | ${r.e} | ${r.impl} | ${ms(r.fwdMs)} | ${mb(r.fwdBytes)}${tag} | ${ms(r.bwdMs)} | ${mb(r.bwdBytes)}${tag} | ${growth} | ${ratio} |`,
   );
 }

@@ -12,6 +12,7 @@
  * registerGradientFixes(); // idempotent; initBackend() calls it
  */
 import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from './errors.js';
 
 let registered = false;
 
@@ -75,6 +76,20 @@ interface TapeState {
   activeTape: unknown;
 }
 
+/** The gradients of `f()` wrt `xs` for `dy`, on a tape of its own (inside a backward pass too). */
+function gradientsOnOwnTape(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): (tf.Tensor | undefined)[] {
+  const engine = tf.engine();
+  const state = (engine as unknown as { state: TapeState }).state;
+  const outer = state.activeTape;
+  try {
+    const { value, grads } = engine.gradients(f, xs, dy, true);
+    if (!xs.includes(value)) value.dispose(); // else kept until the outer backward pass ends
+    return xs.map((_, i) => grads[i] ?? undefined);
+  } finally {
+    state.activeTape = outer;
+  }
+}
+
 /**
  * Gradient checkpointing: `f(...inputs)` whose forward pass keeps no intermediate tensors — only
  * its inputs — and whose backward pass runs `f` again under a tape of its own to get the
@@ -97,16 +112,78 @@ export function recompute(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly
     save(xs);
     return {
       value: f(...xs),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        gradientsOnOwnTape(() => f(...saved), saved, dy as tf.Tensor).map(
+          (g, i) => g ?? tf.zerosLike(saved[i]!),
+        ),
+    };
+  });
+  return run(...inputs);
+}
+
+/**
+ * Chunked gradient checkpointing: `then(concat([f(0, ...inputs), …, f(n−1, ...inputs)], axis),
+ * ...inputs)` (`then` defaults to the concatenation itself), one chunk at a time in both passes.
+ * Forward: each chunk runs in its own `tidy`, so only its output outlives it. Backward: `then`
+ * is differentiated on a tape of its own (on the saved concatenation), then chunk i runs again on
+ * a tape of its own with its slice of the concatenation's gradient; input gradients are added to
+ * running sums and everything else is freed before chunk i+1. Peak: inputs, the concatenation,
+ * running sums and ONE chunk's intermediates with their gradients — where `recompute` (one block)
+ * holds all chunks' at once, and a gradient tape keeps every intermediate gradient of the ops
+ * around it until the whole backward pass ends (hence `then`: a projection of the concatenation
+ * belongs inside). Same values and gradients as the plain composition for a deterministic `f`
+ * (up to float summation order of the input gradients).
+ * @example
+ * const { tensors, rebuild } = flattenTensors(params);
+ * const y = recomputeChunks((j, x, ...p) => head(j, x, rebuild(p)), 4, [x, ...tensors], -1,
+ *   (heads, x, ...p) => dense(heads, rebuild(p).output));
+ */
+export function recomputeChunks(
+  f: (chunk: number, ...xs: tf.Tensor[]) => tf.Tensor,
+  n: number,
+  inputs: readonly tf.Tensor[],
+  axis = -1,
+  then?: (joined: tf.Tensor, ...xs: tf.Tensor[]) => tf.Tensor,
+): tf.Tensor {
+  if (!(Number.isInteger(n) && n >= 1)) throw new ArgumentError('recomputeChunks n', 'an integer ≥ 1', n);
+  const m = inputs.length;
+  let sizes: number[] = [];
+  let ax = 0;
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const xs = args as tf.Tensor[];
+    const parts = Array.from({ length: n }, (_, i) => tf.tidy(() => f(i, ...xs)));
+    ax = axis < 0 ? parts[0]!.rank + axis : axis;
+    sizes = parts.map((p) => p.shape[ax]!);
+    const joined = n === 1 ? parts[0]! : tf.concat(parts, ax);
+    if (n > 1) tf.dispose(parts);
+    save(then ? [...xs, joined] : xs);
+    return {
+      value: then ? tf.tidy(() => then(joined, ...xs)) : joined,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const engine = tf.engine();
-        const state = (engine as unknown as { state: TapeState }).state;
-        const outer = state.activeTape;
-        try {
-          const { grads } = engine.gradients(() => f(...saved), saved, dy as tf.Tensor, true);
-          return saved.map((x, i) => grads[i] ?? tf.zerosLike(x));
-        } finally {
-          state.activeTape = outer;
+        const xs2 = saved.slice(0, m);
+        const sums: (tf.Tensor | undefined)[] = xs2.map(() => undefined);
+        const addTo = (grads: (tf.Tensor | undefined)[]) =>
+          grads.forEach((g, j) => {
+            if (!g) return;
+            const prev = sums[j];
+            sums[j] = prev ? prev.add(g) : g;
+            if (prev) tf.dispose([prev, g]);
+          });
+        let dJoined = dy as tf.Tensor;
+        if (then) {
+          const j0 = saved[m]!;
+          const [dj, ...rest] = gradientsOnOwnTape(() => then(j0, ...xs2), [j0, ...xs2], dJoined);
+          addTo(rest);
+          dJoined = dj ?? tf.zerosLike(j0);
         }
+        const dys = n === 1 ? [dJoined] : tf.split(dJoined, sizes, ax);
+        if (then && n > 1) dJoined.dispose();
+        dys.forEach((dyi, i) => {
+          addTo(gradientsOnOwnTape(() => f(i, ...xs2), xs2, dyi));
+          if (n > 1 || then) dyi.dispose();
+        });
+        return xs2.map((x, j) => sums[j] ?? tf.zerosLike(x));
       },
     };
   });

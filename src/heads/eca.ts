@@ -8,7 +8,9 @@
  *   head 0 row s (s,k), k ≠ o · head 1 column o (k,o), k ≠ s · head 2 column s (k,s) ·
  *   head 3 row o (o,k) · plus the pair (s,o) itself.
  * Keys and values come from `memory` (DocRE-II: M_l = [F_l ; R_l]); scores are computed with
- * batched matmuls over rows / columns, so no `[b,e,e,e,·]` tensor wider than 1 is built.
+ * batched matmuls over rows / columns, so no `[b,e,e,e,·]` tensor wider than 1 is built; heads,
+ * and blocks of query rows within a head, run one at a time (`recomputeChunks`), forward and
+ * backward.
  *
  * Differences from the official code (DeepLearnXMU/DocRE-II, `CCNet.py`, `model.py`), following
  * the paper and DESIGN.md instead: the official layer first compresses [F;R] with a
@@ -23,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
-import { flattenTensors, recompute } from '../core/gradients.js';
+import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
   addDense,
@@ -31,12 +33,12 @@ import {
   addNorm,
   dense,
   feedForward,
-  flatHeads,
-  headMask,
-  headSources,
-  mergeHeads,
-  splitHeads,
   layerNorm,
+  candidates,
+  headProjections,
+  overRowBlocks,
+  positionBlocks,
+  rowBlocks,
   pathScores,
   pathSum,
   readVars,
@@ -90,7 +92,7 @@ export function eca(
   const dims = checkShape('query', query.shape, ['b', 'e', 'e', 'd']);
   checkShape('memory', memory.shape, ['b', 'e', 'e', 'dm'], dims);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
-  const [e, d, dm] = [dims['e']!, dims['d']!, dims['dm']!];
+  const [d, dm] = [dims['d']!, dims['dm']!];
   if (d % ECA_HEADS !== 0)
     throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
   for (const [n, inDim] of [
@@ -102,64 +104,70 @@ export function eca(
     checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
-  const b = dims['b']!;
   return tf.tidy(() => {
-    const q5 = splitHeads(dense(query, params.query), ECA_HEADS); // [b,h,e,e,dh]
-    const k5 = splitHeads(dense(memory, params.key), ECA_HEADS);
-    const v5 = splitHeads(dense(memory, params.value), ECA_HEADS);
-    const pm = pairMask.toFloat();
-    const scale = 1 / Math.sqrt(d / ECA_HEADS);
-    // heads grouped by anchor (rows/columns of s, or of o), each group one batched matmul
-    const outs = ECA_GROUPS.map(({ heads, anchor, sides, exclude }) =>
-      // one tidy per group: a forward pass frees the group's [b·g,e,e,e] intermediates early
-      tf.tidy(() => {
-        const g = heads.length;
-        const idx = tf.tensor1d(heads, 'int32');
-        const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
-        const a = tf.tidy(() => {
-          const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
-          const mask = flatHeads(headMask(pm, sides, anchor).mul(exclude(e))); // [b·g,e,e,e]
-          return softmaxWithSelf(
-            logits.mul(scale),
-            flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale),
-            mask,
-          );
-        });
-        const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
-        return out.reshape([b, g, e, e, d / ECA_HEADS]);
-      }),
-    );
-    // back to head order 0..3
-    const order = tf.tensor1d(HEAD_ORDER, 'int32');
-    return dense(mergeHeads(tf.gather(tf.concat(outs, 1), order, 1)), params.output) as tf.Tensor4D;
+    const { tensors, rebuild } = flattenTensors(params);
+    // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
+    return recomputeChunks(
+      (j, qq, mm, pm, ...ps) => ecaHead(j, qq!, mm!, pm!, rebuild(ps)),
+      ECA_HEADS,
+      [query, memory, pairMask.toFloat(), ...tensors],
+      -1,
+      (heads, _q, _m, _pm, ...ps) => dense(heads, rebuild(ps).output),
+    ) as tf.Tensor4D;
   });
 }
 
-/** Heads grouped by anchor; `exclude(e)` is the k ≠ o / k ≠ s mask [1,g,A|1,B|1,k] of the group. */
-const ECA_GROUPS = (['A', 'B'] as const).map((anchor) => {
-  const heads = ECA_HEAD_CANDIDATES.flatMap((c, h) => (c.ref.anchor === anchor ? [h] : []));
-  const sides = heads.map((h) => ECA_HEAD_CANDIDATES[h]!.ref.side);
-  const exclude = (e: number) =>
-    tf
-      .stack(
-        heads
-          .map((h) => {
-            const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
-            const notEye = tf.sub(1, tf.eye(e)); // [e,e]
-            // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
-            return ex === 'B'
-              ? notEye.reshape([1, e, e])
-              : ex === 'A'
-                ? notEye.reshape([e, 1, e])
-                : tf.ones([1, 1, e]);
-          })
-          .map((t) => tf.broadcastTo(t, [e, e, e])),
-      )
-      .expandDims(0); // [1,g,e,e,e]
-  return { heads, anchor, sides, exclude };
-});
-/** Position of head h in the concatenation of the groups. */
-const HEAD_ORDER = ECA_HEAD_CANDIDATES.map((_, h) => ECA_GROUPS.flatMap((g) => g.heads).indexOf(h));
+/**
+ * ECA head j for one block of a query rows: rows of the block ([b,a,e,·]) q, k, v of the pairs
+ * themselves (and, for an A-anchored candidate, its sources kc, vc and their pairMask mc);
+ * whole ([b,e,e,·]) the sources of a B-anchored candidate. → [b,a,e,dh]; its largest tensors
+ * are [b,a,e,e].
+ */
+function ecaBlock(j: number, r0: number, [q, k, v, kc, vc, mc]: tf.Tensor[]): tf.Tensor {
+  const [b, a, e, dh] = q!.shape as [number, number, number, number];
+  const { ref, exclude } = ECA_HEAD_CANDIDATES[j]!;
+  const scale = 1 / Math.sqrt(dh);
+  const w = tf.tidy(() => {
+    const logits = tf.tidy(() => pathScores(q!, kc!, ref.anchor).mul(scale)); // [b,a,e,e]
+    const selfLogit = tf.tidy(() => tf.sum(q!.mul(k!), -1, true).mul(scale));
+    const mask = tf.tidy(() => {
+      const m = ref.anchor === 'A' ? mc!.reshape([b, a, 1, e]) : mc!.reshape([b, 1, e, e]);
+      if (!exclude) return m;
+      // k ≠ o depends on (B,k): [1,1,e,e]; k ≠ s on (A,k): [1,a,1,e]
+      const notEye = tf.sub(1, tf.eye(e));
+      return m.mul(
+        exclude === 'B'
+          ? notEye.reshape([1, 1, e, e])
+          : tf.slice(notEye, [r0, 0], [a, e]).reshape([1, a, 1, e]),
+      );
+    });
+    return softmaxWithSelf(logits, selfLogit, mask);
+  });
+  return tf.tidy(() => pathSum(w.path, vc!, ref.anchor).add(w.self.mul(v!)));
+}
+
+/**
+ * ECA head j: query [b,e,e,d], memory [b,e,e,dm] → [b,e,e,dh] (channels [j·dh, (j+1)·dh) of the
+ * head concatenation); the query rows run in blocks as in I-MSA (`overRowBlocks`).
+ */
+function ecaHead(j: number, query: tf.Tensor, memory: tf.Tensor, pm: tf.Tensor, p: ECAParams): tf.Tensor {
+  const [b, e, , d] = query.shape as [number, number, number, number];
+  const shape = [b, e, e, d / ECA_HEADS];
+  const [q] = headProjections(query, [p.query], j, ECA_HEADS).map((t) => t.reshape(shape));
+  const [k, v] = headProjections(memory, [p.key, p.value], j, ECA_HEADS).map((t) => t.reshape(shape));
+  const { ref } = ECA_HEAD_CANDIDATES[j]!;
+  const blocks = rowBlocks(b, e);
+  const cand = [candidates(k!, ref.side), candidates(v!, ref.side), candidates(pm, ref.side)];
+  if (ref.anchor === 'B')
+    return overRowBlocks(blocks, [q!, k!, v!], cand, (r, rows, full) =>
+      ecaBlock(j, blocks[r]![0], [...rows, ...full]),
+    );
+  // A-anchored 'row' candidates are the pair's own rows: not passed twice
+  const own = ref.side === 'row';
+  return overRowBlocks(blocks, own ? [q!, k!, v!, cand[2]!] : [q!, k!, v!, ...cand], [], (r, rows) =>
+    ecaBlock(j, blocks[r]![0], own ? [rows[0]!, rows[1]!, rows[2]!, rows[1]!, rows[2]!, rows[3]!] : rows),
+  );
+}
 
 /**
  * DocRE-II fusion sub-layer (eqs. 8–9): `s = σ([F̃ ; R̃]·W_g + b_g)`, `M̃ = s∘F̃ + (1−s)∘R̃`.
@@ -220,19 +228,25 @@ export function inferenceLayer(
     const memory = tf.concat([features, relations], -1); // [b,e,e,2d]
     const fTilde = eca(features, memory, pairMask, params.featureAttention);
     const rTilde = eca(relations, memory, pairMask, params.relationAttention);
-    const mTilde = fusionGate(fTilde, rTilde, params.fusion);
-    return {
-      features: layerNorm(
-        features.add(feedForward(mTilde, params.featureFFN)),
-        params.featureNorm,
-        epsilon,
-      ) as tf.Tensor4D,
-      relations: layerNorm(
-        relations.add(feedForward(mTilde, params.relationFFN)),
-        params.relationNorm,
-        epsilon,
-      ) as tf.Tensor4D,
-    };
+    memory.dispose();
+    // position-wise from here: blocks of rows, so the [b,e,e,ffnDim] hidden layers never exist whole
+    const [b, e] = features.shape as [number, number];
+    const { featureAttention: _f, relationAttention: _r, ...rest } = params;
+    const { tensors, rebuild } = flattenTensors(rest);
+    const both = overRowBlocks(
+      positionBlocks(b, e, params.featureFFN.inner.kernel.shape[1]!),
+      [features, relations, fTilde, rTilde],
+      tensors,
+      (_, [f, r, ft, rt], ps) => {
+        const p = rebuild(ps);
+        const mTilde = fusionGate(ft!, rt!, p.fusion);
+        const f1 = layerNorm(f!.add(feedForward(mTilde, p.featureFFN)), p.featureNorm, epsilon);
+        const r1 = layerNorm(r!.add(feedForward(mTilde, p.relationFFN)), p.relationNorm, epsilon);
+        return tf.concat([f1, r1], -1);
+      },
+    ); // [b,e,e,2d] = [F' ; R']
+    const [f1, r1] = tf.split(both, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+    return { features: f1, relations: r1 };
   });
 }
 

@@ -14,14 +14,14 @@
  * Memory: the path projection is linear, so with W1 = kernel[h][:dh], W2 = kernel[h][dh:]
  *   q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias      (batched matmuls over rows / columns)
  *   Σ_k a_k value_k = (Σ_k a_k V_p1) W1v + (Σ_k a_k V_p2) W2v + (Σ_k a_k) bias_v
- * and no `[b,e,e,e,·]` tensor wider than 1 is ever built: peak O(b·h·e³ + b·e²·d), heads batched
- * as extra documents of the matmuls.
+ * and no `[b,e,e,e,·]` tensor wider than 1 is ever built; the heads run one at a time (forward
+ * and, recomputed, backward): peak O(b·e³ + b·e²·d).
  *
  * Dimensions: b documents · e entities (padded) · d width · h heads (4) · dh = d/4 · k intermediate.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
-import { flattenTensors, recompute } from '../core/gradients.js';
+import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
   addDense,
@@ -29,18 +29,17 @@ import {
   addNorm,
   dense,
   feedForward,
-  flatHeads,
-  headMask,
-  headProject,
-  headSources,
-  mergeHeads,
-  splitHeads,
   layerNorm,
   pathScores,
   pathSum,
   readVars,
   choosePairs,
   softmaxWithSelf,
+  candidates,
+  headProjections,
+  overRowBlocks,
+  positionBlocks,
+  rowBlocks,
   type DenseParams,
   type LayerArgs,
   type FFNParams,
@@ -113,8 +112,94 @@ function checkIMSA(x: tf.Tensor, pairMask: tf.Tensor, p: IMSAParams): { b: numbe
 const SIDES_1 = IMSA_HEAD_PATHS.map(([p1]) => p1.side);
 const SIDES_2 = IMSA_HEAD_PATHS.map(([, p2]) => p2.side);
 
+/** The path projections of one head: W1, W2 [dh,dh] and bias [dh] of pathKey, then of pathValue. */
+type HeadPath = [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+
+/** t [.., dh] · w [dh, dh] (or wᵀ). */
+function project(t: tf.Tensor, w: tf.Tensor, transpose = false): tf.Tensor {
+  const dh = w.shape[0]!;
+  return tf.tidy(() => tf.matMul(t.reshape([-1, dh]), w as tf.Tensor2D, false, transpose).reshape(t.shape));
+}
+
+/**
+ * Head j of I-MSA for one block of a query rows A. Rows of the block ([b,a,e,·]): q, k, v of the
+ * pairs (A,B) themselves, k1, v1 = the p1 sources (anchored at A), m1 their pairMask; whole
+ * ([b,e,e,·]): k2, v2 = the p2 sources (anchored at B), m2. → [b,a,e,dh]; its largest
+ * tensors are [b,a,e,e].
+ */
+function imsaBlock(
+  [q, k, v, k1, v1, m1]: tf.Tensor[],
+  [k2, v2, m2]: tf.Tensor[],
+  [wk1, wk2, bk, wv1, wv2, bv]: HeadPath,
+): tf.Tensor {
+  const [b, a, e, dh] = q!.shape as [number, number, number, number];
+  const scale = 1 / Math.sqrt(dh);
+  const w = tf.tidy(() => {
+    // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b,a,e,e] (A,B,k)
+    const logits = tf.tidy(() =>
+      pathScores(project(q!, wk1, true), k1!, 'A')
+        .add(pathScores(project(q!, wk2, true), k2!, 'B'))
+        .add(tf.sum(q!.mul(bk), -1, true))
+        .mul(scale),
+    );
+    const selfLogit = tf.tidy(() => tf.sum(q!.mul(k!), -1, true).mul(scale)); // [b,a,e,1]
+    const mask = tf.tidy(() => m1!.reshape([b, a, 1, e]).mul(m2!.reshape([b, 1, e, e]))); // [b,a,e,e]
+    return softmaxWithSelf(logits, selfLogit, mask);
+  });
+  // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
+  return tf.tidy(() =>
+    project(pathSum(w.path, v1!, 'A'), wv1)
+      .add(project(pathSum(w.path, v2!, 'B'), wv2))
+      .add(tf.sum(w.path, -1, true).mul(bv))
+      .add(w.self.mul(v!)),
+  );
+}
+
+/**
+ * I-MSA head j: x [b,e,e,d] → [b,e,e,dh] (channels [j·dh, (j+1)·dh) of the head concatenation).
+ * q, k, v of the head are projected once (one matmul); the query rows then run in blocks of
+ * ≤ the path-score block size (`overRowBlocks`: one block's `[b,a,e,e]` intermediates at a time,
+ * in the backward pass too).
+ */
+function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: IMSAParams): tf.Tensor {
+  const [b, e, , d] = x.shape as [number, number, number, number];
+  const dh = d / IMSA_HEADS;
+  const [q, k, v] = headProjections(x, [p.query, p.key, p.value], j, IMSA_HEADS).map((t) =>
+    t.reshape([b, e, e, dh]),
+  ) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const half = (t: tf.Tensor, i: 0 | 1) => tf.slice(t, [j, i * dh, 0], [1, dh, dh]).reshape([dh, dh]);
+  const bias = (t: tf.Tensor) => tf.slice(t, [j, 0], [1, dh]).reshape([dh]);
+  const path: HeadPath = [
+    half(p.pathKey.kernel, 0),
+    half(p.pathKey.kernel, 1),
+    bias(p.pathKey.bias),
+    half(p.pathValue.kernel, 0),
+    half(p.pathValue.kernel, 1),
+    bias(p.pathValue.bias),
+  ];
+  const [side1, side2] = [SIDES_1[j]!, SIDES_2[j]!];
+  // p1 sources by rows: the pair's own k, v when p1 is a 'row' candidate, else their transposes
+  const p1 = side1 === 'row' ? [] : [candidates(k, side1), candidates(v, side1)];
+  return overRowBlocks(
+    rowBlocks(b, e),
+    [q, k, v, ...p1, candidates(pm, side1)],
+    [candidates(k, side2), candidates(v, side2), candidates(pm, side2), ...path],
+    (_, rows, full) => {
+      const [qr, kr, vr] = rows;
+      const [k1, v1, m1] = side1 === 'row' ? [kr, vr, rows[3]] : rows.slice(3);
+      return imsaBlock([qr!, kr!, vr!, k1!, v1!, m1!], full.slice(0, 3), full.slice(3) as HeadPath);
+    },
+  );
+}
+
 /**
  * DRE-MIR I-MSA (§2.2, Figure 3a), memory-efficient form (see the module comment).
+ *
+ * Memory: the heads run one at a time, and in each head blocks of query rows
+ * (`recomputeChunks`, twice nested): a forward pass frees each block's `[b,a,e,e]` intermediates
+ * before the next; under a gradient tape only x and the parameters are kept, and the backward
+ * pass recomputes one head, then one block, at a time. Peak: a few `[b,e,e,d]` tensors plus one
+ * block's intermediates (with their gradients in the backward pass).
  *
  * @param x [b,e,e,d] entity-pair matrix (row = subject, column = object)
  * @param pairMask [b,e,e] 1 for real ordered pairs (s ≠ o, both real)
@@ -124,44 +209,17 @@ const SIDES_2 = IMSA_HEAD_PATHS.map(([, p2]) => p2.side);
  * const y = imsa(x, pairMask, layer.params()); // [b,e,e,d]
  */
 export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
-  const { b, e, d } = checkIMSA(x, pairMask, params);
-  const dh = d / IMSA_HEADS;
+  checkIMSA(x, pairMask, params);
   return tf.tidy(() => {
-    const h = IMSA_HEADS;
-    const q5 = splitHeads(dense(x, params.query), h); // [b,h,e,e,dh]
-    const k5 = splitHeads(dense(x, params.key), h);
-    const v5 = splitHeads(dense(x, params.value), h);
-    const [wk1, wk2] = [
-      tf.slice(params.pathKey.kernel, [0, 0, 0], [h, dh, dh]),
-      tf.slice(params.pathKey.kernel, [0, dh, 0], [h, dh, dh]),
-    ];
-    const [wv1, wv2] = [
-      tf.slice(params.pathValue.kernel, [0, 0, 0], [h, dh, dh]),
-      tf.slice(params.pathValue.kernel, [0, dh, 0], [h, dh, dh]),
-    ];
-    const perHead = (bias: tf.Tensor) => bias.reshape([1, h, 1, 1, dh]);
-    const scale = 1 / Math.sqrt(dh);
-    // each stage in its own tidy so that a forward pass frees its intermediates early
-    // (under a gradient tape tfjs keeps what the backward pass needs)
-    const a = tf.tidy(() => {
-      // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b·h,e,e,e] (A,B,k)
-      const logits = pathScores(flatHeads(headProject(q5, wk1, true)), headSources(k5, SIDES_1), 'A')
-        .add(pathScores(flatHeads(headProject(q5, wk2, true)), headSources(k5, SIDES_2), 'B'))
-        .add(flatHeads(tf.sum(q5.mul(perHead(params.pathKey.bias)), -1, true)));
-      const selfLogit = flatHeads(tf.sum(q5.mul(k5), -1, true)); // [b·h,e,e,1]
-      const pm = pairMask.toFloat();
-      const mask = flatHeads(headMask(pm, SIDES_1, 'A').mul(headMask(pm, SIDES_2, 'B'))); // [b·h,e,e,e]
-      return softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
-    });
-    // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
-    const unflat = (t: tf.Tensor) => t.reshape([b, h, e, e, t.shape[3]!]);
-    const out5 = tf.tidy(() =>
-      headProject(unflat(pathSum(a.path, headSources(v5, SIDES_1), 'A')), wv1)
-        .add(headProject(unflat(pathSum(a.path, headSources(v5, SIDES_2), 'B')), wv2))
-        .add(unflat(tf.sum(a.path, -1, true)).mul(perHead(params.pathValue.bias)))
-        .add(unflat(a.self).mul(v5)),
-    );
-    return dense(mergeHeads(out5), params.output) as tf.Tensor4D;
+    const { tensors, rebuild } = flattenTensors(params);
+    // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
+    return recomputeChunks(
+      (j, xx, pm, ...ps) => imsaHead(j, xx!, pm!, rebuild(ps)),
+      IMSA_HEADS,
+      [x, pairMask.toFloat(), ...tensors],
+      -1,
+      (heads, _x, _pm, ...ps) => dense(heads, rebuild(ps).output),
+    ) as tf.Tensor4D;
   });
 }
 
@@ -187,8 +245,24 @@ export function inferenceEncoder(
   epsilon = 1e-5,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const y = layerNorm(x.add(imsa(x, pairMask, params.imsa)), params.norm1, epsilon);
-    return layerNorm(y.add(feedForward(y, params.ffn)), params.norm2, epsilon) as tf.Tensor4D;
+    const att = imsa(x, pairMask, params.imsa);
+    // position-wise from here: blocks of rows, so the [b,e,e,ffnDim] hidden layer never exists whole
+    const [b, e] = x.shape as [number, number];
+    const { tensors, rebuild } = flattenTensors({
+      norm1: params.norm1,
+      ffn: params.ffn,
+      norm2: params.norm2,
+    });
+    return overRowBlocks(
+      positionBlocks(b, e, params.ffn.inner.kernel.shape[1]!),
+      [x, att],
+      tensors,
+      (_, [xr, ar], ps) => {
+        const p = rebuild(ps);
+        const y = layerNorm(xr!.add(ar!), p.norm1, epsilon);
+        return layerNorm(y.add(feedForward(y, p.ffn)), p.norm2, epsilon);
+      },
+    ) as tf.Tensor4D;
   });
 }
 

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { prng } from '../core/initializers.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
-import { maskedSoftmax } from '../core/softmax.js';
+import { recomputeChunks } from '../core/gradients.js';
 
 /** tfjs' `LayerArgs` (not re-exported by the tfjs union package). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -72,108 +72,162 @@ export function swapPairs(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Path scores `s[A,B,k] = q[A,B] · src[anchor, k]`.
- * @param q [b,e,e,c] one vector per query pair (A,B)
- * @param src [b,e,e,c] `refSource(...)`: src[anchor, k] is the candidate pair's vector
- * @returns [b,e,e,e] indexed (A, B, k)
+ * Path scores `s[A,B,k] = q[A,B] · src[anchor, k]` for a block of query rows A.
+ * @param q [b,a,e,c] one vector per query pair (A,B), A in the block of a rows
+ * @param src anchor A: [b,a,e,c], src[A, k] for the same rows; anchor B: [b,e,e,c], src[B, k]
+ * @returns [b,a,e,e] indexed (A, B, k)
  */
 export function pathScores(q: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor']): tf.Tensor {
-  const [b, e, , c] = q.shape as [number, number, number, number];
-  if (anchor === 'A') {
-    // per (b,A): q[A] [B,c] · src[A]ᵀ [c,k] → [b·e, B, k]
-    return tf.matMul(q.reshape([b * e, e, c]), src.reshape([b * e, e, c]), false, true).reshape([b, e, e, e]);
-  }
-  // per (b,B): qT[B] [A,c] · src[B]ᵀ [c,k] → [b,B,A,k] → [b,A,B,k]
-  const s = tf.matMul(swapPairs(q).reshape([b * e, e, c]), src.reshape([b * e, e, c]), false, true);
-  return tf.transpose(s.reshape([b, e, e, e]), [0, 2, 1, 3]);
+  const [b, a, e, c] = q.shape as [number, number, number, number];
+  return tf.tidy(() => {
+    if (anchor === 'A') {
+      // per (b,A): q[A] [B,c] · src[A]ᵀ [c,k] → [b·a, B, k]
+      return tf
+        .matMul(q.reshape([b * a, e, c]), src.reshape([b * a, e, c]), false, true)
+        .reshape([b, a, e, e]);
+    }
+    // per (b,B): qT[B] [A,c] · src[B]ᵀ [c,k] → [b,B,A,k] → [b,A,B,k]
+    const s = tf.matMul(swapPairs(q).reshape([b * e, a, c]), src.reshape([b * e, e, c]), false, true);
+    return tf.transpose(s.reshape([b, e, a, e]), [0, 2, 1, 3]);
+  });
 }
 
 /**
- * Weighted path sum `out[A,B] = Σ_k a[A,B,k] · src[anchor, k]`.
- * @param a [b,e,e,e] weights indexed (A, B, k)
- * @param src [b,e,e,c]
- * @returns [b,e,e,c]
+ * Weighted path sum `out[A,B] = Σ_k w[A,B,k] · src[anchor, k]` for a block of query rows A.
+ * @param w [b,a,e,e] weights indexed (A, B, k)
+ * @param src anchor A: [b,a,e,c]; anchor B: [b,e,e,c] (as in `pathScores`)
+ * @returns [b,a,e,c]
  */
-export function pathSum(a: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor']): tf.Tensor {
-  const [b, e] = a.shape as [number, number, number, number];
+export function pathSum(w: tf.Tensor, src: tf.Tensor, anchor: PairRef['anchor']): tf.Tensor {
+  const [b, a, e] = w.shape as [number, number, number, number];
   const c = src.shape[3]!;
-  if (anchor === 'A') {
-    // per (b,A): a[A] [B,k] · src[A] [k,c] → [b,A,B,c]
-    return tf.matMul(a.reshape([b * e, e, e]), src.reshape([b * e, e, c])).reshape([b, e, e, c]);
-  }
-  // per (b,B): aT[B] [A,k] · src[B] [k,c] → [b,B,A,c] → [b,A,B,c]
-  const aT = tf.transpose(a, [0, 2, 1, 3]).reshape([b * e, e, e]);
-  return swapPairs(tf.matMul(aT, src.reshape([b * e, e, c])).reshape([b, e, e, c]));
+  return tf.tidy(() => {
+    if (anchor === 'A') {
+      // per (b,A): w[A] [B,k] · src[A] [k,c] → [b,A,B,c]
+      return tf.matMul(w.reshape([b * a, e, e]), src.reshape([b * a, e, c])).reshape([b, a, e, c]);
+    }
+    // per (b,B): wT[B] [A,k] · src[B] [k,c] → [b,B,A,c] → [b,A,B,c]
+    const wT = tf.transpose(w, [0, 2, 1, 3]).reshape([b * e, a, e]);
+    return swapPairs(tf.matMul(wT, src.reshape([b * e, e, c])).reshape([b, e, a, c]));
+  });
 }
 
-/** [b,e,e,d] → [b,h,e,e,dh]: head h holds channels [h·dh, (h+1)·dh). */
-export function splitHeads(x: tf.Tensor, h: number): tf.Tensor {
-  const [b, e, , d] = x.shape as [number, number, number, number];
-  return tf.transpose(x.reshape([b, e, e, h, d / h]), [0, 3, 1, 2, 4]);
+/** `x[anchor, k]` for candidates of `side`: 'row' the pair (anchor,k) itself (x), 'col' (k,anchor) (xᵀ). */
+export function candidates(x: tf.Tensor, side: PairRef['side']): tf.Tensor {
+  return side === 'row' ? x : swapPairs(x);
 }
 
-/** [b,h,e,e,dh] → [b,e,e,h·dh] (heads concatenated). */
-export function mergeHeads(x: tf.Tensor): tf.Tensor {
-  const [b, h, e, , dh] = x.shape as [number, number, number, number, number];
-  return tf.transpose(x, [0, 2, 3, 1, 4]).reshape([b, e, e, h * dh]);
-}
-
-/** [b,h,e,e,c] → [b·h,e,e,c]: heads become extra documents for the batched matmuls. */
-export function flatHeads(x: tf.Tensor): tf.Tensor {
-  const [b, h, ...rest] = x.shape;
-  return x.reshape([b! * h!, ...rest]);
-}
-
-/** 1 for heads whose candidate pair has `side` 'row', 0 for 'col': [1,h,1,1,1]. */
-function rowSelector(sides: readonly PairRef['side'][], rank: number): tf.Tensor {
-  return tf.tensor(
-    sides.map((s) => (s === 'row' ? 1 : 0)),
-    [1, sides.length, ...new Array<number>(rank - 2).fill(1)],
+/**
+ * `concat_r block(r, rowwise rows of block r, full)` over the row blocks `blocks` (axis 1):
+ * each `rowwise` tensor [b,e,..] is split along axis 1 and block r gets its rows only; `full`
+ * tensors go whole to every block. One block's intermediates at a time, forward and backward
+ * (`recomputeChunks`); each block's gradients cover its own rows only (no padded full-size
+ * gradients of a slice).
+ */
+export function overRowBlocks(
+  blocks: readonly (readonly [number, number])[],
+  rowwise: readonly tf.Tensor[],
+  full: readonly tf.Tensor[],
+  block: (r: number, rows: tf.Tensor[], full: tf.Tensor[]) => tf.Tensor,
+): tf.Tensor {
+  const n = blocks.length;
+  if (n === 1) return block(0, [...rowwise], [...full]);
+  const g = rowwise.length;
+  const parts = rowwise.flatMap((t) =>
+    tf.split(
+      t,
+      blocks.map(([, a]) => a),
+      1,
+    ),
+  );
+  return recomputeChunks(
+    (r, ...xs) =>
+      block(
+        r,
+        rowwise.map((_, i) => xs[i * n + r]!),
+        xs.slice(g * n),
+      ),
+    n,
+    [...parts, ...full],
+    1,
   );
 }
 
 /**
- * Per-head source matrix, heads flattened: head i takes x5 (side 'row': src[anchor,k] = x[anchor,k])
- * or its transpose (side 'col': src[anchor,k] = x[k,anchor]).
- * @param x5 [b,h,e,e,c] @returns [b·h,e,e,c]
+ * Head j's columns of several dense maps of the same input, as one matmul (the input is read,
+ * and kept for a gradient, once): x [.., in], maps {kernel [in, out], bias [out]} → one
+ * [N, out/h] tensor per map, N = the product of x's leading dims.
  */
-export function headSources(x5: tf.Tensor, sides: readonly PairRef['side'][]): tf.Tensor {
-  const s = rowSelector(sides, 5);
-  const xT5 = tf.transpose(x5, [0, 1, 3, 2, 4]);
-  return flatHeads(x5.mul(s).add(xT5.mul(tf.sub(1, s))));
+export function headProjections(
+  x: tf.Tensor,
+  maps: readonly DenseParams[],
+  j: number,
+  h: number,
+): tf.Tensor[] {
+  const inDim = x.shape[x.rank - 1]!;
+  return tf.tidy(() => {
+    const dh = maps[0]!.kernel.shape[1]! / h;
+    const kernel = tf.concat(
+      maps.map((p) => tf.slice(p.kernel, [0, j * dh], [inDim, dh])),
+      1,
+    );
+    const bias = tf.concat(maps.map((p) => tf.slice(p.bias, [j * dh], [dh])));
+    const y = tf.matMul(x.reshape([-1, inDim]), kernel as tf.Tensor2D).add(bias); // [N, maps·dh]
+    return maps.length === 1 ? [y] : tf.split(y, maps.length, 1);
+  });
+}
+
+/** Default elements of one `[b,a,e,e]` block of path scores: a = this / (b·e·e) query rows. */
+export const PATH_BLOCK_ELEMENTS = 2 ** 17;
+/** Default elements of one block of a position-wise sub-layer's widest tensor ([b,a,e,f] FFN hidden). */
+export const POSITION_BLOCK_ELEMENTS = 2 ** 21;
+let blockElements = { path: PATH_BLOCK_ELEMENTS, position: POSITION_BLOCK_ELEMENTS };
+
+/**
+ * Sets the block sizes (elements; defaults PATH_BLOCK_ELEMENTS, POSITION_BLOCK_ELEMENTS) and
+ * returns the previous ones. Values and gradients do not depend on them (up to float summation
+ * order); tests lower them to run several blocks at small sizes.
+ */
+export function setBlockElements(sizes: { path?: number; position?: number }): {
+  path: number;
+  position: number;
+} {
+  for (const [k, n] of Object.entries(sizes))
+    if (!(Number.isInteger(n) && n >= 1)) throw new ArgumentError(`${k} block elements`, 'an integer ≥ 1', n);
+  const prev = blockElements;
+  blockElements = { ...prev, ...sizes };
+  return prev;
+}
+
+/** Row blocks `[r0, a]` covering e query rows, each ≤ the block size in path scores (≥ 1 row). */
+export function rowBlocks(b: number, e: number): [number, number][] {
+  const a = Math.max(1, Math.min(e, Math.floor(blockElements.path / (b * e * e))));
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
+  return out;
+}
+
+/** Row blocks `[r0, a]` of e rows whose [b,a,e,width] tensors have ≤ the position block size in elements. */
+export function positionBlocks(b: number, e: number, width: number): [number, number][] {
+  const a = Math.max(1, Math.min(e, Math.floor(blockElements.position / (b * e * width))));
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
+  return out;
 }
 
 /**
- * Per-head candidate mask `pairMask` of the candidate pair, broadcastable to [b,h,e,e,e] (A,B,k).
- * @param pairMask [b,e,e]
- */
-export function headMask(
-  pairMask: tf.Tensor,
-  sides: readonly PairRef['side'][],
-  anchor: PairRef['anchor'],
-): tf.Tensor {
-  const [b, e] = pairMask.shape as [number, number, number];
-  const s = rowSelector(sides, 4); // [1,h,1,1]
-  const m = pairMask
-    .expandDims(1)
-    .mul(s)
-    .add(swapPairs(pairMask).expandDims(1).mul(tf.sub(1, s))); // [b,h,anchor,k]
-  return anchor === 'A' ? m.reshape([b, sides.length, e, 1, e]) : m.reshape([b, sides.length, 1, e, e]);
-}
-
-/** Per-head x5 [b,h,e,e,c] · w[h] (or w[h]ᵀ), w [h,c,c] → [b,h,e,e,c]. */
-export function headProject(x5: tf.Tensor, w: tf.Tensor, transpose = false): tf.Tensor {
-  const [b, h, e, , c] = x5.shape as [number, number, number, number, number];
-  const byHead = tf.transpose(x5, [1, 0, 2, 3, 4]).reshape([h, b * e * e, c]); // [h, b·e·e, c]
-  const y = tf.matMul(byHead, w as tf.Tensor3D, false, transpose); // [h, b·e·e, c]
-  return tf.transpose(y.reshape([h, b, e, e, c]), [1, 0, 2, 3, 4]);
-}
-
-/**
- * Softmax over [path candidates ; the pair itself] with the pair itself always a candidate.
+ * Softmax over [path candidates ; the pair itself] with the pair itself always a candidate:
+ *   M = self + max(0, max_k mask_k·(path_k − self))     (the candidates' maximum, as a constant)
+ *   w_k = mask_k · exp(mask_k·(path_k − M)) / Z,  w_self = exp(self − M) / Z,
+ *   Z = exp(self − M) + Σ_k mask_k · exp(mask_k·(path_k − M))  (≥ 1 up to rounding).
+ * The same function as `maskedSoftmax` over the concatenation `[path ; self]` without building
+ * it (two `[b,e,e,e+1]` copies and their masks): fewer and smaller intermediates, on the tape
+ * too. Excluded entries may hold any finite value: their exponent is 0 before the mask zeroes
+ * them. M only has to be the maximum up to rounding (softmax is shift invariant, so its
+ * gradient is exactly zero and it is not taped, as in `maskedSoftmax`).
  * @param pathLogits [b,e,e,e] (A,B,k), already scaled
  * @param selfLogit [b,e,e,1]
- * @param mask broadcastable to [b,e,e,e]
+ * @param mask float 0/1, broadcastable to [b,e,e,e]
  * @returns path weights [b,e,e,e] and self weight [b,e,e,1]
  */
 export function softmaxWithSelf(
@@ -181,11 +235,15 @@ export function softmaxWithSelf(
   selfLogit: tf.Tensor,
   mask: tf.Tensor,
 ): { path: tf.Tensor; self: tf.Tensor } {
-  const [b, e] = pathLogits.shape as [number, number, number, number];
-  const logits = tf.concat([pathLogits, selfLogit], 3); // [b,e,e,e+1]
-  const m = tf.concat([tf.broadcastTo(mask, [b, e, e, e]), tf.ones([b, e, e, 1])], 3);
-  const a = maskedSoftmax(logits, m, -1);
-  return { path: tf.slice(a, [0, 0, 0, 0], [b, e, e, e]), self: tf.slice(a, [0, 0, 0, e], [b, e, e, 1]) };
+  const max = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [path, self] = args as [tf.Tensor, tf.Tensor];
+    const value = tf.relu(tf.max(path.sub(self).mul(mask), -1, true)).add(self);
+    return { value, gradFunc: () => [tf.zerosLike(path), tf.zerosLike(self)] };
+  })(pathLogits, selfLogit);
+  const exPath = tf.exp(pathLogits.sub(max).mul(mask)).mul(mask);
+  const exSelf = tf.exp(selfLogit.sub(max));
+  const z = tf.sum(exPath, -1, true).add(exSelf);
+  return { path: exPath.div(z), self: exSelf.div(z) };
 }
 
 type AddWeight = (

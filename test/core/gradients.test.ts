@@ -1,13 +1,14 @@
 /**
  * src/core/gradients.ts: the Tile / broadcastTo gradient (one reshape + sum instead of one slice
- * per repetition) equals the closed form for ranks 1–5, including broadcastTo.
+ * per repetition) equals the closed form for ranks 1–5, including broadcastTo; `recompute` and
+ * `recomputeChunks` give the values and gradients of the plain composition.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { assertClose, assertNoLeak, seededArray, seededTensor, useTestBackend } from '../helpers.js';
 import { read } from './util.js';
-import { flattenTensors, recompute } from '../../src/core/gradients.js';
+import { flattenTensors, recompute, recomputeChunks } from '../../src/core/gradients.js';
 
 await useTestBackend(); // registers the gradient fixes
 
@@ -167,4 +168,42 @@ test('recompute: the gradient scope holds fewer bytes at its peak, and nothing l
   });
   x.dispose();
   s.dispose();
+});
+
+// ---- recomputeChunks (chunked checkpointing)
+
+test('recomputeChunks: concat of chunks then a projection = the plain composition (values, gradients), no leak', async () => {
+  const w = tf.variable(rnd([6, 5], 7));
+  const k = rnd([5, 3], 8);
+  const x = rnd([4, 6], 9);
+  // chunk i: rows of tanh(x·w)·(i+1) along axis 0 … here along axis 1: columns i·2..i·2+1 of x·w
+  const chunk = (i: number, a: tf.Tensor, ww: tf.Tensor) =>
+    tf
+      .tanh(tf.matMul(a, ww))
+      .slice([0, i * 2], [-1, Math.min(2, 5 - i * 2)])
+      .mul(i + 1);
+  const then = (joined: tf.Tensor) => tf.matMul(joined, k).square();
+  const plain = (a: tf.Tensor, ww: tf.Tensor) =>
+    then(
+      tf.concat(
+        [0, 1, 2].map((i) => chunk(i, a, ww)),
+        1,
+      ),
+    );
+  const chunked = (a: tf.Tensor, ww: tf.Tensor) =>
+    recomputeChunks(
+      (i, aa, wv) => chunk(i, aa!, wv!),
+      3,
+      [a, ww],
+      1,
+      (j) => then(j),
+    );
+  assertClose(await read(chunked(x, w)), await read(plain(x, w)), 1e-6, 1e-6, 'value');
+  const g = (f: typeof plain) => tf.grads((a: tf.Tensor, ww: tf.Tensor) => tf.sum(f(a, ww)))([x, w]);
+  const [gp, gc] = [g(plain), g(chunked)];
+  assertClose(await read(gc[0]!), await read(gp[0]!), 1e-5, 1e-5, 'grad x');
+  assertClose(await read(gc[1]!), await read(gp[1]!), 1e-5, 1e-5, 'grad w');
+  assertNoLeak(() => g(chunked), 'recomputeChunks gradient');
+  assert.throws(() => recomputeChunks((_, a) => a!, 0, [x]), /integer ≥ 1/);
+  tf.dispose([w, k, x]);
 });
