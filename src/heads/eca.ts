@@ -34,8 +34,14 @@ import {
   dense,
   feedForward,
   layerNorm,
+  allHeadsAtOnce,
   candidates,
+  flatHeads,
+  headMask,
   headProjections,
+  headSources,
+  mergeHeads,
+  splitHeads,
   overRowBlocks,
   positionBlocks,
   rowBlocks,
@@ -92,7 +98,7 @@ export function eca(
   const dims = checkShape('query', query.shape, ['b', 'e', 'e', 'd']);
   checkShape('memory', memory.shape, ['b', 'e', 'e', 'dm'], dims);
   checkShape('pairMask', pairMask.shape, ['b', 'e', 'e'], dims);
-  const [d, dm] = [dims['d']!, dims['dm']!];
+  const [b, e, d, dm] = [dims['b']!, dims['e']!, dims['d']!, dims['dm']!];
   if (d % ECA_HEADS !== 0)
     throw new ShapeError('query', `[b, e, e, d] with d divisible by ${ECA_HEADS}`, query.shape);
   for (const [n, inDim] of [
@@ -104,6 +110,7 @@ export function eca(
     checkShape(`params.${n}.kernel`, params[n].kernel.shape, [inDim, d]);
     checkShape(`params.${n}.bias`, params[n].bias.shape, [d]);
   }
+  if (allHeadsAtOnce(b, e, 2)) return ecaAllHeads(query, memory, pairMask, params);
   return tf.tidy(() => {
     const { tensors, rebuild } = flattenTensors(params);
     // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
@@ -115,6 +122,66 @@ export function eca(
       (heads, _q, _m, _pm, ...ps) => dense(heads, rebuild(ps).output),
     ) as tf.Tensor4D;
   });
+}
+
+/**
+ * `eca` with the heads batched (inputs with `allHeadsAtOnce`): heads grouped by anchor (rows /
+ * columns of s, or of o), each group one batched matmul with its heads as extra documents.
+ */
+function ecaAllHeads(
+  query: tf.Tensor,
+  memory: tf.Tensor,
+  pairMask: tf.Tensor,
+  params: ECAParams,
+): tf.Tensor4D {
+  const [b, e, , d] = query.shape as [number, number, number, number];
+  return tf.tidy(() => {
+    const q5 = splitHeads(dense(query, params.query), ECA_HEADS); // [b,h,e,e,dh]
+    const k5 = splitHeads(dense(memory, params.key), ECA_HEADS);
+    const v5 = splitHeads(dense(memory, params.value), ECA_HEADS);
+    const pm = pairMask.toFloat();
+    const scale = 1 / Math.sqrt(d / ECA_HEADS);
+    const outs = ECA_GROUPS.map(({ heads, anchor, sides }) =>
+      tf.tidy(() => {
+        const idx = tf.tensor1d(heads, 'int32');
+        const [qg, kg, vg] = [q5, k5, v5].map((t) => tf.gather(t, idx, 1)); // [b,g,e,e,dh]
+        const a = tf.tidy(() => {
+          const logits = pathScores(flatHeads(qg!), headSources(kg!, sides), anchor); // [b·g,e,e,e]
+          const mask = flatHeads(headMask(pm, sides, anchor).mul(excludeMask(heads, e))); // [b·g,e,e,e]
+          return softmaxWithSelf(
+            logits.mul(scale),
+            flatHeads(tf.sum(qg!.mul(kg!), -1, true)).mul(scale),
+            mask,
+          );
+        });
+        const out = pathSum(a.path, headSources(vg!, sides), anchor).add(a.self.mul(flatHeads(vg!)));
+        return out.reshape([b, heads.length, e, e, d / ECA_HEADS]);
+      }),
+    );
+    const order = tf.tensor1d(HEAD_ORDER, 'int32'); // back to head order 0..3
+    return dense(mergeHeads(tf.gather(tf.concat(outs, 1), order, 1)), params.output) as tf.Tensor4D;
+  });
+}
+
+/** Heads grouped by anchor, with the candidate sides of their heads. */
+const ECA_GROUPS = (['A', 'B'] as const).map((anchor) => {
+  const heads = ECA_HEAD_CANDIDATES.flatMap((c, h) => (c.ref.anchor === anchor ? [h] : []));
+  return { heads, anchor, sides: heads.map((h) => ECA_HEAD_CANDIDATES[h]!.ref.side) };
+});
+/** Position of head h in the concatenation of the groups. */
+const HEAD_ORDER = ECA_HEAD_CANDIDATES.map((_, h) => ECA_GROUPS.flatMap((g) => g.heads).indexOf(h));
+
+/** The k ≠ o / k ≠ s masks of `heads`: [1,g,e,e,e] (A,B,k). */
+function excludeMask(heads: readonly number[], e: number): tf.Tensor {
+  const notEye = tf.sub(1, tf.eye(e)); // [e,e]
+  const one = (h: number) => {
+    const ex = ECA_HEAD_CANDIDATES[h]!.exclude;
+    // k ≠ o depends on (B,k): [1,e,e]; k ≠ s on (A,k): [e,1,e]
+    const m =
+      ex === 'B' ? notEye.reshape([1, e, e]) : ex === 'A' ? notEye.reshape([e, 1, e]) : tf.ones([1, 1, e]);
+    return tf.broadcastTo(m, [e, e, e]);
+  };
+  return tf.stack(heads.map(one)).expandDims(0);
 }
 
 /**

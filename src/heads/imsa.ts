@@ -35,8 +35,15 @@ import {
   readVars,
   choosePairs,
   softmaxWithSelf,
+  allHeadsAtOnce,
   candidates,
+  flatHeads,
+  headMask,
+  headProject,
   headProjections,
+  headSources,
+  mergeHeads,
+  splitHeads,
   overRowBlocks,
   positionBlocks,
   rowBlocks,
@@ -209,7 +216,8 @@ function imsaHead(j: number, x: tf.Tensor, pm: tf.Tensor, p: IMSAParams): tf.Ten
  * const y = imsa(x, pairMask, layer.params()); // [b,e,e,d]
  */
 export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
-  checkIMSA(x, pairMask, params);
+  const { b, e } = checkIMSA(x, pairMask, params);
+  if (allHeadsAtOnce(b, e, IMSA_HEADS)) return imsaAllHeads(x, pairMask, params);
   return tf.tidy(() => {
     const { tensors, rebuild } = flattenTensors(params);
     // [head_0 .. head_3] [b,e,e,d] · W_O + b_O, the projection inside (see recomputeChunks)
@@ -220,6 +228,54 @@ export function imsa(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.
       -1,
       (heads, _x, _pm, ...ps) => dense(heads, rebuild(ps).output),
     ) as tf.Tensor4D;
+  });
+}
+
+/** `imsa` with the heads batched as extra documents of the matmuls (inputs with `allHeadsAtOnce`). */
+function imsaAllHeads(x: tf.Tensor, pairMask: tf.Tensor, params: IMSAParams): tf.Tensor4D {
+  const [b, e, , d] = x.shape as [number, number, number, number];
+  const h = IMSA_HEADS;
+  const dh = d / h;
+  return tf.tidy(() => {
+    const [q5, k5, v5] = [params.query, params.key, params.value].map((p) => splitHeads(dense(x, p), h));
+    const half = (w: tf.Tensor, i: 0 | 1) => tf.slice(w, [0, i * dh, 0], [h, dh, dh]);
+    const perHead = (bias: tf.Tensor) => bias.reshape([1, h, 1, 1, dh]);
+    const scale = 1 / Math.sqrt(dh);
+    const a = tf.tidy(() => {
+      // q·key_k = (q W1ᵀ)·K_p1 + (q W2ᵀ)·K_p2 + q·bias → [b·h,e,e,e] (A,B,k)
+      const logits = pathScores(
+        flatHeads(headProject(q5!, half(params.pathKey.kernel, 0), true)),
+        headSources(k5!, SIDES_1),
+        'A',
+      )
+        .add(
+          pathScores(
+            flatHeads(headProject(q5!, half(params.pathKey.kernel, 1), true)),
+            headSources(k5!, SIDES_2),
+            'B',
+          ),
+        )
+        .add(flatHeads(tf.sum(q5!.mul(perHead(params.pathKey.bias)), -1, true)));
+      const selfLogit = flatHeads(tf.sum(q5!.mul(k5!), -1, true)); // [b·h,e,e,1]
+      const pm = pairMask.toFloat();
+      const mask = flatHeads(headMask(pm, SIDES_1, 'A').mul(headMask(pm, SIDES_2, 'B'))); // [b·h,e,e,e]
+      return softmaxWithSelf(logits.mul(scale), selfLogit.mul(scale), mask);
+    });
+    // Σ_k a_k value_k = (Σ a V_p1) W1v + (Σ a V_p2) W2v + (Σ a) bias_v ; + a_self V_AB
+    const unflat = (t: tf.Tensor) => t.reshape([b, h, e, e, t.shape[3]!]);
+    const out5 = headProject(
+      unflat(pathSum(a.path, headSources(v5!, SIDES_1), 'A')),
+      half(params.pathValue.kernel, 0),
+    )
+      .add(
+        headProject(
+          unflat(pathSum(a.path, headSources(v5!, SIDES_2), 'B')),
+          half(params.pathValue.kernel, 1),
+        ),
+      )
+      .add(unflat(tf.sum(a.path, -1, true)).mul(perHead(params.pathValue.bias)))
+      .add(unflat(a.self).mul(v5!));
+    return dense(mergeHeads(out5), params.output) as tf.Tensor4D;
   });
 }
 

@@ -177,6 +177,65 @@ export function headProjections(
   });
 }
 
+/** [b,e,e,d] → [b,h,e,e,dh]: head h holds channels [h·dh, (h+1)·dh). */
+export function splitHeads(x: tf.Tensor, h: number): tf.Tensor {
+  const [b, e, , d] = x.shape as [number, number, number, number];
+  return tf.transpose(x.reshape([b, e, e, h, d / h]), [0, 3, 1, 2, 4]);
+}
+
+/** [b,h,e,e,dh] → [b,e,e,h·dh] (heads concatenated). */
+export function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, e, , dh] = x.shape as [number, number, number, number, number];
+  return tf.transpose(x, [0, 2, 3, 1, 4]).reshape([b, e, e, h * dh]);
+}
+
+/** [b,h,e,e,c] → [b·h,e,e,c]: heads become extra documents for the batched matmuls. */
+export function flatHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, ...rest] = x.shape;
+  return x.reshape([b! * h!, ...rest]);
+}
+
+/** 1 for heads whose candidate pair has `side` 'row', 0 for 'col': [1,h,1,..]. */
+function rowSelector(sides: readonly PairRef['side'][], rank: number): tf.Tensor {
+  return tf.tensor(
+    sides.map((s) => (s === 'row' ? 1 : 0)),
+    [1, sides.length, ...new Array<number>(rank - 2).fill(1)],
+  );
+}
+
+/**
+ * Per-head candidates, heads flattened: head i takes x5 (side 'row') or its transpose ('col').
+ * @param x5 [b,h,e,e,c] @returns [b·h,e,e,c]
+ */
+export function headSources(x5: tf.Tensor, sides: readonly PairRef['side'][]): tf.Tensor {
+  const s = rowSelector(sides, 5);
+  const xT5 = tf.transpose(x5, [0, 1, 3, 2, 4]);
+  return flatHeads(x5.mul(s).add(xT5.mul(tf.sub(1, s))));
+}
+
+/** Per-head candidate mask of `pairMask` [b,e,e], broadcastable to [b,h,e,e,e] (A,B,k). */
+export function headMask(
+  pairMask: tf.Tensor,
+  sides: readonly PairRef['side'][],
+  anchor: PairRef['anchor'],
+): tf.Tensor {
+  const [b, e] = pairMask.shape as [number, number, number];
+  const s = rowSelector(sides, 4); // [1,h,1,1]
+  const m = pairMask
+    .expandDims(1)
+    .mul(s)
+    .add(swapPairs(pairMask).expandDims(1).mul(tf.sub(1, s)));
+  return anchor === 'A' ? m.reshape([b, sides.length, e, 1, e]) : m.reshape([b, sides.length, 1, e, e]);
+}
+
+/** Per-head x5 [b,h,e,e,c] · w[h] (or w[h]ᵀ), w [h,c,c] → [b,h,e,e,c]. */
+export function headProject(x5: tf.Tensor, w: tf.Tensor, transpose = false): tf.Tensor {
+  const [b, h, e, , c] = x5.shape as [number, number, number, number, number];
+  const byHead = tf.transpose(x5, [1, 0, 2, 3, 4]).reshape([h, b * e * e, c]);
+  const y = tf.matMul(byHead, w as tf.Tensor3D, false, transpose);
+  return tf.transpose(y.reshape([h, b, e, e, c]), [1, 0, 2, 3, 4]);
+}
+
 /** Default elements of one `[b,a,e,e]` block of path scores: a = this / (b·e·e) query rows. */
 export const PATH_BLOCK_ELEMENTS = 2 ** 17;
 /** Default elements of one block of a position-wise sub-layer's widest tensor ([b,a,e,f] FFN hidden). */
@@ -197,6 +256,16 @@ export function setBlockElements(sizes: { path?: number; position?: number }): {
   const prev = blockElements;
   blockElements = { ...prev, ...sizes };
   return prev;
+}
+
+/**
+ * Whether `g` heads of `[b,e,e,e]` path scores fit in one path block together: then a module
+ * runs them batched, as extra documents of its matmuls, with the plain gradient tape (fewest
+ * dispatches: small inputs, WebGPU); else one head and one row block at a time, recomputed in
+ * the backward pass.
+ */
+export function allHeadsAtOnce(b: number, e: number, g: number): boolean {
+  return b * g * e * e * e <= blockElements.path;
 }
 
 /** Row blocks `[r0, a]` covering e query rows, each ≤ the block size in path scores (≥ 1 row). */

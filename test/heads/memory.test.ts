@@ -203,6 +203,7 @@ test('peak bytes: O(b·e²·d + one block), not O(h·e³) — imsa and eca, forw
 });
 
 test('peak bytes: the inference layers hold one block of the FFN hidden layer, not [b,e,e,ffnDim]', async () => {
+  // (path blocks of 4096: I-MSA one head and block at a time, as at DocRED scale)
   // ffnDim = 16·d: the whole hidden layer would be 16 units, its taped forward+backward several
   // times that; blocks of 2048 hidden values (2 rows) are 1/16 unit each
   const [n, d] = [16, 16];
@@ -213,7 +214,7 @@ test('peak bytes: the inference layers hold one block of the FFN hidden layer, n
   layer.apply([x, mask]);
   const p = layer.params();
   const names = flattenParams(p).map(([, t]) => t);
-  const [fwd, bwd] = await withBlocks({ position: 2048 }, async () => [
+  const [fwd, bwd] = await withBlocks({ position: 2048, path: 4096 }, async () => [
     await peakUnits(() => inferenceEncoder(x, mask, p), unit),
     await peakUnits(
       () =>
