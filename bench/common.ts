@@ -402,3 +402,38 @@ export function option(name: string, fallback: string): string {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1]! : fallback;
 }
+
+/**
+ * Encodes featurized documents with `enc` in batches of `size`, as the feature cache does (ids
+ * padded with `pad`, mask 1 on real pieces), reading one element of each output to completion;
+ * `onBatch(start, done)` after each batch.
+ */
+export async function encodeInBatches(
+  enc: {
+    encodeAsync(ids: tf.Tensor2D, mask: tf.Tensor2D): Promise<{ hidden: tf.Tensor; attention: tf.Tensor }>;
+  },
+  features: readonly { inputIds: readonly number[] }[],
+  {
+    size = 4,
+    pad = 2,
+    onBatch,
+  }: { size?: number; pad?: number; onBatch?: (start: number, done: number) => void } = {},
+): Promise<void> {
+  for (let s = 0; s < features.length; s += size) {
+    const group = features.slice(s, s + size);
+    const n = Math.max(...group.map((f) => f.inputIds.length));
+    const ids = tf.tensor2d(
+      group.map((f) => [...f.inputIds, ...new Array<number>(n - f.inputIds.length).fill(pad)]),
+      undefined,
+      'int32',
+    );
+    const mask = tf.tensor2d(
+      group.map((f) => Array.from({ length: n }, (_, j) => (j < f.inputIds.length ? 1 : 0))),
+    );
+    const out = await enc.encodeAsync(ids, mask);
+    await out.hidden.slice([0, 0, 0], [1, 1, 1]).data();
+    await out.attention.slice([0, 0, 0, 0], [1, 1, 1, 1]).data();
+    tf.dispose([ids, mask, out.hidden, out.attention]);
+    onBatch?.(s, s + group.length);
+  }
+}

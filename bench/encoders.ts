@@ -23,7 +23,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
-import { fmt, markdownTable, matmulCase, parseBenchArgs, timeMs, type BenchBackend } from './common.js';
+import {
+  encodeInBatches,
+  fmt,
+  markdownTable,
+  matmulCase,
+  parseBenchArgs,
+  timeMs,
+  type BenchBackend,
+} from './common.js';
 import { initBackend, type BackendInfo } from '../src/core/backend.js';
 import { BertEncoder, parseBertConfig } from '../src/encoders/bert.js';
 import { EmbeddedEncoder } from '../src/encoders/embedded.js';
@@ -196,23 +204,11 @@ async function runChild(backend: BenchBackend): Promise<Result> {
     tf.dispose([warm.hidden, warm.attention]);
     const t1 = performance.now();
     const c1 = process.cpuUsage();
-    for (let s = 0; s < features.length; s += 4) {
-      const group = features.slice(s, s + 4);
-      const n = Math.max(...group.map((f) => f.inputIds.length));
-      const ids = tf.tensor2d(
-        group.map((f) => [...f.inputIds, ...new Array<number>(n - f.inputIds.length).fill(2)]),
-        undefined,
-        'int32',
-      );
-      const mask = tf.tensor2d(
-        group.map((f) => Array.from({ length: n }, (_, j) => (j < f.inputIds.length ? 1 : 0))),
-      );
-      const out = await enc.encodeAsync(ids, mask);
-      await out.hidden.slice([0, 0, 0], [1, 1, 1]).data();
-      await out.attention.slice([0, 0, 0, 0], [1, 1, 1, 1]).data();
-      tf.dispose([ids, mask, out.hidden, out.attention]);
-      if (s % 40 === 0) log(`embedded: ${s + group.length}/${features.length} docs`);
-    }
+    await encodeInBatches(enc, features, {
+      onBatch: (start, done) => {
+        if (start % 40 === 0) log(`embedded: ${done}/${features.length} docs`);
+      },
+    });
     const encMs = performance.now() - t1;
     const cu = process.cpuUsage(c1);
     rows.push({

@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, markdownTable, option, timeMs } from './common.js';
+import { encodeInBatches, fmt, markdownTable, option, timeMs } from './common.js';
 import { initBackend } from '../src/core/backend.js';
 import { bundledAssetPath } from '../src/data/assets.js';
 import { readDocRED } from '../src/data/docred.js';
@@ -131,23 +131,7 @@ const encoder: Case = {
         throw new Error(String(e));
       })(featurizer.featurize(doc, i)),
     );
-    const encodeAll = async () => {
-      for (let s = 0; s < features.length; s += 4) {
-        const group = features.slice(s, s + 4);
-        const n = Math.max(...group.map((f) => f.inputIds.length));
-        const ids = tf.tensor2d(
-          group.map((f) => [...f.inputIds, ...new Array<number>(n - f.inputIds.length).fill(2)]),
-          undefined,
-          'int32',
-        );
-        const mask = tf.tensor2d(
-          group.map((f) => Array.from({ length: n }, (_, j) => (j < f.inputIds.length ? 1 : 0))),
-        );
-        const out = await enc.encodeAsync(ids, mask);
-        await out.hidden.slice([0, 0, 0], [1, 1, 1]).data();
-        tf.dispose([ids, mask, out.hidden, out.attention]);
-      }
-    };
+    const encodeAll = () => encodeInBatches(enc, features);
     const warm = enc.encode(
       tf.tensor2d([features[0]!.inputIds.slice(0, 64)], undefined, 'int32'),
       tf.ones([1, 64]) as tf.Tensor2D,

@@ -25,14 +25,18 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 ? argv[i + 1]! : fallback;
 };
 const dataset = opt('dataset', 'redocred');
-if (dataset !== 'redocred' && dataset !== 'cdr') throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
+if (dataset !== 'redocred' && dataset !== 'cdr')
+  throw new Error(`--dataset: expected redocred or cdr, got ${dataset}`);
 const { epochs, trainDocs } = exampleArgs({ epochs: 5, trainDocs: dataset === 'cdr' ? 500 : 400 });
 const lr = opt('lr', '1e-3');
 const seeds = opt('seeds', '0,1,2').split(',').map(Number);
 const models = opt('models', 'atlop,docreii,dremir').split(',') as ModelName[];
-for (const m of models) if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
+for (const m of models)
+  if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
 const arms = opt('arms', 'frozen,finetune').split(',');
-for (const a of arms) if (a !== 'frozen' && a !== 'finetune') throw new Error(`--arms: expected frozen and/or finetune, got ${a}`);
+for (const a of arms)
+  if (a !== 'frozen' && a !== 'finetune')
+    throw new Error(`--arms: expected frozen and/or finetune, got ${a}`);
 const runsFile = `.cache/results/finetune-${dataset}.jsonl`;
 
 interface Run {
@@ -63,7 +67,9 @@ async function splitFiles(): Promise<{ train: string; dev: string }> {
     const dir = process.env['CDR_DIR'] ?? '../shared/data/cdr';
     return { train: `${dir}/train_filter.data`, dev: `${dir}/dev_filter.data` };
   }
-  const docs = JSON.parse(await readFile(bundledAssetPath('re-docred/dev_revised.json'), 'utf8')) as unknown[];
+  const docs = JSON.parse(
+    await readFile(bundledAssetPath('re-docred/dev_revised.json'), 'utf8'),
+  ) as unknown[];
   const { train, validation } = reDocREDSplit(docs);
   await mkdir('runs/split', { recursive: true });
   await writeFile('runs/split/train.json', JSON.stringify(train.slice(0, trainDocs)));
@@ -90,19 +96,56 @@ async function main(): Promise<void> {
           const t0 = Date.now();
           // DocRE-II: its paper schedule (stage 2 = epochs / 2 more), the same in both arms
           await cli([
-            'train', '--model', model, '--train', files.train, '--dev', files.dev, '--out', out,
-            '--epochs', String(epochs), '--lr', lr, '--batch-size', '4', '--seed', String(seed),
-            '--max-docs', String(trainDocs), '--cache', '.cache/features',
-            '--config', JSON.stringify(EXAMPLE_MODELS[model].config),
+            'train',
+            '--model',
+            model,
+            '--train',
+            files.train,
+            '--dev',
+            files.dev,
+            '--out',
+            out,
+            '--epochs',
+            String(epochs),
+            '--lr',
+            lr,
+            '--batch-size',
+            '4',
+            '--seed',
+            String(seed),
+            '--max-docs',
+            String(trainDocs),
+            '--cache',
+            '.cache/features',
+            '--config',
+            JSON.stringify(EXAMPLE_MODELS[model].config),
             ...(arm === 'finetune' ? ['--finetune'] : []),
           ]);
           const trainSeconds = (Date.now() - t0) / 1000;
           const json = `${out}/eval-last.json`;
-          await cli(['evaluate', '--model-dir', `${out}/last`, '--data', files.dev, '--train', files.train, '--json', json]);
+          await cli([
+            'evaluate',
+            '--model-dir',
+            `${out}/last`,
+            '--data',
+            files.dev,
+            '--train',
+            files.train,
+            '--json',
+            json,
+          ]);
           const s = JSON.parse(await readFile(json, 'utf8')) as Omit<Run, 'model' | 'arm'>;
           const run: Run = {
-            model, arm, seed, trainDocs, epochs, lr, trainSeconds,
-            f1: s.f1, precision: s.precision, recall: s.recall,
+            model,
+            arm,
+            seed,
+            trainDocs,
+            epochs,
+            lr,
+            trainSeconds,
+            f1: s.f1,
+            precision: s.precision,
+            recall: s.recall,
             ...(s.ignF1 !== undefined ? { ignF1: s.ignF1, intraF1: s.intraF1!, interF1: s.interF1! } : {}),
           };
           await appendFile(runsFile, JSON.stringify(run) + '\n');
@@ -116,7 +159,9 @@ async function main(): Promise<void> {
   };
   const binary = dataset === 'cdr';
   const cols = binary ? ['F1', 'P', 'R'] : ['F1', 'Ign F1', 'intra F1', 'inter F1', 'P', 'R'];
-  console.log(`\n${dataset}: ${trainDocs} documents × ${epochs} epochs, batch 4, lr ${lr}; last epoch on the validation documents\n`);
+  console.log(
+    `\n${dataset}: ${trainDocs} documents × ${epochs} epochs, batch 4, lr ${lr}; last epoch on the validation documents\n`,
+  );
   console.log(`| model | encoder | ${cols.join(' | ')} | seeds | train time / run |`);
   console.log(`|---|---|${cols.map(() => '---:').join('|')}|---|---:|`);
   for (const model of models)
