@@ -268,21 +268,21 @@ export function allHeadsAtOnce(b: number, e: number, g: number): boolean {
   return b * g * e * e * e <= blockElements.path;
 }
 
-/** Row blocks `[r0, a]` covering e query rows, each ≤ the block size in path scores (≥ 1 row). */
-export function rowBlocks(b: number, e: number): [number, number][] {
-  const a = Math.max(1, Math.min(e, Math.floor(blockElements.path / (b * e * e))));
+/** Blocks `[r0, a]` of e rows, each row `rowElements` elements, a block ≤ `limit` elements (≥ 1 row). */
+function blocksOfRows(e: number, rowElements: number, limit: number): [number, number][] {
+  const a = Math.max(1, Math.min(e, Math.floor(limit / rowElements)));
   const out: [number, number][] = [];
   for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
   return out;
 }
 
+/** Row blocks `[r0, a]` covering e query rows, each ≤ the block size in path scores (≥ 1 row). */
+export const rowBlocks = (b: number, e: number): [number, number][] =>
+  blocksOfRows(e, b * e * e, blockElements.path);
+
 /** Row blocks `[r0, a]` of e rows whose [b,a,e,width] tensors have ≤ the position block size in elements. */
-export function positionBlocks(b: number, e: number, width: number): [number, number][] {
-  const a = Math.max(1, Math.min(e, Math.floor(blockElements.position / (b * e * width))));
-  const out: [number, number][] = [];
-  for (let r0 = 0; r0 < e; r0 += a) out.push([r0, Math.min(a, e - r0)]);
-  return out;
-}
+export const positionBlocks = (b: number, e: number, width: number): [number, number][] =>
+  blocksOfRows(e, b * e * width, blockElements.position);
 
 /**
  * Softmax over [path candidates ; the pair itself] with the pair itself always a candidate:
