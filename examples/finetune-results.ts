@@ -17,7 +17,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { runCli } from '../src/cli/cli.js';
 import { bundledAssetPath, reDocREDSplit } from '../src/data/index.js';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
-import { EXAMPLE_MODELS, exampleArgs, pct } from './redocred.js';
+import { EXAMPLE_MODELS, exampleArgs, meanSd } from './redocred.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -152,11 +152,7 @@ async function main(): Promise<void> {
         }
   }
   const runs = await readRuns();
-  const stat = (xs: number[]) => {
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0;
-    return `${pct(m)} ± ${pct(sd)}`;
-  };
+  const stat = meanSd;
   const binary = dataset === 'cdr';
   const cols = binary ? ['F1', 'P', 'R'] : ['F1', 'Ign F1', 'intra F1', 'inter F1', 'P', 'R'];
   console.log(

@@ -230,6 +230,13 @@ export async function scoreValidation(
 /** A fraction as a percentage with two decimals, as the tables print it. */
 export const pct = (x: number) => (100 * x).toFixed(2);
 
+/** Fractions over seeds as "mean ± sample sd" percentages (the mean alone for one seed). */
+export function meanSd(xs: number[]): string {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (xs.length < 2) return pct(m);
+  return `${pct(m)} ± ${pct(Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)))}`;
+}
+
 /** One line of official scores. */
 export function formatScores(s: Scores): string {
   const extra =

@@ -22,6 +22,7 @@ import {
   EXAMPLE_MODELS,
   exampleArgs,
   paperRun,
+  meanSd,
   pct,
   runExample,
   type Dataset,
@@ -166,11 +167,7 @@ if (!argv.includes('--table-only')) {
 
 const runs = await readRuns();
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const stat = (xs: number[]) => {
-  const m = mean(xs);
-  if (xs.length < 2) return pct(m);
-  return `${pct(m)} ± ${pct(Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)))}`;
-};
+const stat = meanSd;
 const metrics: (keyof Run)[] =
   dataset === 'cdr'
     ? ['f1', 'precision', 'recall']
