@@ -72,19 +72,173 @@ export function flattenTensors<T>(tree: T): {
   return { tensors, rebuild: (ts) => build(shape, ts) as T };
 }
 
-interface TapeState {
-  activeTape: unknown;
+/** One node of tfjs' gradient tape (tfjs-core 4.22 `TapeNode`). */
+interface TapeNode {
+  readonly id: number;
+  readonly kernelName: string;
+  readonly inputs: Readonly<Record<string, tf.Tensor>>;
+  readonly outputs: readonly tf.Tensor[];
+  readonly saved?: readonly tf.Tensor[];
+  readonly gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
+}
+
+/** The parts of tfjs-core 4.22's `Engine` that `gradients` is made of (not in its typings). */
+interface EngineInternals {
+  readonly state: { activeTape: TapeNode[] | null; gradientDepth: number };
+  scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
+  startTape(): void;
+  endTape(): void;
+  tidy<T extends tf.TensorContainer>(name: string, f: () => T): T;
+}
+
+/**
+ * The nodes of `tape` on a path from some x to y, in tape order, each with only the inputs that
+ * depend on an x (what tfjs' own `getFilteredNodesXToY` keeps).
+ */
+function pathNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
+  const fromX = new Set(xs.map((x) => x.id));
+  const reached = tape.filter((node) => {
+    const hit = Object.values(node.inputs).some((t) => fromX.has(t.id));
+    if (hit) for (const o of node.outputs) fromX.add(o.id);
+    return hit;
+  });
+  const toY = new Set([y.id]);
+  const onPath = new Set<TapeNode>();
+  for (let i = reached.length - 1; i >= 0; i--) {
+    const node = reached[i]!;
+    if (!node.outputs.some((o) => toY.has(o.id))) continue;
+    onPath.add(node);
+    for (const t of Object.values(node.inputs)) toY.add(t.id);
+  }
+  return reached
+    .filter((node) => onPath.has(node))
+    .map((node) => ({
+      ...node,
+      inputs: Object.fromEntries(Object.entries(node.inputs).filter(([, t]) => fromX.has(t.id))),
+    }));
+}
+
+/**
+ * `tf.engine().gradients(f, xs, dy, true)` that frees memory as the backward pass goes: the same
+ * gradient functions run in the same order (same values), but the gradient of a tensor is
+ * disposed as soon as the node that produced the tensor has used it, and a node's saved forward
+ * tensors as soon as its gradient has run. tfjs 4.22 keeps both until the whole backward pass
+ * ends, so its peak is every activation plus every intermediate gradient; here it is the
+ * activations not yet reached plus the gradients in flight. `dy` (default ones) stays the
+ * caller's. Returns `value` = f() and the gradient of each x (`undefined` when y does not depend
+ * on it).
+ * @example
+ * const { value, grads } = leanGradients(() => x.square().sum(), [x]); // grads[0] = 2x
+ */
+export function leanGradients(
+  f: () => tf.Tensor,
+  xs: readonly tf.Tensor[],
+  dy?: tf.Tensor,
+): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
+  if (xs.length === 0) throw new ArgumentError('leanGradients xs', 'at least one tensor', xs.length);
+  const engine = tf.engine() as unknown as EngineInternals;
+  const y = engine.scopedRun(
+    () => engine.startTape(),
+    () => engine.endTape(),
+    () => engine.tidy('forward', f),
+  );
+  if (!(y instanceof tf.Tensor))
+    throw new ArgumentError('leanGradients f', 'a function returning a tensor', typeof y);
+  const tape = engine.state.activeTape ?? [];
+  const nodes = pathNodes(tape, xs, y);
+  return engine.tidy('backward', () => {
+    const grad = new Map<number, tf.Tensor>(); // tensor id → its accumulated gradient
+    const holders = new Map<tf.Tensor, number>(); // gradient tensor → entries of `grad` holding it
+    const hold = (id: number, g: tf.Tensor) => {
+      grad.set(id, g);
+      holders.set(g, (holders.get(g) ?? 0) + 1);
+    };
+    const seed = dy ?? tf.ones(y.shape);
+    const keep = new Set(xs.map((x) => x.id));
+    const release = (id: number) => {
+      const g = grad.get(id);
+      if (!g) return;
+      grad.delete(id);
+      const left = holders.get(g)! - 1;
+      if (left > 0) holders.set(g, left);
+      else {
+        holders.delete(g);
+        if (g !== dy) g.dispose();
+      }
+    };
+    hold(y.id, seed);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i]!;
+      if (!node.gradient)
+        throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+      const input = node.gradient(node.outputs.map((o) => grad.get(o.id) ?? null));
+      for (const [name, x] of Object.entries(node.inputs)) {
+        const fn = input[name];
+        if (!fn) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
+        const dx = tf.tidy(fn);
+        if (dx.dtype !== 'float32' || !tf.util.arraysEqual(dx.shape, x.shape))
+          throw new Error(
+            `Error in gradient for op ${node.kernelName}: the gradient of input ${name} is ${dx.dtype} [${dx.shape}], expected float32 [${x.shape}]`,
+          );
+        const prev = grad.get(x.id);
+        if (!prev) hold(x.id, dx);
+        else {
+          const sum = prev.add(dx);
+          release(x.id);
+          hold(x.id, sum);
+          if (!holders.has(dx) && dx !== dy) dx.dispose();
+        }
+      }
+      // this node's outputs are done with (their gradients were used here, once), and so are the
+      // forward tensors it saved for this gradient
+      for (const o of node.outputs) if (!keep.has(o.id)) release(o.id);
+      for (const t of node.saved ?? []) if (!holders.has(t)) t.dispose();
+    }
+    const grads = xs.map((x) => grad.get(x.id));
+    if (engine.state.gradientDepth === 0) {
+      // not inside an outer gradient (no higher order): the tape's saved tensors go, as in tfjs
+      for (const node of tape) for (const t of node.saved ?? []) if (!holders.has(t)) t.dispose();
+      engine.state.activeTape = null;
+    }
+    return { value: y, grads };
+  });
+}
+
+/**
+ * `tf.variableGrads` on {@link leanGradients}: the gradients of the scalar `f()` wrt the trainable
+ * variables of `varList`, keyed by variable name (variables `f` does not use are left out).
+ */
+export function leanVariableGrads(
+  f: () => tf.Scalar,
+  varList: readonly tf.Variable[],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const vars = varList.filter((v) => v.trainable);
+  if (vars.length === 0)
+    throw new ArgumentError('leanVariableGrads varList', 'at least one trainable variable', varList.length);
+  const { value, grads } = leanGradients(f, vars);
+  if (value.rank !== 0)
+    throw new ArgumentError('leanVariableGrads f', 'a function returning a scalar', `rank ${value.rank}`);
+  if (grads.every((g) => !g))
+    throw new ArgumentError(
+      'leanVariableGrads f',
+      'a loss that uses at least one of the variables',
+      'no connection',
+    );
+  const named: tf.NamedTensorMap = {};
+  vars.forEach((v, i) => {
+    if (grads[i]) named[v.name] = grads[i]!;
+  });
+  return { value: value as tf.Scalar, grads: named };
 }
 
 /** The gradients of `f()` wrt `xs` for `dy`, on a tape of its own (inside a backward pass too). */
 function gradientsOnOwnTape(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): (tf.Tensor | undefined)[] {
-  const engine = tf.engine();
-  const state = (engine as unknown as { state: TapeState }).state;
+  const state = (tf.engine() as unknown as EngineInternals).state;
   const outer = state.activeTape;
   try {
-    const { value, grads } = engine.gradients(f, xs, dy, true);
+    const { value, grads } = leanGradients(f, xs, dy);
     if (!xs.includes(value)) value.dispose(); // else kept until the outer backward pass ends
-    return xs.map((_, i) => grads[i] ?? undefined);
+    return grads;
   } finally {
     state.activeTape = outer;
   }

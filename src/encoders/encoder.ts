@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape } from '../core/errors.js';
+import { recompute } from '../core/gradients.js';
 
 /** Options of `Encoder.encode`. */
 export interface EncodeOptions {
@@ -66,7 +67,11 @@ export interface Encoder {
    * @param attentionMask `[b, n]` float32, 1 for real tokens (a prefix of each row)
    */
   encode(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options?: EncodeOptions): EncoderOutput;
-  encodeAsync?(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, options?: EncodeOptions): Promise<EncoderOutput>;
+  encodeAsync?(
+    inputIds: tf.Tensor2D,
+    attentionMask: tf.Tensor2D,
+    options?: EncodeOptions,
+  ): Promise<EncoderOutput>;
   dispose(): void;
 }
 
@@ -150,8 +155,16 @@ export function encodeInWindows(
   options: WindowOptions,
 ): EncoderOutput {
   checkShape('inputIds', inputIds.shape, ['b', 'n']);
-  checkShape('attentionMask', attentionMask.shape, ['b', 'n'], { b: inputIds.shape[0], n: inputIds.shape[1] });
-  return encodeHostInWindows(forward, readHost(inputIds, 'inputIds'), readHost(attentionMask, 'attentionMask'), options);
+  checkShape('attentionMask', attentionMask.shape, ['b', 'n'], {
+    b: inputIds.shape[0],
+    n: inputIds.shape[1],
+  });
+  return encodeHostInWindows(
+    forward,
+    readHost(inputIds, 'inputIds'),
+    readHost(attentionMask, 'attentionMask'),
+    options,
+  );
 }
 
 /**
@@ -197,34 +210,65 @@ export function encodeHostInWindows(
       masks.push(m);
     }
   return tf.tidy(() => {
-    const out = forward(tf.tensor2d(rows, [rows.length, W], 'int32'), tf.tensor2d(masks, [rows.length, W], 'float32'));
+    const out = forward(
+      tf.tensor2d(rows, [rows.length, W], 'int32'),
+      tf.tensor2d(masks, [rows.length, W], 'float32'),
+    );
     const d = out.hidden.shape[2];
     const h = out.attention.shape[1];
-    const hiddenDocs: tf.Tensor2D[] = [];
-    const attDocs: tf.Tensor3D[] = [];
-    let w = 0;
-    for (let i = 0; i < b; i++) {
+    // each document's windows in order: [w, w + its window count)
+    const firstWindow = plans.map((_, i) => plans.slice(0, i).reduce((a, p) => a + p.length, 0));
+    const hiddenDocs = plans.map((docPlans, i) => {
       const count = new Float32Array(n);
       let hid: tf.Tensor2D = tf.zeros([n, d]);
-      let att: tf.Tensor3D = tf.zeros([h, n, n]);
-      for (const p of plans[i]!) {
+      docPlans.forEach((p, j) => {
         const len = p.rowEnd - p.rowStart;
         for (let t = 0; t < len; t++) count[p.posStart + t]! += 1;
-        const after = n - p.posStart - len;
         // [W, d] → rows [rowStart, rowEnd) → [len, d] → padded to [n, d] at posStart
-        const hw = out.hidden.slice([w, p.rowStart, 0], [1, len, d]).reshape([len, d]);
-        hid = hid.add(hw.pad([[p.posStart, after], [0, 0]]));
-        // [h, W, W] → block [len, len] → padded to [h, n, n] on the diagonal at posStart
-        const aw = out.attention.slice([w, 0, p.rowStart, p.rowStart], [1, h, len, len]).reshape([h, len, len]);
-        att = att.add(aw.pad([[0, 0], [p.posStart, after], [p.posStart, after]]));
-        w++;
-      }
-      const inv = tf.tensor(count.map((c) => (c > 0 ? 1 / c : 0)), [n, 1]);
-      hiddenDocs.push(hid.mul(inv));
-      // row-renormalise the summed blocks (ATLOP: att / (att.sum(-1) + 1e-10))
-      attDocs.push(att.div(att.sum(-1, true).add(1e-10)));
-    }
-    return { hidden: tf.stack(hiddenDocs) as tf.Tensor3D, attention: tf.stack(attDocs) as tf.Tensor4D };
+        const hw = out.hidden.slice([firstWindow[i]! + j, p.rowStart, 0], [1, len, d]).reshape([len, d]);
+        hid = hid.add(
+          hw.pad([
+            [p.posStart, n - p.posStart - len],
+            [0, 0],
+          ]),
+        );
+      });
+      return hid.mul(
+        tf.tensor(
+          count.map((c) => (c > 0 ? 1 / c : 0)),
+          [n, 1],
+        ),
+      );
+    });
+    // [k, h, W, W] → [b, h, n, n], recomputed in the backward pass: its [h, n, n] intermediates
+    // (zeros, pads, sums: several per window) are not kept, only the windows and the result
+    const assemble = (windows: tf.Tensor): tf.Tensor =>
+      tf.stack(
+        plans.map((docPlans, i) => {
+          let att: tf.Tensor3D = tf.zeros([h, n, n]);
+          docPlans.forEach((p, j) => {
+            const len = p.rowEnd - p.rowStart;
+            const after = n - p.posStart - len;
+            // [h, W, W] → block [len, len] → padded to [h, n, n] on the diagonal at posStart
+            const aw = windows
+              .slice([firstWindow[i]! + j, 0, p.rowStart, p.rowStart], [1, h, len, len])
+              .reshape([h, len, len]);
+            att = att.add(
+              aw.pad([
+                [0, 0],
+                [p.posStart, after],
+                [p.posStart, after],
+              ]),
+            );
+          });
+          // row-renormalise the summed blocks (ATLOP: att / (att.sum(-1) + 1e-10))
+          return att.div(att.sum(-1, true).add(1e-10));
+        }),
+      );
+    return {
+      hidden: tf.stack(hiddenDocs) as tf.Tensor3D,
+      attention: recompute(assemble, [out.attention]) as tf.Tensor4D,
+    };
   });
 }
 
@@ -233,7 +277,8 @@ export function documentLengths(attentionMask: readonly (readonly number[])[]): 
   return attentionMask.map((row, i) => {
     const l = row.reduce((a, v) => a + (v > 0 ? 1 : 0), 0);
     for (let j = 0; j < l; j++)
-      if (!(row[j]! > 0)) throw new ArgumentError(`attentionMask[${i}]`, 'real tokens (1) before padding (0)', row);
+      if (!(row[j]! > 0))
+        throw new ArgumentError(`attentionMask[${i}]`, 'real tokens (1) before padding (0)', row);
     return l;
   });
 }

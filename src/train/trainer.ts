@@ -27,6 +27,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../core/errors.js';
 import { withSeededRandom } from '../core/initializers.js';
+import { leanVariableGrads } from '../core/gradients.js';
 import { AdamW, paramGroups, type ParamGroupsOptions } from './adamw.js';
 import { clipCoefficient, type NamedGrads } from './clip.js';
 import { GradientAccumulator } from './accumulate.js';
@@ -378,7 +379,7 @@ export class Trainer<T> {
     const batch = await this.opts.collate(batchItems);
     try {
       const { value, grads } = withSeededRandom(noise, () =>
-        tf.variableGrads(() => {
+        leanVariableGrads(() => {
           const out = this.model.forward(batch, { training: true });
           return this.mainLoss(out.losses);
         }, vars),
@@ -390,7 +391,7 @@ export class Trainer<T> {
       for (const x of this.opts.extraSteps ?? []) {
         const xv = [...(x.variables ?? x.optimizer.variables)];
         const r = withSeededRandom(noise, () =>
-          tf.variableGrads(() => {
+          leanVariableGrads(() => {
             const out = this.model.forward(batch, { training: true });
             const l = out.losses[x.lossKey];
             if (!l)
@@ -428,7 +429,8 @@ export class Trainer<T> {
         const raw = grads[name]!;
         const g = clip ? raw.mul(clip.coef) : raw;
         if (clip) raw.dispose();
-        const s = typeof stageScale === 'function' ? stageScale(name, this.groupOf.get(name)) : (stageScale ?? 1);
+        const s =
+          typeof stageScale === 'function' ? stageScale(name, this.groupOf.get(name)) : (stageScale ?? 1);
         this.optimizer.applyGradients({ [name]: g }, lrScale * s);
         g.dispose();
       }
