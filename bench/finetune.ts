@@ -5,7 +5,8 @@
  * `BertEncoder.fromPretrained`) + the ATLOP head (paper preset: emb 768, block 64, r = 97) + the
  * AdamW update, run by the `Trainer` exactly as `docre-kit train` runs it (clipping at 1, encoder /
  * head parameter groups, warmup schedule), batch 1, one document of n = 512 pieces (one window)
- * or 1024 (two windows), 20 entities of 1–3 mentions. With and without per-layer recomputation
+ * or 1024 (three windows: `planWindows` covers all 1022 inner pieces, where ATLOP's two windows
+ * would drop two of them; two windows hold up to 1022 pieces), 20 entities of 1–3 mentions. With and without per-layer recomputation
  * (`BertEncoder` `recompute`: every layer but the last keeps only its input for the backward pass).
  *
  * Each configuration runs in its own child process (an out-of-memory abort leaves the wasm module
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
 import { BertEncoder, parseBertConfig } from '../src/encoders/bert.js';
+import { planWindows } from '../src/encoders/encoder.js';
 import { createModel, PRESETS, syntheticBatch } from '../src/models/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { option } from './common.js';
@@ -132,7 +134,7 @@ console.log('| layers | pieces (windows) | recompute | step s | peak tensor MiB 
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows)
   console.log(
-    `| ${r.layers} | ${r.n} (${Math.ceil(r.n / 512)}) | ${r.recompute ? 'on' : 'off'} | ${r.error ? `failed: ${r.error}` : ((r.stepMs ?? 0) / 1000).toFixed(1)} | ${mib(r.peakBytes)} | ${mib(r.heapBytes)} | ${r.loss?.toFixed(4) ?? '—'} |`,
+    `| ${r.layers} | ${r.n} (${planWindows(r.n, { windowLength: 512, head: 1, tail: 1 }).length}) | ${r.recompute ? 'on' : 'off'} | ${r.error ? `failed: ${r.error}` : ((r.stepMs ?? 0) / 1000).toFixed(1)} | ${mib(r.peakBytes)} | ${mib(r.heapBytes)} | ${r.loss?.toFixed(4) ?? '—'} |`,
   );
 console.log('\nRatios recompute on / off (same layers and pieces):\n');
 console.log('| layers | pieces | step time | peak tensor bytes |');

@@ -10,6 +10,12 @@
  *   npx tsx bench/reasoning.ts --modules I-MSA --reps 3
  *   npx tsx bench/reasoning.ts --backends wasm --e 42,96 --naive-max-e 0 --modules I-MSA,ECA,InferenceEncoder,InferenceLayer
  *
+ *   npx tsx bench/reasoning.ts --backends wasm --e 42,96 --naive-max-e 0 --tfjs-backprop   # + rows with tfjs' own backward pass
+ *
+ * Backward = `leanGradients` (src/core/gradients.ts, what the Trainer runs); `--tfjs-backprop`
+ * adds an "efficient, tfjs backprop" row per size with `tf.grads` (tfjs keeps every intermediate
+ * gradient and saved tensor until the backward pass ends), for the ratio in one run.
+ *
  * Peak bytes = tf.profile's peak of live tensor bytes minus the bytes alive before the call
  * (inputs and parameters excluded). A naive run above --naive-max-e is not executed: its peak is
  * extrapolated from the measured smaller sizes with the fit α·e³ + β·e² (marked "extrap.").
@@ -19,6 +25,7 @@
 import { option } from './common.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
+import { leanGradients } from '../src/core/gradients.js';
 import {
   imsa,
   inferenceEncoder,
@@ -48,6 +55,16 @@ const naiveMaxE = Number(option('naive-max-e', quick ? '16' : '42'));
 const cpuMaxE = Number(option('cpu-max-e', quick ? '16' : '42'));
 const reps = Number(option('reps', quick ? '2' : '1'));
 const modules = option('modules', 'I-MSA,ECA,InferenceEncoder,InferenceLayer').split(',');
+const tfjsBackprop = argv.includes('--tfjs-backprop');
+
+/** `tf.grads`'s shape: f of n tensors → the gradients wrt each of them. */
+type GradsFn = (f: (...xs: tf.Tensor[]) => tf.Tensor) => (xs: tf.Tensor[]) => tf.Tensor[];
+const leanGrads: GradsFn = (f) => (xs) => {
+  const { value, grads } = leanGradients(() => f(...xs), xs);
+  value.dispose();
+  return grads.map((g, i) => g ?? tf.zerosLike(xs[i]!));
+};
+const tfjsGrads: GradsFn = (f) => (xs) => tf.grads(f)(xs);
 
 interface Row {
   backend: string;
@@ -99,13 +116,14 @@ type Case = {
   run: (
     impl: 'efficient' | 'naive',
     e: number,
+    grads: GradsFn,
   ) => { fwd: () => tf.Tensor; bwd: () => tf.Tensor[]; dispose: () => void };
 };
 
 const cases: Case[] = [
   {
     module: 'I-MSA',
-    run: (impl, e) => {
+    run: (impl, e, grads) => {
       const x = seeded([1, e, e, d], 1, 1);
       const pm = makePairMask(e, [e]);
       const params = randomIMSAParams(d, 3, 0.1);
@@ -114,7 +132,7 @@ const cases: Case[] = [
       return {
         fwd: () => f(x, pm, params),
         bwd: () =>
-          tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(xx, pm, unflattenParams(params, ps))))([
+          grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(f(xx, pm, unflattenParams(params, ps))))([
             x,
             ...named,
           ]),
@@ -124,7 +142,7 @@ const cases: Case[] = [
   },
   {
     module: 'ECA',
-    run: (impl, e) => {
+    run: (impl, e, grads) => {
       const q = seeded([1, e, e, d], 1, 1);
       const m = seeded([1, e, e, 2 * d], 2, 1); // DocRE-II: memory = [F ; R]
       const pm = makePairMask(e, [e]);
@@ -134,7 +152,7 @@ const cases: Case[] = [
       return {
         fwd: () => f(q, m, pm, params),
         bwd: () =>
-          tf.grads((qq: tf.Tensor, mm: tf.Tensor, ...ps: tf.Tensor[]) =>
+          grads((qq: tf.Tensor, mm: tf.Tensor, ...ps: tf.Tensor[]) =>
             tf.sum(f(qq, mm, pm, unflattenParams(params, ps))),
           )([q, m, ...named]),
         dispose: () => tf.dispose([q, m, pm, ...named]),
@@ -145,7 +163,7 @@ const cases: Case[] = [
     // DRE-MIR inference layer: I-MSA + Add & Norm + FFN (4d) + Add & Norm
     module: 'InferenceEncoder',
     efficientOnly: true,
-    run: (_impl, e) => {
+    run: (_impl, e, grads) => {
       const x = seeded([1, e, e, d], 1, 1);
       const pm = makePairMask(e, [e]);
       const layer = new InferenceEncoderLayer({});
@@ -155,7 +173,7 @@ const cases: Case[] = [
       return {
         fwd: () => inferenceEncoder(x, pm, params),
         bwd: () =>
-          tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) =>
+          grads((xx: tf.Tensor, ...ps: tf.Tensor[]) =>
             tf.sum(inferenceEncoder(xx, pm, unflattenParams(params, ps) as InferenceEncoderParams)),
           )([x, ...named]),
         dispose: () => (tf.dispose([x, pm]), layer.dispose()),
@@ -166,7 +184,7 @@ const cases: Case[] = [
     // DocRE-II inference layer: two ECAs over M = [F ; R], fusion, two FFNs (2d) and norms
     module: 'InferenceLayer',
     efficientOnly: true,
-    run: (_impl, e) => {
+    run: (_impl, e, grads) => {
       const [f, r] = [seeded([1, e, e, d], 1, 1), seeded([1, e, e, d], 2, 1)];
       const pm = makePairMask(e, [e]);
       const layer = new InferenceLayer({});
@@ -180,7 +198,7 @@ const cases: Case[] = [
       return {
         fwd: () => both(f, r, params),
         bwd: () =>
-          tf.grads((ff: tf.Tensor, rr: tf.Tensor, ...ps: tf.Tensor[]) =>
+          grads((ff: tf.Tensor, rr: tf.Tensor, ...ps: tf.Tensor[]) =>
             tf.sum(both(ff, rr, unflattenParams(params, ps) as InferenceLayerParams)),
           )([f, r, ...named]),
         dispose: () => (tf.dispose([f, r, pm]), layer.dispose()),
@@ -217,7 +235,12 @@ for (const backend of backends) {
   for (const c of cases.filter((x) => modules.includes(x.module)))
     for (const e of sizes) {
       if (backend === 'cpu' && e > cpuMaxE) continue;
-      for (const impl of c.efficientOnly ? (['efficient'] as const) : (['efficient', 'naive'] as const)) {
+      const impls = [
+        'efficient',
+        ...(tfjsBackprop ? ['efficient, tfjs backprop'] : []),
+        ...(c.efficientOnly ? [] : ['naive']),
+      ];
+      for (const impl of impls) {
         const row: Row = { backend, module: c.module, e, impl };
         if (impl === 'naive' && e > naiveMaxE) {
           const pts = (k: 'fwdBytes' | 'bwdBytes') =>
@@ -235,11 +258,12 @@ for (const backend of backends) {
           row.bwdBytes = extrapolate(pts('bwdBytes'), e);
           row.extrapolated = true;
         } else {
-          const run = c.run(impl, e);
+          const efficient = impl !== 'naive';
+          const run = c.run(efficient ? 'efficient' : 'naive', e, impl.includes('tfjs') ? tfjsGrads : leanGrads);
           try {
-            const f = await measure(run.fwd, impl === 'efficient');
+            const f = await measure(run.fwd, efficient);
             Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes });
-            const b = await measure(run.bwd, impl === 'efficient');
+            const b = await measure(run.bwd, efficient);
             Object.assign(row, { bwdMs: b.ms, bwdBytes: b.bytes });
           } catch (err) {
             console.error(`${backend} ${c.module} e=${e} ${impl} failed: ${String(err).split('\n')[0]}`);

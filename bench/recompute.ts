@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/core/backend.js';
+import { leanVariableGrads } from '../src/core/gradients.js';
 import {
   createModel,
   DocREIIModel,
@@ -50,7 +51,8 @@ for (const name of models)
     if (model instanceof DocREIIModel) model.setStage(2);
     const vars = model.trainableVariables();
     const step = async () => {
-      const { value, grads } = tf.variableGrads(
+      // the Trainer's backward pass (frees gradients and saved tensors as it goes)
+      const { value, grads } = leanVariableGrads(
         () => model.forward(batch, { training: true }).losses['total']!,
         vars,
       );
