@@ -259,7 +259,11 @@ for (const backend of backends) {
           row.extrapolated = true;
         } else {
           const efficient = impl !== 'naive';
-          const run = c.run(efficient ? 'efficient' : 'naive', e, impl.includes('tfjs') ? tfjsGrads : leanGrads);
+          const run = c.run(
+            efficient ? 'efficient' : 'naive',
+            e,
+            impl.includes('tfjs') ? tfjsGrads : leanGrads,
+          );
           try {
             const f = await measure(run.fwd, efficient);
             Object.assign(row, { fwdMs: f.ms, fwdBytes: f.bytes });

@@ -13,8 +13,9 @@
  * Re-DocRED: the bundled dev_revised.json split (first 400 train, last 100 validation); CDR:
  * ../shared/data/cdr (CDR_DIR) train_filter.data → dev_filter.data.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { runCli } from '../src/cli/cli.js';
+import { fileURLToPath } from 'node:url';
 import { bundledAssetPath, reDocREDSplit } from '../src/data/index.js';
 import { MODEL_NAMES, type ModelName } from '../src/models/index.js';
 import { EXAMPLE_MODELS, exampleArgs, meanSd } from './redocred.js';
@@ -55,10 +56,15 @@ interface Run {
   trainSeconds: number;
 }
 
+/**
+ * One `docre-kit` command in a child process of its own: every run starts on a fresh wasm heap
+ * (a fine-tuned run after a frozen one in the same process ran out of it on CDR).
+ */
 async function cli(args: string[]): Promise<void> {
   console.log(`$ docre-kit ${args.map((a) => (/[\s{"]/.test(a) ? `'${a}'` : a)).join(' ')}`);
-  const code = await runCli(args);
-  if (code !== 0) throw new Error(`docre-kit ${args[0]} exited with ${code}`);
+  const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`docre-kit ${args[0]} exited with ${r.status ?? r.signal}`);
 }
 
 /** Train / validation files of the dataset (Re-DocRED: the fixed split written once). */
