@@ -78,9 +78,11 @@ async function splitFiles(): Promise<{ train: string; dev: string }> {
   ) as unknown[];
   const { train, validation } = reDocREDSplit(docs);
   await mkdir('runs/split', { recursive: true });
-  await writeFile('runs/split/train.json', JSON.stringify(train.slice(0, trainDocs)));
-  await writeFile('runs/split/dev.json', JSON.stringify(validation));
-  return { train: 'runs/split/train.json', dev: 'runs/split/dev.json' };
+  // named by the budget: a concurrent job with another --train-docs must not overwrite this one's
+  const files = { train: `runs/split/train-${trainDocs}.json`, dev: 'runs/split/dev.json' };
+  await writeFile(files.train, JSON.stringify(train.slice(0, trainDocs)));
+  await writeFile(files.dev, JSON.stringify(validation));
+  return files;
 }
 
 const readRuns = async (): Promise<Run[]> =>
@@ -98,7 +100,10 @@ async function main(): Promise<void> {
       for (const seed of seeds)
         for (const arm of arms) {
           if ((await readRuns()).some((r) => r.model === model && r.seed === seed && r.arm === arm)) continue;
-          const out = `runs/finetune-results/${dataset}-${model}-${arm}-${seed}`;
+          // another budget, another directory (a run resumes from its directory's checkpoint)
+          const budget =
+            trainDocs === (dataset === 'cdr' ? 500 : 400) && epochs === 5 ? '' : `-${trainDocs}x${epochs}`;
+          const out = `runs/finetune-results/${dataset}-${model}-${arm}-${seed}${budget}`;
           const t0 = Date.now();
           // DocRE-II: its paper schedule (stage 2 = epochs / 2 more), the same in both arms
           await cli([
