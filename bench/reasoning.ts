@@ -257,6 +257,7 @@ for (const backend of backends) {
           row.fwdBytes = extrapolate(pts('fwdBytes'), e);
           row.bwdBytes = extrapolate(pts('bwdBytes'), e);
           row.extrapolated = true;
+          if (row.fwdBytes === undefined && row.bwdBytes === undefined) continue; // nothing measured to fit (--naive-max-e 0)
         } else {
           const efficient = impl !== 'naive';
           const run = c.run(
