@@ -30,14 +30,14 @@ import {
   type OfficialTriple,
 } from '../src/data/index.js';
 import { cacheFeatures, EmbeddedEncoder, FeatureCache } from '../src/encoders/index.js';
+import { createModel, type DocREModel, type ModelInput, type ModelName } from '../src/models/index.js';
 import {
-  createModel,
-  type DocREIIModel,
-  type DocREModel,
-  type ModelInput,
-  type ModelName,
-} from '../src/models/index.js';
-import { Trainer, type TrainStage, type ExtraStep, AdamW } from '../src/train/index.js';
+  Trainer,
+  discriminatorStep,
+  twoStages,
+  type TrainStage,
+  type ExtraStep,
+} from '../src/train/index.js';
 
 export function orFail<A>(e: E.Either<DataError, A>): A {
   if (E.isLeft(e)) throw new Error(e.left.message);
@@ -300,11 +300,6 @@ export async function runReDocRED(run: ReDocREDRun): Promise<ReDocREDResult> {
   return { scores, trainSeconds, triples, ...(epochF1.length > 0 ? { epochF1 } : {}) };
 }
 
-/** Adam with decoupled weight decay for GTN's discriminator step. */
-export function discriminatorOptimizer(vars: tf.Variable[], lr = 1e-4): AdamW {
-  return new AdamW([{ variables: vars, lr }]);
-}
-
 /** `--epochs N --train-docs N --seed N` (and env EPOCHS / TRAIN_DOCS / SEED) with the example's defaults. */
 export function exampleArgs(defaults: { epochs: number; trainDocs: number; seed?: number }): {
   epochs: number;
@@ -453,12 +448,8 @@ export function paperRun(
     ...(name === 'gtn'
       ? {
           graph: true,
-          extraSteps: (model: DocREModel) => {
-            const disc = model.variableGroups()['discriminator']!;
-            return [
-              { optimizer: discriminatorOptimizer(disc, 1e-4), lossKey: 'discriminator', variables: disc },
-            ];
-          },
+          // AdamW's default decay (0.01) on the discriminator, as the examples' results were run
+          extraSteps: (model: DocREModel) => [discriminatorStep(model, { lr: 1e-4, weightDecay: 0.01 })],
         }
       : {}),
     ...(name === 'docreii'
@@ -468,24 +459,14 @@ export function paperRun(
           // batch-4 steps as 4 accumulated documents.
           batchSize: 1,
           accumulationSteps: 4,
-          stages: () => [
-            {
-              epochs: stage1,
-              onStart: (m: unknown) => (m as DocREIIModel).setStage(1),
-              trainable: (_n: string, g: string | undefined) => g === 'base',
-            },
-            {
-              epochs: stage2,
-              onStart: (m: unknown) => (m as DocREIIModel).setStage(2),
+          stages: (model: DocREModel) =>
+            twoStages(model, {
+              stage1Epochs: stage1,
+              stage2Epochs: stage2,
+              stage1Groups: ['base'],
               // paper: every variable, the base at a tenth of the lr; split: the inference module alone
-              ...(paper
-                ? {
-                    lrScale: (_n: string, g: string | undefined) =>
-                      g === 'base' ? DOCREII_BASE_LR_SCALE : 1,
-                  }
-                : { trainable: (_n: string, g: string | undefined) => g === 'inference' }),
-            },
-          ],
+              baseLrScale: paper ? DOCREII_BASE_LR_SCALE : 0,
+            }),
         }
       : {}),
     budget:

@@ -4,8 +4,9 @@
  * Every problem is a `UsageError` whose message is one line naming the option and the value.
  */
 import { parseArgs } from 'node:util';
+import { MODEL_NAMES } from '../models/types.js';
 
-export const MODEL_NAMES = ['atlop', 'docunet', 'dremir', 'gtn', 'docreii'] as const;
+export { MODEL_NAMES };
 export const BACKEND_NAMES = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
 /** A bad command line (exit code 2). */

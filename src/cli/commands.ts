@@ -16,9 +16,10 @@ import { writeFileAtomic } from '../train/checkpoint.js';
 import type { EvalMetrics } from '../train/types.js';
 import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './cli.js';
-import { PRESETS } from '../models/factory.js';
+import { resolveConfig } from '../models/factory.js';
+import { paperSchedule, trainingPreset } from '../train/schedules.js';
 import { shippedModelDir } from '../extract/extractor.js';
-import { createPresetModel, loadSavedModel, paperSchedule, trainingPreset } from './models.js';
+import { createPresetModel, loadSavedModel } from './models.js';
 import {
   isBinarySchema,
   featurizeAll,
@@ -100,7 +101,7 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
   const model = createPresetModel(o.model, {
     seed: o.seed,
     // decode keeps at most topK relations per pair: never more than there are relations (CDR: 1)
-    topK: Math.min(Number(PRESETS[o.model].model['topK'] ?? 4), schema.size - 1),
+    topK: Math.min(resolveConfig(o.model, { hiddenSize: enc.encoder.hiddenSize, numClasses: schema.size }).topK, schema.size - 1),
     ...overrides,
     hiddenSize: enc.encoder.hiddenSize,
     numClasses: schema.size,

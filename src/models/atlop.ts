@@ -10,8 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adaptive-threshold.js';
-import { BaseModel, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, entityFeatures } from './parts.js';
+import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** ATLOP hyperparameters (defaults = the official code's). */
@@ -29,18 +30,14 @@ export interface ATLOPConfig extends CommonModelConfig {
  * const model = new ATLOPModel({ hiddenSize: 512, numClasses: 97, embSize: 256, blockSize: 32 });
  * const { logits, losses } = model.forward(batch, { training: true }); // [b,e,e,97], {at, total}
  */
-export class ATLOPModel extends BaseModel<ATLOPConfig> {
+export class ATLOPModel extends BaseModel<Resolved<ATLOPConfig>> {
   readonly name = 'atlop' as const;
   private readonly classifier: BilinearPairHead;
 
   constructor(config: ATLOPConfig) {
-    super(config);
-    const embSize = config.embSize ?? 768;
-    const blockSize = config.blockSize ?? 64;
-    positiveInt('embSize', embSize);
-    positiveInt('blockSize', blockSize);
-    positiveInt('topK', config.topK ?? 4);
-    this.classifier = new BilinearPairHead({ embSize, blockSize, numClasses: config.numClasses });
+    super(ATLOP_SPEC.resolve(config));
+    const { embSize, blockSize, numClasses } = this.config;
+    this.classifier = new BilinearPairHead({ embSize, blockSize, numClasses });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.ensureBuilt();
   }
@@ -61,10 +58,25 @@ export class ATLOPModel extends BaseModel<ATLOPConfig> {
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
-    return adaptiveThresholdDecode(logits, { topK: this.config.topK ?? 4 });
+    return adaptiveThresholdDecode(logits, { topK: this.config.topK });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<ATLOPModel> {
-    return loadInto(dir, 'atlop', (c) => new ATLOPModel(c as unknown as ATLOPConfig), overrides);
+    return ATLOP_SPEC.load(dir, overrides);
   }
 }
+
+export const ATLOP_SPEC = modelSpec<ATLOPConfig, ATLOPModel>({
+  name: 'atlop',
+  preset: {
+    model: { embSize: 768, blockSize: 64, topK: 4 },
+    training: { ...PAPER_COMMON, epochs: 30, batchSize: 4, encoderLr: 5e-5, headLr: 1e-4 },
+    notes:
+      'ATLOP paper §4.1 and official run_bert.sh (emb 768, block 64, 30 epochs, batch 4, lr 5e-5 / 1e-4, warmup 6 %, clip 1, eps 1e-6); decode top-4 (official get_label num_labels=4).',
+  },
+  defaults: (c) => ({ embSize: c.embSize ?? 768, blockSize: c.blockSize ?? 64, topK: c.topK ?? 4 }),
+  check: (r) => {
+    for (const k of ['embSize', 'blockSize', 'topK'] as const) positiveInt(k, r[k]);
+  },
+  create: (c) => new ATLOPModel(c),
+});

@@ -310,8 +310,8 @@ export async function compactCheckpoint(dir: string, outDir = dir): Promise<{ by
   return { bytes: out.byteLength };
 }
 
-/** Loads a checkpoint into a model class (used by each class's `static load`). */
-export async function loadInto<M extends BaseModel<CommonModelConfig>>(
+/** Loads a checkpoint into a model class (the paper models' `static load` goes through their spec). */
+export async function loadInto<M extends DocREModel & Pick<BaseModel<CommonModelConfig>, 'loadWeights'>>(
   dir: string,
   expected: string,
   make: (config: Record<string, unknown>) => M,

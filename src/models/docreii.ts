@@ -33,10 +33,11 @@ import {
   thresholdDecode,
 } from '../heads/eca.js';
 import { ArgumentError } from '../core/errors.js';
-import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
 import { entityFeatures, offTape } from './parts.js';
 import { prng } from '../core/initializers.js';
-import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
+import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
+import type { ForwardOptions, ForwardOutput, ModelInput, StagedModel } from './types.js';
 
 /** DocRE-II hyperparameters (defaults = the paper's). */
 export interface DocREIIConfig extends CommonModelConfig {
@@ -73,7 +74,7 @@ export interface DocREIIConfig extends CommonModelConfig {
  * model.setStage(1); // train: losses {at, total}, optimise variableGroups().base
  * model.setStage(2); // train: losses {at, contrast, total}, optimise .inference (base frozen / small lr)
  */
-export class DocREIIModel extends BaseModel<DocREIIConfig> {
+export class DocREIIModel extends BaseModel<Resolved<DocREIIConfig>> implements StagedModel {
   readonly name = 'docreii' as const;
   private readonly pairMatrix: EntityPairMatrixLayer;
   private readonly baseClassifier: tf.layers.Layer;
@@ -85,8 +86,8 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
   private calls = 0;
 
   constructor(config: DocREIIConfig) {
-    super(config);
-    const c = resolve(config);
+    super(DOCREII_SPEC.resolve(config));
+    const c = this.config;
     this.stage = c.stage;
     this.rand = prng(c.seed);
     this.pairMatrix = this.layer(
@@ -94,7 +95,7 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
       new EntityPairMatrixLayer({ strategy: 'gated', units: c.pairSize }),
       'base',
     );
-    this.baseClassifier = this.layer('baseClassifier', tf.layers.dense({ units: config.numClasses }), 'base');
+    this.baseClassifier = this.layer('baseClassifier', tf.layers.dense({ units: c.numClasses }), 'base');
     this.inference = this.layer(
       'inference',
       new IterativeInferenceLayer({ numLayers: c.numLayers, iterations: c.iterations, ffnDim: c.ffnDim }),
@@ -129,7 +130,7 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
     this.checkLabels(batch);
     const training = options.training ?? false;
-    const c = resolve(this.config);
+    const c = this.config;
     // host-side draws happen outside tidy so they are the same whatever the backend
     const noise =
       training && this.stage === 2 ? [this.rand() * c.noiseMax, this.rand() * c.noiseMax] : [0, 0];
@@ -190,7 +191,7 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
-    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
+    return adaptiveThresholdDecode(logits, { topK: this.config.topK });
   }
 
   /** The variables the current stage's objective trains: stage 1 `base`, stage 2 everything (freeze `base` in the trainer). */
@@ -211,26 +212,47 @@ export class DocREIIModel extends BaseModel<DocREIIConfig> {
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocREIIModel> {
-    return loadInto(dir, 'docreii', (c) => new DocREIIModel(c as unknown as DocREIIConfig), overrides);
+    return DOCREII_SPEC.load(dir, overrides);
   }
 }
 
-function resolve(c: Omit<DocREIIConfig, 'encoder'>) {
-  const pairSize = c.pairSize ?? 768;
-  const r = {
-    pairSize,
-    numLayers: c.numLayers ?? 2,
-    iterations: c.iterations ?? 3,
-    ffnDim: c.ffnDim ?? 2 * pairSize,
-    topK: c.topK ?? 4,
-  };
-  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
-  if (pairSize % 4 !== 0) throw new ArgumentError('pairSize', 'a multiple of 4 (ECA has 4 heads)', pairSize);
-  const noiseMax = c.noiseMax ?? 0.4;
-  fraction('noiseMax', noiseMax);
-  const contrastWeight = c.contrastWeight ?? 1;
-  if (!(contrastWeight >= 0)) throw new ArgumentError('contrastWeight', 'a number >= 0', contrastWeight);
-  const stage = c.stage ?? 2;
-  if (stage !== 1 && stage !== 2) throw new ArgumentError('stage', '1 | 2', stage);
-  return { ...r, noiseMax, contrastWeight, stage, seed: c.seed ?? 0, recompute: c.recompute ?? true };
-}
+export const DOCREII_SPEC = modelSpec<DocREIIConfig, DocREIIModel>({
+  name: 'docreii',
+  preset: {
+    model: { pairSize: 768, numLayers: 2, iterations: 3, noiseMax: 0.4, contrastWeight: 1, topK: 4 },
+    training: {
+      ...PAPER_COMMON,
+      epochs: 30,
+      batchSize: 8,
+      encoderLr: 5e-5,
+      headLr: 1e-4,
+      stage2: { epochs: 15, baseLr: 1e-5, inferenceLr: 1e-4 },
+    },
+    notes:
+      'DocRE-II §3.2–3.4 and Table 7 (BERT, DocRED): N_I = 2, K = 3, noise U(0, 0.4); stage 1: 30 epochs, batch 8, lr 5e-5 / 1e-4; stage 2: 15 epochs, base 1e-5, inference 1e-4.',
+  },
+  defaults: (c) => {
+    const pairSize = c.pairSize ?? 768;
+    return {
+      pairSize,
+      numLayers: c.numLayers ?? 2,
+      iterations: c.iterations ?? 3,
+      ffnDim: c.ffnDim ?? 2 * pairSize,
+      recompute: c.recompute ?? true,
+      noiseMax: c.noiseMax ?? 0.4,
+      contrastWeight: c.contrastWeight ?? 1,
+      topK: c.topK ?? 4,
+      stage: c.stage ?? 2,
+    };
+  },
+  check: (r) => {
+    for (const k of ['pairSize', 'numLayers', 'iterations', 'ffnDim', 'topK'] as const) positiveInt(k, r[k]);
+    if (r.pairSize % 4 !== 0)
+      throw new ArgumentError('pairSize', 'a multiple of 4 (ECA has 4 heads)', r.pairSize);
+    fraction('noiseMax', r.noiseMax);
+    if (!(r.contrastWeight >= 0))
+      throw new ArgumentError('contrastWeight', 'a number >= 0', r.contrastWeight);
+    if (r.stage !== 1 && r.stage !== 2) throw new ArgumentError('stage', '1 | 2', r.stage);
+  },
+  create: (c) => new DocREIIModel(c),
+});

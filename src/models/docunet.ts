@@ -16,8 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import { balancedSoftmaxDecode, balancedSoftmaxLoss } from '../losses/balanced-softmax.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { USegmentationLayer } from '../heads/unet.js';
-import { BaseModel, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, entityFeatures } from './parts.js';
+import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** DocuNet hyperparameters (defaults = the official code's). */
@@ -41,15 +42,15 @@ export interface DocuNetConfig extends CommonModelConfig {
  * const model = new DocuNetModel({ hiddenSize: 512, numClasses: 97, unetChannels: 64, unetOut: 64, embSize: 256, blockSize: 32 });
  * const { logits, losses } = model.forward(batch, { training: true }); // losses: {balanced, total}
  */
-export class DocuNetModel extends BaseModel<DocuNetConfig> {
+export class DocuNetModel extends BaseModel<Resolved<DocuNetConfig>> {
   readonly name = 'docunet' as const;
   private readonly relationMap: EntityPairMatrixLayer;
   private readonly unet: USegmentationLayer;
   private readonly classifier: BilinearPairHead;
 
   constructor(config: DocuNetConfig) {
-    super(config);
-    const c = resolve(config);
+    super(DOCUNET_SPEC.resolve(config));
+    const c = this.config;
     this.relationMap = this.layer(
       'relationMap',
       new EntityPairMatrixLayer({ strategy: 'context', units: c.unetIn }),
@@ -61,7 +62,7 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
     this.classifier = new BilinearPairHead({
       embSize: c.embSize,
       blockSize: c.blockSize,
-      numClasses: config.numClasses,
+      numClasses: c.numClasses,
     });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.ensureBuilt();
@@ -86,23 +87,33 @@ export class DocuNetModel extends BaseModel<DocuNetConfig> {
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
-    return balancedSoftmaxDecode(logits, { topK: resolve(this.config).topK });
+    return balancedSoftmaxDecode(logits, { topK: this.config.topK });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocuNetModel> {
-    return loadInto(dir, 'docunet', (c) => new DocuNetModel(c as unknown as DocuNetConfig), overrides);
+    return DOCUNET_SPEC.load(dir, overrides);
   }
 }
 
-function resolve(c: Omit<DocuNetConfig, 'encoder'>) {
-  const r = {
+export const DOCUNET_SPEC = modelSpec<DocuNetConfig, DocuNetModel>({
+  name: 'docunet',
+  preset: {
+    model: { unetIn: 3, unetChannels: 256, unetOut: 256, embSize: 768, blockSize: 64, topK: 3 },
+    training: { ...PAPER_COMMON, epochs: 30, batchSize: 2, encoderLr: 2e-5, headLr: 2e-5 },
+    notes:
+      'DocuNet paper §4.2 (lr 2e-5 with 6 % warmup, N = 42, context-based map) and DESIGN.md (U-Net 256/512, out 256, decode top-3); batch size not stated in the paper: 2; one lr for all parameters as the paper states.',
+  },
+  defaults: (c) => ({
     unetIn: c.unetIn ?? 3,
     unetChannels: c.unetChannels ?? 256,
     unetOut: c.unetOut ?? 256,
     embSize: c.embSize ?? 768,
     blockSize: c.blockSize ?? 64,
     topK: c.topK ?? 3,
-  };
-  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
-  return r;
-}
+  }),
+  check: (r) => {
+    for (const k of ['unetIn', 'unetChannels', 'unetOut', 'embSize', 'blockSize', 'topK'] as const)
+      positiveInt(k, r[k]);
+  },
+  create: (c) => new DocuNetModel(c),
+});

@@ -19,8 +19,9 @@ import { bidirectionalKLLoss } from '../losses/kl.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { InferenceEncoderLayer, PairMaskingLayer } from '../heads/imsa.js';
 import { ArgumentError } from '../core/errors.js';
-import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
 import { documentState, entityFeatures, type DocPooling } from './parts.js';
+import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** DRE-MIR hyperparameters (defaults = the paper's where it gives them). */
@@ -57,7 +58,7 @@ export interface DREMIRConfig extends CommonModelConfig {
  * const model = new DREMIRModel({ hiddenSize: 512, numClasses: 97, pairSize: 128, numLayers: 2 });
  * const { losses } = model.forward(batch, { training: true }); // {at, atMasked, kl, total}
  */
-export class DREMIRModel extends BaseModel<DREMIRConfig> {
+export class DREMIRModel extends BaseModel<Resolved<DREMIRConfig>> {
   readonly name = 'dremir' as const;
   private readonly pairMatrix: EntityPairMatrixLayer;
   private readonly masker: PairMaskingLayer;
@@ -65,8 +66,8 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
   private readonly classifier: tf.layers.Layer;
 
   constructor(config: DREMIRConfig) {
-    super(config);
-    const c = resolve(config);
+    super(DREMIR_SPEC.resolve(config));
+    const c = this.config;
     this.pairMatrix = this.layer(
       'pairMatrix',
       new EntityPairMatrixLayer({ strategy: 'concat-ffn', units: c.pairSize, ffnUnits: c.pairFfnSize }),
@@ -75,7 +76,7 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
     this.inference = Array.from({ length: c.numLayers }, (_, i) =>
       this.layer(`inference.${i}`, new InferenceEncoderLayer({ ffnDim: c.ffnDim, recompute: c.recompute })),
     );
-    this.classifier = this.layer('classifier', tf.layers.dense({ units: config.numClasses }));
+    this.classifier = this.layer('classifier', tf.layers.dense({ units: c.numClasses }));
     this.ensureBuilt();
   }
 
@@ -88,7 +89,7 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
     this.checkLabels(batch);
     const training = options.training ?? false;
-    const c = resolve(this.config);
+    const c = this.config;
     return tf.tidy(() => {
       const enc = this.encode(batch, training);
       const { entity, context } = entityFeatures(enc, batch);
@@ -112,31 +113,43 @@ export class DREMIRModel extends BaseModel<DREMIRConfig> {
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
-    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
+    return adaptiveThresholdDecode(logits, { topK: this.config.topK });
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DREMIRModel> {
-    return loadInto(dir, 'dremir', (c) => new DREMIRModel(c as unknown as DREMIRConfig), overrides);
+    return DREMIR_SPEC.load(dir, overrides);
   }
 }
 
-function resolve(c: Omit<DREMIRConfig, 'encoder'>) {
-  const pairSize = c.pairSize ?? 768;
-  const r = {
-    pairSize,
-    pairFfnSize: c.pairFfnSize ?? pairSize,
-    numLayers: c.numLayers ?? 3,
-    ffnDim: c.ffnDim ?? 4 * pairSize,
-    topK: c.topK ?? 4,
-  };
-  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
-  if (pairSize % 4 !== 0) positiveInt('pairSize / 4 (I-MSA has 4 heads)', pairSize / 4);
-  const maskRatio = c.maskRatio ?? 0.2;
-  fraction('maskRatio', maskRatio);
-  const klWeight = c.klWeight ?? 1;
-  if (!(klWeight >= 0)) fraction('klWeight', klWeight);
-  const docPooling = c.docPooling ?? 'cls';
-  if (docPooling !== 'cls' && docPooling !== 'mean')
-    throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
-  return { ...r, maskRatio, klWeight, seed: c.seed ?? 0, docPooling, recompute: c.recompute ?? true };
-}
+export const DREMIR_SPEC = modelSpec<DREMIRConfig, DREMIRModel>({
+  name: 'dremir',
+  preset: {
+    model: { pairSize: 768, numLayers: 3, maskRatio: 0.2, klWeight: 1, topK: 4 },
+    training: { ...PAPER_COMMON, epochs: 30, batchSize: 4, encoderLr: 5e-5, headLr: 1e-4 },
+    notes:
+      'DRE-MIR §3.2 (3 inference layers, 20 % masking, α = β = 1, warmup 6 %); pair width, epochs, batch size and lrs are not stated for DocRED (no public code): ATLOP values used.',
+  },
+  defaults: (c) => {
+    const pairSize = c.pairSize ?? 768;
+    return {
+      pairSize,
+      pairFfnSize: c.pairFfnSize ?? pairSize,
+      numLayers: c.numLayers ?? 3,
+      ffnDim: c.ffnDim ?? 4 * pairSize,
+      recompute: c.recompute ?? true,
+      maskRatio: c.maskRatio ?? 0.2,
+      klWeight: c.klWeight ?? 1,
+      topK: c.topK ?? 4,
+      docPooling: c.docPooling ?? 'cls',
+    };
+  },
+  check: (r) => {
+    for (const k of ['pairSize', 'pairFfnSize', 'numLayers', 'ffnDim', 'topK'] as const) positiveInt(k, r[k]);
+    if (r.pairSize % 4 !== 0) positiveInt('pairSize / 4 (I-MSA has 4 heads)', r.pairSize / 4);
+    fraction('maskRatio', r.maskRatio);
+    if (!(r.klWeight >= 0)) fraction('klWeight', r.klWeight);
+    if (r.docPooling !== 'cls' && r.docPooling !== 'mean')
+      throw new ArgumentError('docPooling', "'cls' | 'mean'", r.docPooling);
+  },
+  create: (c) => new DREMIRModel(c),
+});

@@ -34,10 +34,11 @@ import { gatherMentionRows, logSumExpPooling } from '../heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../heads/context-pooling.js';
 import { GTNLayer } from '../heads/gtn.js';
 import { NODE_MENTION, type GraphBatch } from '../data/graph.js';
-import { BaseModel, fraction, loadInto, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, documentState, type DocPooling } from './parts.js';
 import { syntheticBatch } from './synthetic.js';
-import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
+import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
+import type { AdversarialModel, ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
 /** GTN hyperparameters (defaults = the paper's / official code's). */
 export interface GTNConfig extends CommonModelConfig {
@@ -70,7 +71,7 @@ export interface GTNConfig extends CommonModelConfig {
  * const { losses } = model.forward(batchWithGraph, { training: true }); // {at, reconstruction, generator, discriminator, total}
  * const discVars = model.variableGroups().discriminator; // minimise losses.discriminator over these
  */
-export class GTNModel extends BaseModel<GTNConfig> {
+export class GTNModel extends BaseModel<Resolved<GTNConfig>> implements AdversarialModel {
   readonly name = 'gtn' as const;
   private readonly gtn: GTNLayer[];
   private readonly maskToken: tf.Variable;
@@ -80,10 +81,9 @@ export class GTNModel extends BaseModel<GTNConfig> {
   private calls = 0;
 
   constructor(config: GTNConfig) {
-    super(config);
-    const c = resolve(config);
-    const d = config.hiddenSize;
-    if (d % 4 !== 0) throw new ArgumentError('hiddenSize', 'a multiple of 4 (GTN has 4 heads)', d);
+    super(GTN_SPEC.resolve(config));
+    const c = this.config;
+    const d = c.hiddenSize;
     this.gtn = Array.from({ length: c.numLayers }, (_, i) =>
       this.layer(
         `gtn.${i}`,
@@ -100,7 +100,7 @@ export class GTNModel extends BaseModel<GTNConfig> {
     this.classifier = new BilinearPairHead({
       embSize: c.embSize,
       blockSize: c.blockSize,
-      numClasses: config.numClasses,
+      numClasses: c.numClasses,
     });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.discriminator = this.layer('discriminator', new NodeDiscriminatorLayer(), 'discriminator');
@@ -110,7 +110,7 @@ export class GTNModel extends BaseModel<GTNConfig> {
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
     this.checkLabels(batch);
     const training = options.training ?? false;
-    const c = resolve(this.config);
+    const c = this.config;
     const g = batch.graph as GraphBatch | undefined;
     if (!g?.nodeSource || !g.adjacency)
       throw new ArgumentError(
@@ -188,7 +188,12 @@ export class GTNModel extends BaseModel<GTNConfig> {
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
-    return adaptiveThresholdDecode(logits, { topK: resolve(this.config).topK });
+    return adaptiveThresholdDecode(logits, { topK: this.config.topK });
+  }
+
+  /** The discriminator's variables (`variableGroups().discriminator`), trained on `losses.discriminator`. */
+  discriminatorVariables(): tf.Variable[] {
+    return this.variableGroups()['discriminator'] ?? [];
   }
 
   /** The main (generator) objective trains everything but the discriminator. */
@@ -214,28 +219,48 @@ export class GTNModel extends BaseModel<GTNConfig> {
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<GTNModel> {
-    return loadInto(dir, 'gtn', (c) => new GTNModel(c as unknown as GTNConfig), overrides);
+    return GTN_SPEC.load(dir, overrides);
   }
 }
 
-function resolve(c: Omit<GTNConfig, 'encoder'>) {
-  const r = {
+export const GTN_SPEC = modelSpec<GTNConfig, GTNModel>({
+  name: 'gtn',
+  preset: {
+    model: { numLayers: 2, reconstructionWeight: 0.1, adversarialWeight: 0.01, nodeMaskRatio: 0.2, topK: 4 },
+    training: {
+      ...PAPER_COMMON,
+      weightDecay: 1e-4,
+      epochs: 30,
+      batchSize: 4,
+      encoderLr: 5e-5,
+      headLr: 1e-4,
+      discriminatorLr: 1e-4,
+    },
+    notes:
+      'DocRE-BSI §2.3/§3.2 (α = 0.1, β = 0.01, weight decay 1e-4, warmup 6 %, 20 % masked mention nodes per DESIGN.md); layer count L = 2 and lrs / epochs not stated in the text: ATLOP values used.',
+  },
+  defaults: (c) => ({
     numLayers: c.numLayers ?? 2,
     embSize: c.embSize ?? 768,
     blockSize: c.blockSize ?? 64,
+    reconstructionWeight: c.reconstructionWeight ?? 0.1,
+    adversarialWeight: c.adversarialWeight ?? 0.01,
+    nodeMaskRatio: c.nodeMaskRatio ?? 0.2,
     numEntityIds: c.numEntityIds ?? 50,
     numSentenceIds: c.numSentenceIds ?? 30,
+    docPooling: c.docPooling ?? 'cls',
     topK: c.topK ?? 4,
-  };
-  for (const [k, v] of Object.entries(r)) positiveInt(k, v);
-  const nodeMaskRatio = c.nodeMaskRatio ?? 0.2;
-  fraction('nodeMaskRatio', nodeMaskRatio);
-  const reconstructionWeight = c.reconstructionWeight ?? 0.1;
-  const adversarialWeight = c.adversarialWeight ?? 0.01;
-  for (const [k, v] of Object.entries({ reconstructionWeight, adversarialWeight }))
-    if (!(v >= 0)) throw new ArgumentError(k, 'a number >= 0', v);
-  const docPooling = c.docPooling ?? 'cls';
-  if (docPooling !== 'cls' && docPooling !== 'mean')
-    throw new ArgumentError('docPooling', "'cls' | 'mean'", docPooling);
-  return { ...r, nodeMaskRatio, reconstructionWeight, adversarialWeight, docPooling, seed: c.seed ?? 0 };
-}
+  }),
+  check: (r) => {
+    for (const k of ['numLayers', 'embSize', 'blockSize', 'numEntityIds', 'numSentenceIds', 'topK'] as const)
+      positiveInt(k, r[k]);
+    fraction('nodeMaskRatio', r.nodeMaskRatio);
+    for (const k of ['reconstructionWeight', 'adversarialWeight'] as const)
+      if (!(r[k] >= 0)) throw new ArgumentError(k, 'a number >= 0', r[k]);
+    if (r.docPooling !== 'cls' && r.docPooling !== 'mean')
+      throw new ArgumentError('docPooling', "'cls' | 'mean'", r.docPooling);
+    if (r.hiddenSize % 4 !== 0)
+      throw new ArgumentError('hiddenSize', 'a multiple of 4 (GTN has 4 heads)', r.hiddenSize);
+  },
+  create: (c) => new GTNModel(c),
+});

@@ -18,3 +18,4 @@ export * from './dremir.js';
 export * from './docreii.js';
 export * from './gtn.js';
 export * from './factory.js';
+export { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';

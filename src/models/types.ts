@@ -95,8 +95,9 @@ export interface ForwardOutput {
   readonly losses: Record<string, tf.Scalar>;
 }
 
-/** The five paper models. */
-export type ModelName = 'atlop' | 'docunet' | 'dremir' | 'gtn' | 'docreii';
+/** The five paper models (the registry `MODEL_SPECS` has one spec per name). */
+export const MODEL_NAMES = ['atlop', 'docunet', 'dremir', 'gtn', 'docreii'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
  * Every docre-kit model implements this (DESIGN.md). `static load(dir)` lives on each class
@@ -127,4 +128,26 @@ export interface DocREModel {
    */
   variableGroups(): Record<string, tf.Variable[]>;
   dispose(): void;
+}
+
+/** A model trained in stages (DocRE-II): `setStage` switches the objective and `trainableVariables()`. */
+export interface StagedModel extends DocREModel {
+  readonly trainingStage: 1 | 2;
+  setStage(stage: 1 | 2): void;
+}
+
+/**
+ * A model with an adversarial part trained in its own step (GTN's discriminator): the variables
+ * of `discriminatorVariables()` minimise `losses.discriminator` and are not in `trainableVariables()`.
+ */
+export interface AdversarialModel extends DocREModel {
+  discriminatorVariables(): tf.Variable[];
+}
+
+export function isStagedModel(m: DocREModel): m is StagedModel {
+  return typeof (m as Partial<StagedModel>).setStage === 'function';
+}
+
+export function isAdversarialModel(m: DocREModel): m is AdversarialModel {
+  return typeof (m as Partial<AdversarialModel>).discriminatorVariables === 'function';
 }

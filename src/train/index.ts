@@ -8,3 +8,4 @@ export * from './checkpoint.js';
 export * from './progress.js';
 export type { TrainableModel, EvalMetrics, VariableFilter } from './types.js';
 export * from './trainer.js';
+export * from './schedules.js';

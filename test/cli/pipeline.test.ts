@@ -334,6 +334,20 @@ test('bad files: one line on stderr, exit code 1', async () => {
       ['evaluate', '--model-dir', file('run/best'), '--data', file('test.json'), '--backend', 'cpu'],
       /has no labels to score against \(use predict\)$/,
     ],
+    [
+      [
+        'train',
+        '--model',
+        'atlop',
+        '--train',
+        file('train.json'),
+        '--backend',
+        'cpu',
+        '--config',
+        '{"embsize":16}',
+      ],
+      /^docre-kit train: cannot build model 'atlop': atlop config: unknown key 'embsize': expected keys among hiddenSize, numClasses, seed, encoder, embSize, blockSize, topK, got "embsize"$/,
+    ],
   ];
   for (const [argv, re] of cases) {
     const { code, out, err } = await cli(...argv);

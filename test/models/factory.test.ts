@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,10 +12,13 @@ import {
   DREMIRModel,
   GTNModel,
   MODEL_NAMES,
+  MODEL_SPECS,
   PRESETS,
   createModel,
   disposeInput,
   loadModel,
+  resolveConfig,
+  type SavedModelJSON,
 } from '../../src/models/index.js';
 import { useTestBackend } from '../helpers.js';
 import { near } from '../fixtures/foundation.js';
@@ -140,6 +143,73 @@ test('recompute (gradient checkpointing of the inference layers): identical loss
         ),
       ),
     );
+    disposeInput(batch);
+  }
+});
+
+test('MODEL_SPECS: one spec per name; resolve fills every default once and rejects unknown keys by name', () => {
+  assert.deepEqual(Object.keys(MODEL_SPECS), [...MODEL_NAMES]);
+  for (const name of MODEL_NAMES) {
+    const spec = MODEL_SPECS[name];
+    assert.equal(spec.name, name);
+    assert.equal(spec.preset, PRESETS[name]);
+    const r = spec.resolve({ hiddenSize: D, numClasses: R }) as unknown as Record<string, unknown>;
+    assert.equal(r['seed'], 0, name);
+    assert.ok(
+      Object.values(r).every((v) => v !== undefined),
+      `${name}: no default left undefined`,
+    );
+    // the model's config is the resolved one (what save writes)
+    const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name] });
+    assert.deepEqual(
+      model.config,
+      resolveConfig(name, { hiddenSize: D, numClasses: R, ...tiny[name] }),
+      name,
+    );
+    model.dispose();
+    assert.throws(
+      () => createModel(name, { hiddenSize: D, numClasses: R, embsize: 8 }),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        e.message.startsWith(`${name} config: unknown key 'embsize'`) &&
+        !e.message.includes('\n'),
+      name,
+    );
+  }
+  assert.throws(
+    () => new ATLOPModel({ hiddenSize: D, numClasses: R, topk: 1, blocksize: 4 } as never),
+    /atlop config: unknown keys 'topk', 'blocksize'/,
+  );
+  // derived defaults resolve from the given values
+  const r = MODEL_SPECS.dremir.resolve({ hiddenSize: D, numClasses: R, pairSize: 8 });
+  assert.deepEqual([r.pairFfnSize, r.ffnDim, r.docPooling, r.recompute], [8, 32, 'cls', true]);
+});
+
+test('save writes the resolved config; a checkpoint whose config omits defaults (older saves) still loads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'docre-spec-'));
+  const batch = defaultBatch(62);
+  try {
+    const model = createModel('docreii', { hiddenSize: D, numClasses: R, ...tiny['docreii'] });
+    await model.save(dir);
+    const saved = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as SavedModelJSON;
+    assert.deepEqual(saved.config, model.config);
+    assert.deepEqual(
+      [saved.config['noiseMax'], saved.config['contrastWeight'], saved.config['stage'], saved.config['seed']],
+      [0.4, 1, 2, 0],
+    );
+    // an older save: only the keys that were passed
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({ ...saved, config: { hiddenSize: D, numClasses: R, ...tiny['docreii'] } }),
+    );
+    const again = await loadModel(dir);
+    assert.deepEqual(again.config, model.config);
+    const [a, b] = [model.predict(batch), again.predict(batch)];
+    await near(b, a, 0, 0, 'predictions');
+    tf.dispose([a, b]);
+    [model, again].forEach((m) => m.dispose());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
     disposeInput(batch);
   }
 });

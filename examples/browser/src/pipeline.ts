@@ -18,12 +18,14 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   BaseModel,
+  DocREIIModel,
   EmbeddedEncoder,
   Featurizer,
   RelationSchema,
   collate,
   createModel,
   initBackend,
+  isStagedModel,
   loadModel,
   parseMarkedText,
   readCheckpoint,
@@ -160,11 +162,8 @@ export async function loadSavedModel(dir: string, encoder: EmbeddedEncoder): Pro
   } catch (e) {
     throw new DemoError(`cannot load the model in ${where}: ${oneLine(e)}`);
   }
-  const iterative = model as DocREModel & { trainingStage?: 1 | 2 };
-  const K =
-    json.name === 'docreii' && iterative.trainingStage === 2
-      ? ((json.config['iterations'] as number | undefined) ?? 3)
-      : 0;
+  // the loaded config is resolved: every default is filled in
+  const K = model instanceof DocREIIModel && model.trainingStage === 2 ? model.config.iterations : 0;
   // iteration t < K: the same weights in a model configured to stop after t iterations
   const iterationModels = Array.from({ length: Math.max(0, K - 1) }, (_, i) => {
     const m = createModel(json.name, { ...(json.config as unknown as CommonModelConfig), iterations: i + 1 });
@@ -180,7 +179,7 @@ export async function loadSavedModel(dir: string, encoder: EmbeddedEncoder): Pro
     source: dir,
     iterationModels,
     iterations: K,
-    topK: (json.config['topK'] as number | undefined) ?? (json.name === 'docunet' ? 3 : 4),
+    topK: (model.config as { topK: number }).topK,
     dispose: () => [model, ...iterationModels].forEach((m) => m.dispose()),
   };
 }
@@ -317,7 +316,8 @@ export async function runDocument(
     const matrix = await timed(timings, 'pair matrix', () => matrixOf(loaded.model, 'final'));
     const iterations = await timed(timings, 'iterations', async () => {
       if (loaded.iterations === 0) return [];
-      const base = loaded.model as DocREModel & { setStage(s: 1 | 2): void };
+      const base = loaded.model;
+      if (!isStagedModel(base)) throw new DemoError(`${base.name} has no inference iterations`);
       base.setStage(1);
       let m0: PairMatrix;
       try {

@@ -1,10 +1,13 @@
 /**
- * The paper schedules the CLI gives the trainer: DocRE-II's two stages (setStage, stage-2 lrs from
- * the preset) and GTN's discriminator step; plain models get neither.
+ * The paper schedules (src/train/schedules.ts) the CLI and the examples give the trainer:
+ * DocRE-II's two stages (setStage, stage-2 lrs from the preset) and GTN's discriminator step;
+ * plain models get neither.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPresetModel, paperSchedule, trainingPreset } from '../../src/cli/models.js';
+import { createPresetModel } from '../../src/cli/models.js';
+import { discriminatorStep, paperSchedule, trainingPreset, twoStages } from '../../src/train/schedules.js';
+import { isAdversarialModel, isStagedModel } from '../../src/models/types.js';
 import { useTestBackend } from '../helpers.js';
 
 await useTestBackend();
@@ -72,4 +75,42 @@ test('gtn: a discriminator step on the discriminator group; atlop: nothing extra
     () => createPresetModel('bert', { hiddenSize: 16, numClasses: 4 }),
     /cannot build model 'bert': model name: expected atlop \| docunet/,
   );
+});
+
+test('twoStages / discriminatorStep: lr scales only where needed, clear errors for a model without stages or discriminator', () => {
+  const atlop = createPresetModel('atlop', { hiddenSize: 16, numClasses: 4, embSize: 16, blockSize: 4 });
+  assert.equal(isStagedModel(atlop), false);
+  assert.equal(isAdversarialModel(atlop), false);
+  const [s1, s2] = twoStages(atlop, { stage1Epochs: 2, stage2Epochs: 1, baseLrScale: 0 });
+  assert.deepEqual([s1!.epochs, s2!.epochs], [2, 1]);
+  assert.equal(s1!.trainable, undefined);
+  assert.equal(s2!.lrScale, undefined); // only `inference` trains, at scale 1
+  assert.equal(s2!.trainable!('w', 'base', undefined as never), false);
+  // the stage switch is checked when the stage starts
+  assert.throws(() => s1!.onStart!(atlop), /twoStages model: expected a staged model .*"atlop"/);
+  assert.throws(
+    () => discriminatorStep(atlop, { lr: 1e-4 }),
+    /discriminatorStep model: expected a model with a discriminator/,
+  );
+  const scaled = twoStages(atlop, {
+    stage1Epochs: 1,
+    stage2Epochs: 1,
+    baseLrScale: 0,
+    inferenceLrScale: 3,
+  })[1]!;
+  assert.equal((scaled.lrScale as (n: string, g: string) => number)('w', 'inference'), 3);
+  atlop.dispose();
+  const gtn = createPresetModel('gtn', {
+    hiddenSize: 16,
+    numClasses: 4,
+    numLayers: 1,
+    embSize: 16,
+    blockSize: 4,
+  });
+  assert.ok(isAdversarialModel(gtn));
+  const step = discriminatorStep(gtn, { lr: 2e-4 });
+  assert.equal(step.optimizer.groups[0]!.lr, 2e-4);
+  assert.equal(step.optimizer.weightDecay, 0.01); // AdamW's default unless given
+  step.optimizer.dispose();
+  gtn.dispose();
 });
