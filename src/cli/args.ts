@@ -14,6 +14,12 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Where the CLI writes (tests pass their own). */
+export interface CliIO {
+  readonly stdout: { write(s: string): unknown; readonly isTTY?: boolean };
+  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number };
+}
+
 /** A failure while running a command (exit code 1); the message is the whole line. */
 export class CliError extends Error {
   override readonly name = 'CliError';

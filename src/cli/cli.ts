@@ -4,15 +4,17 @@
  * while running (unreadable or malformed files, a missing backend). `DOCRE_DEBUG=1` adds the stack.
  * Subcommands load lazily, so `--help` answers without starting TensorFlow.js.
  */
-import { COMMANDS, PROGRAM_HELP, UsageError, commandHelp, parseCommand, type CommandName } from './args.js';
+import {
+  COMMANDS,
+  PROGRAM_HELP,
+  UsageError,
+  commandHelp,
+  parseCommand,
+  type CliIO,
+  type CommandName,
+} from './args.js';
 
-export { CliError } from './args.js';
-
-/** Where the CLI writes (tests pass their own). */
-export interface CliIO {
-  readonly stdout: { write(s: string): unknown; readonly isTTY?: boolean };
-  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number };
-}
+export { CliError, type CliIO } from './args.js';
 
 /**
  * Runs the CLI; resolves with the process exit code.

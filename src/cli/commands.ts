@@ -15,7 +15,7 @@ import { Trainer } from '../train/trainer.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import type { EvalMetrics } from '../train/types.js';
 import { CliError, UsageError, MODEL_NAMES, type CommandName, type ParsedOptions } from './args.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './args.js';
 import { resolveConfig } from '../models/factory.js';
 import { paperSchedule, trainingPreset } from '../train/schedules.js';
 import { shippedModelDir } from '../extract/extractor.js';

@@ -17,7 +17,7 @@ import { readRecords, type InputFormat } from '../extract/records.js';
 import type { BadRecord, ExtractResult, InputRecord } from '../extract/types.js';
 import { ProgressReporter } from '../train/progress.js';
 import { CliError, UsageError, type ParsedOptions } from './args.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './args.js';
 import { checkFile } from './pipeline.js';
 
 export async function extractCommand(o: ParsedOptions<'extract'>, io: CliIO): Promise<void> {

@@ -23,7 +23,7 @@ import {
 } from '../queue/collect.js';
 import { checkRunId } from '../queue/run.js';
 import { CliError, UsageError, type CommandName, type ParsedOptions } from './args.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './args.js';
 import { checkFile } from './pipeline.js';
 
 export async function runQueueCommand(name: CommandName, opts: unknown, io: CliIO): Promise<void> {

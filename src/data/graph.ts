@@ -34,7 +34,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { DataError } from './errors.js';
 import type { Feature } from './featurize.js';
 import type { RelationSchema } from './schema.js';
-import { type CollateOptions, validateBatch } from './collate.js';
+import { type CollateOptions, validateBatch } from './validate.js';
 
 export const NODE_DOCUMENT = 0;
 export const NODE_MENTION = 1;

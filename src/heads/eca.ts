@@ -24,16 +24,11 @@
  * r relation classes (incl. class 0 = threshold / NA).
  */
 import * as tf from '@tensorflow/tfjs';
+import { adaptiveThresholdDecode } from '../losses/adaptive-threshold.js';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
 import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
-  addDense,
-  addFFN,
-  addNorm,
-  dense,
-  feedForward,
-  layerNorm,
   allHeadsAtOnce,
   candidates,
   flatHeads,
@@ -47,18 +42,28 @@ import {
   rowBlocks,
   pathScores,
   pathSum,
+  softmaxWithSelf,
+  type PairRef,
+} from './pair-paths.js';
+import {
+  addDense,
+  addFFN,
+  addNorm,
+  dense,
+  feedForward,
+  layerNorm,
   readVars,
   choosePairs,
   seededUniform,
-  softmaxWithSelf,
   type DenseParams,
   type FFNParams,
   type LayerArgs,
   type NormParams,
-  type PairRef,
   checkFFNDim,
   ffnConfig,
-} from './pair-paths.js';
+  type AddWeight,
+  type LayerVars,
+} from '../core/layer-kit.js';
 
 /** Number of ECA heads. */
 export const ECA_HEADS = 4;
@@ -327,22 +332,12 @@ export interface IterativeInferenceParams {
 }
 
 /**
- * Adaptive-threshold decoding (ATLOP `get_label`): class r > 0 is predicted when
- * `logit_r > logit_0`; column 0 is 1 when nothing is predicted.
+ * Adaptive-threshold decoding (ATLOP `get_label`, no top-k): class r > 0 is predicted when
+ * `logit_r > logit_0`; column 0 is 1 when nothing is predicted. The losses' decoder.
  * @param logits [.., r] @returns [.., r] multi-hot float32
  */
 export function thresholdDecode(logits: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const r = logits.shape[logits.rank - 1]!;
-    const th = tf.slice(logits, new Array(logits.rank).fill(0), [...logits.shape.slice(0, -1), 1]);
-    const rest = tf.slice(
-      logits,
-      [...new Array(logits.rank - 1).fill(0), 1],
-      [...logits.shape.slice(0, -1), r - 1],
-    );
-    const pos = rest.greater(th).toFloat();
-    return tf.concat([tf.sub(1, tf.max(pos, -1, true)), pos], -1);
-  });
+  return adaptiveThresholdDecode(logits);
 }
 
 /**
@@ -497,12 +492,6 @@ export function iterativeInference(
 // ---------------------------------------------------------------------------------------------
 // Layers
 
-type Vars<T> = T extends tf.Tensor
-  ? tf.LayerVariable
-  : T extends (infer U)[]
-    ? Vars<U>[]
-    : { [K in keyof T]: Vars<T[K]> };
-type Add = Parameters<typeof addDense>[0];
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
 function shapesOf(inputShape: tf.Shape | tf.Shape[], n: number, layer: string, expected: string): tf.Shape[] {
@@ -532,7 +521,7 @@ function lastDim(s: tf.Shape, what: string, divisible = 1): number {
   return d;
 }
 
-function addECA(add: Add, prefix: string, d: number, dm: number): Vars<ECAParams> {
+function addECA(add: AddWeight, prefix: string, d: number, dm: number): LayerVars<ECAParams> {
   return {
     query: addDense(add, `${prefix}query`, d, d),
     key: addDense(add, `${prefix}key`, dm, d),
@@ -541,7 +530,12 @@ function addECA(add: Add, prefix: string, d: number, dm: number): Vars<ECAParams
   };
 }
 
-function addInferenceLayer(add: Add, prefix: string, d: number, ffnDim: number): Vars<InferenceLayerParams> {
+function addInferenceLayer(
+  add: AddWeight,
+  prefix: string,
+  d: number,
+  ffnDim: number,
+): LayerVars<InferenceLayerParams> {
   return {
     featureAttention: addECA(add, `${prefix}featureAttention/`, d, 2 * d),
     relationAttention: addECA(add, `${prefix}relationAttention/`, d, 2 * d),
@@ -555,8 +549,8 @@ function addInferenceLayer(add: Add, prefix: string, d: number, ffnDim: number):
 
 /** Base class: owns a nested record of variables, read into tensors by `params()`. */
 abstract class ParamLayer<P> extends tf.layers.Layer {
-  protected vars?: Vars<P>;
-  protected adder(): Add {
+  protected vars?: LayerVars<P>;
+  protected adder(): AddWeight {
     return (n: string, s: number[], i: Initializer) => this.addWeight(n, s, 'float32', i);
   }
   /** The current parameters as tensors (for calling the pure function directly). */

@@ -44,7 +44,7 @@ import {
   layerNorm,
   type NormParams,
   readVars,
-} from './pair-paths.js';
+} from '../core/layer-kit.js';
 
 /** Number of heads of both sublayers (paper: three edge heads + one global; two local + two global). */
 export const GTN_HEADS = 4;

@@ -24,16 +24,8 @@ import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
 import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
 import {
-  addDense,
-  addFFN,
-  addNorm,
-  dense,
-  feedForward,
-  layerNorm,
   pathScores,
   pathSum,
-  readVars,
-  choosePairs,
   softmaxWithSelf,
   allHeadsAtOnce,
   candidates,
@@ -47,14 +39,26 @@ import {
   overRowBlocks,
   positionBlocks,
   rowBlocks,
+  type PairRef,
+} from './pair-paths.js';
+import {
+  addDense,
+  addFFN,
+  addNorm,
+  dense,
+  feedForward,
+  layerNorm,
+  readVars,
+  choosePairs,
   type DenseParams,
   type LayerArgs,
   type FFNParams,
   type NormParams,
-  type PairRef,
   checkFFNDim,
   ffnConfig,
-} from './pair-paths.js';
+  type AddWeight,
+  type LayerVars,
+} from '../core/layer-kit.js';
 
 /** Number of I-MSA heads (one per inference mode). */
 export const IMSA_HEADS = 4;
@@ -363,8 +367,6 @@ export function maskPairMatrix(
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
-type Vars<T> = { [K in keyof T]: T[K] extends tf.Tensor ? tf.LayerVariable : Vars<T[K]> };
-
 /** Inputs of the pair-matrix layers: `[x [b,e,e,d], pairMask [b,e,e]]`. */
 function splitInputs(inputs: tf.Tensor | tf.Tensor[], layer: string): [tf.Tensor, tf.Tensor] {
   if (!Array.isArray(inputs) || inputs.length !== 2)
@@ -389,7 +391,7 @@ function inputWidth(inputShape: tf.Shape | tf.Shape[], layer: string): number {
 }
 
 /** Creates the I-MSA variables under `prefix` (shared by IMSALayer and InferenceEncoderLayer). */
-function addIMSAWeights(add: Parameters<typeof addDense>[0], d: number, prefix = ''): Vars<IMSAParams> {
+function addIMSAWeights(add: AddWeight, d: number, prefix = ''): LayerVars<IMSAParams> {
   const dh = d / IMSA_HEADS;
   const path = (n: string) => ({
     kernel: add(`${prefix}${n}/kernel`, [IMSA_HEADS, 2 * dh, dh], tf.initializers.glorotUniform({})),
@@ -416,7 +418,7 @@ export type IMSALayerArgs = LayerArgs;
  */
 export class IMSALayer extends tf.layers.Layer {
   static className = 'IMSALayer';
-  private vars?: Vars<IMSAParams>;
+  private vars?: LayerVars<IMSAParams>;
 
   constructor(args: IMSALayerArgs = {}) {
     super(args);
@@ -472,7 +474,7 @@ export class InferenceEncoderLayer extends tf.layers.Layer {
   readonly ffnDim?: number;
   readonly epsilon: number;
   readonly recompute: boolean;
-  private vars?: Vars<InferenceEncoderParams>;
+  private vars?: LayerVars<InferenceEncoderParams>;
 
   constructor(args: InferenceEncoderLayerArgs = {}) {
     super(args);

@@ -30,6 +30,7 @@
  * f FFN hidden width.
  */
 import * as tf from '@tensorflow/tfjs';
+import { dense, type DenseParams } from '../core/layer-kit.js';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
 import {
@@ -40,11 +41,7 @@ import {
   type InitializerName,
 } from './layer-inputs.js';
 
-/** An affine map: kernel [in, out], bias [out]. */
-export interface DenseParams {
-  readonly kernel: tf.Tensor2D;
-  readonly bias: tf.Tensor1D;
-}
+export type { DenseParams };
 
 /** Parameters of {@link concatFfnPairMatrix} and {@link gatedPairMatrix}. */
 export interface PairFfnParams {
@@ -64,13 +61,6 @@ export const PAIR_STRATEGIES: readonly PairStrategy[] = ['context', 'similarity'
 /** Zeroes padded pairs: x [b,e,e,c] · pairMask [b,e,e,1]. */
 function maskPairs(x: tf.Tensor, pairMask: tf.Tensor3D): tf.Tensor4D {
   return x.mul(pairMask.toFloat().expandDims(3)) as tf.Tensor4D;
-}
-
-/** x [..., in] · kernel [in, out] + bias → [..., out], via a 2-D matmul. */
-function dense(x: tf.Tensor, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor {
-  const [din, dout] = kernel.shape;
-  const y = tf.matMul(x.reshape([-1, din]), kernel).reshape([...x.shape.slice(0, -1), dout]);
-  return bias ? y.add(bias) : y;
 }
 
 function checkPairs(pairMask: tf.Tensor, dims: Record<string, number>): void {
@@ -107,7 +97,7 @@ export function contextPairMatrix(
   const dims = checkShape('context', context.shape, ['b', 'e', 'e', 'd']);
   checkPairs(pairMask, dims);
   checkDense('projection', projection, dims['d']!, 'u', dims);
-  return tf.tidy(() => maskPairs(dense(context, projection.kernel, projection.bias), pairMask));
+  return tf.tidy(() => maskPairs(dense(context, projection), pairMask));
 }
 
 /**
@@ -136,7 +126,7 @@ export function similarityPairMatrix(
     const product = entity.reshape([b, e, 1, d]).mul(entity.reshape([b, 1, e, d])); // [b,e,e,d]
     const unit = entity.div(tf.sqrt(tf.maximum(entity.square().sum(2, true), 1e-12))); // [b,e,d]
     const cosine = tf.matMul(unit, unit, false, true).expandDims(3); // [b,e,e,1]
-    const bil = tf.matMul(dense(entity, bilinear), entity, false, true).expandDims(3); // [b,e,e,1]: e_s W1 e_oᵀ
+    const bil = tf.matMul(dense(entity, { kernel: bilinear }), entity, false, true).expandDims(3); // [b,e,e,1]: e_s W1 e_oᵀ
     return maskPairs(tf.concat([product, cosine, bil], 3), pairMask);
   });
 }
@@ -159,7 +149,7 @@ function pairProjection(
   const projected = parts.map((part) => {
     const w = p.kernel.slice([offset, 0], [d, -1]) as tf.Tensor2D; // row block for this part
     offset += d;
-    return dense(part, w);
+    return dense(part, { kernel: w });
   });
   const entityPart = projected[0]!.expandDims(axis); // [b,e,1,u] or [b,1,e,u]
   const docPart = extra ? projected[1]!.expandDims(1).expandDims(1) : tf.scalar(0); // [b,1,1,u]
@@ -167,7 +157,7 @@ function pairProjection(
 }
 
 function ffn(x: tf.Tensor, p: PairFfnParams): tf.Tensor {
-  return dense(tf.relu(dense(x, p.ffn1.kernel, p.ffn1.bias)), p.ffn2.kernel, p.ffn2.bias);
+  return dense(tf.relu(dense(x, p.ffn1)), p.ffn2);
 }
 
 function checkFfn(p: PairFfnParams, parts: number, dims: Record<string, number>): void {

@@ -42,7 +42,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import type { LayerArgs } from './pair-paths.js';
+import type { LayerArgs } from '../core/layer-kit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters

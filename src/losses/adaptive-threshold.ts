@@ -13,6 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { maskedLogSoftmax } from '../core/softmax.js';
+import { maskedMean } from '../core/layer-kit.js';
+
+export { maskedMean };
 
 /** Options of the multi-hot decoders. */
 export interface DecodeOptions {
@@ -28,15 +31,6 @@ export function checkLossInputs(logits: tf.Tensor, labels: tf.Tensor, mask?: tf.
     throw new ShapeError('labels', `${shape} (the shape of logits)`, labels.shape);
   if (mask && mask.shape.join() !== logits.shape.slice(0, -1).join())
     throw new ShapeError('mask', `[${logits.shape.slice(0, -1).join(', ')}] (logits without r)`, mask.shape);
-}
-
-/** Mean of per-pair losses `[..]` over entries with mask 1 (over all entries without a mask); 0 when none. */
-export function maskedMean(perPair: tf.Tensor, mask?: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    if (!mask) return perPair.size === 0 ? tf.scalar(0) : perPair.mean();
-    const m = mask.toFloat();
-    return perPair.mul(m).sum().div(tf.maximum(m.sum(), 1)) as tf.Scalar;
-  });
 }
 
 /** One-hot of column 0 broadcastable to [.., r]. */

@@ -26,8 +26,14 @@ import { linear } from '../core/attention.js';
 import { ArgumentError, checkShape } from '../core/errors.js';
 import { stopGradient } from '../core/ops.js';
 import { registerClass } from '../core/registry.js';
-import { addDense, type DenseParams, type LayerArgs, readVars, seededRandom } from '../heads/pair-paths.js';
-import { maskedMean } from './adaptive-threshold.js';
+import {
+  addDense,
+  maskedMean,
+  type DenseParams,
+  type LayerArgs,
+  readVars,
+  seededRandom,
+} from '../core/layer-kit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Node reconstruction (eq. 7)

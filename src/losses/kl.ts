@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, ShapeError } from '../core/errors.js';
-import { maskedPairMean } from '../heads/pair-paths.js';
+import { maskedMean } from '../core/layer-kit.js';
 
 /** Options of `bidirectionalKLLoss`. */
 export interface BidirectionalKLOptions {
@@ -55,6 +55,6 @@ export function bidirectionalKLLoss(
     } else {
       sym = tf.sigmoid(logitsOriginal).sub(tf.sigmoid(logitsMasked)).mul(logitsOriginal.sub(logitsMasked));
     }
-    return maskedPairMean(tf.sum(sym, -1).mul(0.5), mask);
+    return maskedMean(tf.sum(sym, -1).mul(0.5), mask);
   });
 }

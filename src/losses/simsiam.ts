@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../core/errors.js';
 import { stopGradient } from '../core/ops.js';
-import { maskedPairMean } from '../heads/pair-paths.js';
+import { maskedMean } from '../core/layer-kit.js';
 
 /** Cosine similarity over the last axis, `a·b / (max(‖a‖, eps)·max(‖b‖, eps))`. @returns [..] */
 function cosineSimilarity(a: tf.Tensor, b: tf.Tensor, eps = 1e-8): tf.Tensor {
@@ -52,6 +52,6 @@ export function simSiamLoss(
     const cos = cosineSimilarity(predictedHat, stopGradient(targetBar)).add(
       cosineSimilarity(predictedBar, stopGradient(targetHat)),
     );
-    return maskedPairMean(tf.sub(2, cos), mask);
+    return maskedMean(tf.sub(2, cos), mask);
   });
 }

@@ -332,3 +332,8 @@ export function positiveInt(name: string, v: unknown): void {
 export function fraction(name: string, v: unknown): void {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ArgumentError(name, 'a number in [0, 1]', v);
 }
+
+export function oneOf<T>(name: string, v: T, allowed: readonly T[]): void {
+  if (!allowed.includes(v))
+    throw new ArgumentError(name, allowed.map((a) => `'${String(a)}'`).join(' | '), v);
+}

@@ -18,8 +18,7 @@ import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adapti
 import { bidirectionalKLLoss } from '../losses/kl.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { InferenceEncoderLayer, PairMaskingLayer } from '../heads/imsa.js';
-import { ArgumentError } from '../core/errors.js';
-import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, fraction, oneOf, positiveInt, type CommonModelConfig } from './base.js';
 import { documentState, entityFeatures, type DocPooling } from './parts.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
@@ -148,8 +147,7 @@ export const DREMIR_SPEC = modelSpec<DREMIRConfig, DREMIRModel>({
     if (r.pairSize % 4 !== 0) positiveInt('pairSize / 4 (I-MSA has 4 heads)', r.pairSize / 4);
     fraction('maskRatio', r.maskRatio);
     if (!(r.klWeight >= 0)) fraction('klWeight', r.klWeight);
-    if (r.docPooling !== 'cls' && r.docPooling !== 'mean')
-      throw new ArgumentError('docPooling', "'cls' | 'mean'", r.docPooling);
+    oneOf('docPooling', r.docPooling, ['cls', 'mean']);
   },
   create: (c) => new DREMIRModel(c),
 });

@@ -33,8 +33,8 @@ import {
 import { gatherMentionRows, logSumExpPooling } from '../heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../heads/context-pooling.js';
 import { GTNLayer } from '../heads/gtn.js';
-import { NODE_MENTION, type GraphBatch } from '../data/graph.js';
-import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
+import { NODE_MENTION } from '../data/graph.js';
+import { BaseModel, fraction, oneOf, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, documentState, type DocPooling } from './parts.js';
 import { syntheticBatch } from './synthetic.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
@@ -111,7 +111,7 @@ export class GTNModel extends BaseModel<Resolved<GTNConfig>> implements Adversar
     this.checkLabels(batch);
     const training = options.training ?? false;
     const c = this.config;
-    const g = batch.graph as GraphBatch | undefined;
+    const g = batch.graph;
     if (!g?.nodeSource || !g.adjacency)
       throw new ArgumentError(
         'batch.graph',
@@ -257,8 +257,7 @@ export const GTN_SPEC = modelSpec<GTNConfig, GTNModel>({
     fraction('nodeMaskRatio', r.nodeMaskRatio);
     for (const k of ['reconstructionWeight', 'adversarialWeight'] as const)
       if (!(r[k] >= 0)) throw new ArgumentError(k, 'a number >= 0', r[k]);
-    if (r.docPooling !== 'cls' && r.docPooling !== 'mean')
-      throw new ArgumentError('docPooling', "'cls' | 'mean'", r.docPooling);
+    oneOf('docPooling', r.docPooling, ['cls', 'mean']);
     if (r.hiddenSize % 4 !== 0)
       throw new ArgumentError('hiddenSize', 'a multiple of 4 (GTN has 4 heads)', r.hiddenSize);
   },

@@ -10,6 +10,7 @@
  * r relation classes (incl. class 0) · v graph nodes.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { GraphBatch } from '../data/graph.js';
 
 /** What an encoder returns (DESIGN.md, "Encoders"). */
 export interface EncoderOutput {
@@ -28,28 +29,6 @@ export interface TrainableEncoder {
   /** Trainable variables of the encoder (tf.Variable or tfjs LayerVariable). */
   readonly trainableWeights?: readonly unknown[];
   trainableVariables?(): tf.Variable[];
-}
-
-/**
- * GTN's document graph, as produced by `src/data`'s `buildDocumentGraph` + `collate`
- * (DocRE-BSI, §2.2). v = 1 (document) + mentions + entities, padded over the batch.
- */
-export interface GraphInput {
-  /** `[b, v]` int32: 0 = document node, 1 = mention, 2 = entity (padding: any, masked). */
-  readonly nodeType: tf.Tensor2D;
-  /** `[b, v]` float32: 1 for real nodes. */
-  readonly nodeMask: tf.Tensor2D;
-  /** `[b, v, 2]` int32: token indices whose states are averaged into the node (start/end marker;
-   * the document node uses CLS twice; entity nodes are pooled from their mentions instead). */
-  readonly nodeTokens: tf.Tensor3D;
-  /** `[b, 3, v, v]` float32: adjacency channels (document↔all, sentence co-occurrence, coreference). */
-  readonly adjacency: tf.Tensor4D;
-  /** `[b, v]` int32: sentence id of each mention node (0 for document/entity nodes). */
-  readonly nodeSentence: tf.Tensor2D;
-  /** `[b, v]` int32: entity id of each mention/entity node (0 for the document node). */
-  readonly nodeEntity: tf.Tensor2D;
-  /** `[b, v, n]` float32: node→token local masks (tokens of the node's sentence). */
-  readonly nodeTokenMask: tf.Tensor3D;
 }
 
 /**
@@ -75,8 +54,8 @@ export interface ModelInput {
   readonly hidden?: tf.Tensor3D;
   /** `[b, h, n, n]` encoder attention (frozen / cached features). */
   readonly attention?: tf.Tensor4D;
-  /** GTN only: the document graph (any shape the data module produces; see `GraphInput`). */
-  readonly graph?: unknown;
+  /** GTN only: the document graphs of the batch (`collate(…, { graph: true })`, `collateGraphs`). */
+  readonly graph?: GraphBatch;
 }
 
 export interface ForwardOptions {
