@@ -22,7 +22,8 @@ export {
 export { EntityPairMatrixLayer } from './heads/pair-matrix.js';
 export { groupBilinear, GroupBilinearLayer } from './heads/group-bilinear.js';
 export { imsa, IMSALayer, InferenceEncoderLayer } from './heads/imsa.js';
-export { eca, ECALayer, FusionGateLayer, InferenceLayer } from './heads/eca.js';
+export { eca, ECALayer } from './heads/eca.js';
+export { FusionGateLayer, InferenceLayer } from './heads/inference.js';
 export { USegmentationLayer } from './heads/unet.js';
 export { GraphAttentionLayer, CrossAttentionLayer, GTNLayer } from './heads/gtn.js';
 // losses and decoders

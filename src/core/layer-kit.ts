@@ -174,3 +174,59 @@ export function checkFFNDim(ffnDim: number | undefined): void {
 export function ffnConfig(ffnDim: number | undefined, epsilon: number): tf.serialization.ConfigDict {
   return { ...(ffnDim !== undefined ? { ffnDim } : {}), epsilon };
 }
+
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+/** The input shapes of a layer taking `n` inputs, or an error naming the layer and the expected inputs. */
+export function shapesOf(
+  inputShape: tf.Shape | tf.Shape[],
+  n: number,
+  layer: string,
+  expected: string,
+): tf.Shape[] {
+  if (!Array.isArray(inputShape[0]) || inputShape.length !== n)
+    throw new ArgumentError(`${layer} inputs`, expected, inputShape);
+  return inputShape as tf.Shape[];
+}
+
+/** The input tensors of a layer taking `n` inputs, or an error naming the layer and the expected inputs. */
+export function tensorsOf(
+  inputs: tf.Tensor | tf.Tensor[],
+  n: number,
+  layer: string,
+  expected: string,
+): tf.Tensor[] {
+  if (!Array.isArray(inputs) || inputs.length !== n)
+    throw new ArgumentError(
+      `${layer} inputs`,
+      expected,
+      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
+    );
+  return inputs;
+}
+
+/** The last dimension of a shape, checked to be divisible by `divisible`. */
+export function lastDim(s: tf.Shape, what: string, divisible = 1): number {
+  const d = s[s.length - 1];
+  if (d == null || d % divisible !== 0)
+    throw new ShapeError(
+      what,
+      `[.., d] with d divisible by ${divisible}`,
+      s.map((v) => v ?? -1),
+    );
+  return d;
+}
+
+/** Base class of the functional layers: owns a nested record of variables (`LayerVars<P>`), read into tensors by `params()`. */
+export abstract class ParamLayer<P> extends tf.layers.Layer {
+  protected vars?: LayerVars<P>;
+  protected adder(): AddWeight {
+    return (n: string, s: number[], i: Initializer) => this.addWeight(n, s, 'float32', i);
+  }
+  /** The current parameters as tensors (for calling the pure function directly). */
+  params(): P {
+    if (!this.vars)
+      throw new ArgumentError(`${this.getClassName()}.params`, 'a built layer (call apply first)', 'unbuilt');
+    return readVars(this.vars) as unknown as P;
+  }
+}

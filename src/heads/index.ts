@@ -4,5 +4,6 @@ export * from './pair-matrix.js';
 export * from './group-bilinear.js';
 export * from './imsa.js';
 export * from './eca.js';
+export * from './inference.js';
 export * from './unet.js';
 export * from './gtn.js';

@@ -31,7 +31,7 @@ import {
   injectRelationNoise,
   relationMatrix,
   thresholdDecode,
-} from '../heads/eca.js';
+} from '../heads/inference.js';
 import { ArgumentError } from '../core/errors.js';
 import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
 import { entityFeatures, offTape } from './parts.js';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { assertNoLeak, tol, useTestBackend } from '../helpers.js';
 import { ShapeError } from '../../src/core/errors.js';
-import { ECALayer, FusionGateLayer, eca, fusionGate, type ECAParams } from '../../src/heads/eca.js';
+import { ECALayer, eca, type ECAParams } from '../../src/heads/eca.js';
+import { FusionGateLayer, fusionGate } from '../../src/heads/inference.js';
 import {
   NAIVE_ECA_CANDIDATES,
   flattenParams,

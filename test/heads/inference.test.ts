@@ -18,7 +18,7 @@ import {
   thresholdDecode,
   type InferenceLayerParams,
   type IterativeInferenceParams,
-} from '../../src/heads/eca.js';
+} from '../../src/heads/inference.js';
 import {
   flattenParams,
   makePairMask,

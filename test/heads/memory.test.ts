@@ -16,7 +16,8 @@ import {
   InferenceEncoderLayer,
   type InferenceEncoderParams,
 } from '../../src/heads/imsa.js';
-import { eca, inferenceLayer, InferenceLayer, type InferenceLayerParams } from '../../src/heads/eca.js';
+import { eca } from '../../src/heads/eca.js';
+import { inferenceLayer, InferenceLayer, type InferenceLayerParams } from '../../src/heads/inference.js';
 import { setBlockElements } from '../../src/heads/pair-paths.js';
 import {
   flattenParams,
