@@ -50,10 +50,25 @@ export async function runCli(argv: readonly string[], io: CliIO = process): Prom
       return 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    io.stderr.write(`docre-kit ${name}: ${oneLine(msg)}\n`);
+    io.stderr.write(`docre-kit ${name}: ${oneLine(msg)}${heapHint(e)}\n`);
     if (process.env['DOCRE_DEBUG'] && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
     return 1;
   }
+}
+
+/**
+ * What to do when the wasm backend ran out of its 4 GiB heap: tfjs' wasm kernels then fail with a
+ * `WebAssembly.RuntimeError` ("memory access out of bounds") or an Emscripten abort, not with an
+ * allocation error.
+ */
+export function heapHint(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const wasm =
+    (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) ||
+    /memory access out of bounds|^Aborted\(|Cannot enlarge memory|Out of memory/i.test(msg);
+  return wasm
+    ? " (the wasm backend's 4 GiB heap is probably exhausted: use a smaller --batch-size with --accumulation-steps for the same optimizer steps, e.g. --batch-size 1 --accumulation-steps 4)"
+    : '';
 }
 
 /** A multi-line message (e.g. a data file's list of problems) as one line: the first two lines and a count. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS, commandHelp, parseCommand, type CommandName } from '../../src/cli/index.js';
-import { oneLine } from '../../src/cli/cli.js';
+import { heapHint, oneLine } from '../../src/cli/cli.js';
 import { runCliCaptured } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -164,4 +164,24 @@ test('the executable: help on stdout with exit 0, usage errors on stderr with ex
   assert.equal(bad.status, 2);
   assert.equal(bad.stdout, '');
   assert.equal(bad.stderr, 'docre-kit train: --train FILE is required (see docre-kit train --help)\n');
+});
+
+test('heapHint: a wasm trap (the 4 GiB heap exhausted) gets the accumulation hint; other errors nothing', () => {
+  // (module (memory 1) (func (export "f") (drop (i32.load (i32.const 70000))))): a real out-of-bounds trap
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01,
+    0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x0c, 0x01, 0x0a,
+    0x00, 0x41, 0xf0, 0xa2, 0x04, 0x28, 0x02, 0x00, 0x1a, 0x0b,
+  ]);
+  const f = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports['f'] as () => void;
+  let trap: unknown;
+  try {
+    f();
+  } catch (e) {
+    trap = e;
+  }
+  assert.ok(trap instanceof WebAssembly.RuntimeError, String(trap));
+  assert.match(heapHint(trap), /4 GiB heap .* --batch-size 1 --accumulation-steps 4/);
+  assert.match(heapHint(new Error('Aborted(OOM)')), /heap/);
+  assert.equal(heapHint(new Error("cannot read --train 'x.json': no such file")), '');
 });
