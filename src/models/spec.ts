@@ -41,9 +41,9 @@ export interface ModelPreset<C = Readonly<Record<string, unknown>>> {
 /** A config with every default filled in (`seed` included). */
 export type Resolved<C extends CommonModelConfig> = Required<Omit<C, 'encoder'>> & Pick<C, 'encoder'>;
 
-/** What the registry knows about one paper model. */
 type Loadable = DocREModel & Pick<BaseModel<CommonModelConfig>, 'loadWeights'>;
 
+/** What the registry knows about one paper model. */
 export interface ModelSpec<C extends CommonModelConfig = CommonModelConfig, M extends Loadable = Loadable> {
   readonly name: ModelName;
   readonly preset: ModelPreset<C>;
