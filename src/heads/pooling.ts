@@ -82,6 +82,16 @@ const realMentionMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 }) as (x: tf.Tensor4D, mentionMask: tf.Tensor3D) => tf.Tensor3D;
 
 /**
+ * `x [b,e,m,d]` → m × `[b,e,d]`. With m = 1 a reshape, not `tf.unstack`: tfjs hands a
+ * one-output op's gradient a single dy, and Unpack's gradient (`stack(dy)`) then throws "must be
+ * a Tensor[]" — a fine-tuned batch whose entities all have one mention (CDR, batch 1) hit it.
+ */
+function mentionSlots(x: tf.Tensor4D): tf.Tensor3D[] {
+  const [b, e, m, d] = x.shape;
+  return m === 1 ? [x.reshape([b, e, d])] : (tf.unstack(x, 2) as tf.Tensor3D[]);
+}
+
+/**
  * Log-sum-exp pooling of mention start-marker states into entity embeddings (ATLOP §2.1,
  * DocuNet eq. 2), restricted to real mentions. An entity with no real mention gets a zero
  * vector and its (padding) inputs get zero, finite gradients.
@@ -113,8 +123,7 @@ export function logSumExpPooling(
     // 64-thread-per-output reductions on tfjs-webgpu). e^{x_j − max} ≤ 1 for real mentions;
     // padded slots are clamped to ≤ 1 and weighted 0.
     const weights = tf.unstack(mentionMask.toFloat().expandDims(3), 2); // m × [b,e,1]
-    const sum = tf
-      .unstack(x, 2) // m × [b,e,d]
+    const sum = mentionSlots(x) // m × [b,e,d]
       .map((slot, j) => tf.exp(tf.minimum(slot.sub(max), 0)).mul(weights[j]!))
       .reduce((acc, term) => acc.add(term)); // [b,e,d]
     const any = tf.max(mentionMask.toFloat(), 2, true); // [b,e,1]: 1 when the entity has a real mention

@@ -108,6 +108,17 @@ describe('logSumExpPooling', async () => {
     ]);
   });
 
+  it('gradient with one mention slot (m = 1): each entity state passes its gradient to its token', async () => {
+    // every entity has one mention: pooling = the gathered state, d Σ out / d hidden[t] = entities at t
+    const hidden = seededTensor([1, 5, 3], 41) as tf.Tensor3D;
+    const idx = tf.tensor3d([[[1], [3], [1]]], [1, 3, 1], 'int32');
+    const mask = tf.tensor3d([[[1], [1], [1]]]);
+    const g = tf.grad((h: tf.Tensor) => logSumExpPooling(h as tf.Tensor3D, idx, mask).sum())(hidden);
+    const counts = [0, 2, 0, 1, 0];
+    await near(g, [counts.map((c) => [c, c, c])], 1e-5);
+    tf.dispose([hidden, idx, mask, g]);
+  });
+
   it('gradient: matches central differences', async () => {
     const h0 = seededTensor([1, 4, 2], 3);
     const f = (h: tf.Tensor) =>
