@@ -23,8 +23,8 @@ import { reDocREDSplit } from '../src/data/docred.js';
 import { compactCheckpoint } from '../src/models/base.js';
 import { initBackend } from '../src/core/backend.js';
 import { Featurizer } from '../src/data/featurize.js';
-import { loadSavedModel } from '../src/cli/models.js';
-import { encodedSet, featurizeAll, loadDocuments, loadEncoder, predictTriples, readRunInfo, runSchema } from '../src/cli/pipeline.js';
+import { loadSavedModel } from '../src/run/models.js';
+import { encodedSet, featurizeAll, loadDocuments, loadEncoder, predictTriples, readRunInfo, runSchema } from '../src/run/pipeline.js';
 
 const DATA = 'assets/re-docred/dev_revised.json';
 const OUT = 'assets/model/docunet-redocred';

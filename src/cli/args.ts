@@ -20,10 +20,7 @@ export interface CliIO {
   readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number };
 }
 
-/** A failure while running a command (exit code 1); the message is the whole line. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+export { CliError } from '../core/errors.js';
 
 type Kind = 'string' | 'int' | 'number' | 'boolean' | 'choice';
 

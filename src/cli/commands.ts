@@ -1,6 +1,6 @@
 /**
  * The four subcommands. Each validates its files before starting a backend (so a typo fails in
- * milliseconds), then runs the pipeline of `./pipeline.ts`. Results go to stdout, progress and
+ * milliseconds), then runs the pipeline of `../run/pipeline.ts`. Results go to stdout, progress and
  * errors to stderr.
  */
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ import type { CliIO } from './args.js';
 import { resolveConfig } from '../models/factory.js';
 import { paperSchedule, trainingPreset } from '../train/schedules.js';
 import { shippedModelDir } from '../extract/extractor.js';
-import { createPresetModel, loadSavedModel } from './models.js';
+import { createPresetModel, loadSavedModel } from '../run/models.js';
 import {
   isBinarySchema,
   featurizeAll,
@@ -34,7 +34,7 @@ import {
   scoreDocuments,
   writeRunInfo,
   type RunInfo,
-} from './pipeline.js';
+} from '../run/pipeline.js';
 
 export async function runCommand(name: CommandName, opts: unknown, io: CliIO): Promise<void> {
   switch (name) {

@@ -18,7 +18,7 @@ import type { BadRecord, ExtractResult, InputRecord } from '../extract/types.js'
 import { ProgressReporter } from '../train/progress.js';
 import { CliError, UsageError, type ParsedOptions } from './args.js';
 import type { CliIO } from './args.js';
-import { checkFile } from './pipeline.js';
+import { checkFile } from '../run/pipeline.js';
 
 export async function extractCommand(o: ParsedOptions<'extract'>, io: CliIO): Promise<void> {
   const sources = (['text', 'file', 'input'] as const).filter((k) => o[k] !== undefined);

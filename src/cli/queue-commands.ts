@@ -24,7 +24,7 @@ import {
 import { checkRunId } from '../queue/run.js';
 import { CliError, UsageError, type CommandName, type ParsedOptions } from './args.js';
 import type { CliIO } from './args.js';
-import { checkFile } from './pipeline.js';
+import { checkFile } from '../run/pipeline.js';
 
 export async function runQueueCommand(name: CommandName, opts: unknown, io: CliIO): Promise<void> {
   switch (name) {

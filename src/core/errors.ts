@@ -71,3 +71,11 @@ export function checkShape(
   });
   return dims;
 }
+
+/**
+ * A failure of a `docre-kit` command or of the run-directory plumbing under it (exit code 1):
+ * the message is the whole line the user sees.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}

@@ -1,8 +1,9 @@
 /**
  * The layer toolkit every module in src/heads and src/losses builds on: dense / LayerNorm / FFN
  * over parameter records, the layer-variable creators of functional layers and the `readVars`
- * that reads them, the one masked mean of the losses, and the seeded sampling (identical on
- * every backend).
+ * that reads them, the input unpacking of multi-input layers (`tensorsOf` / `shapesOf`, one
+ * error form), the initializer names of layer configs, the one masked mean of the losses, and the
+ * seeded sampling (identical on every backend).
  *
  * @example
  * const p = { kernel: tf.randomNormal([8, 4]), bias: tf.zeros([4]) };
@@ -177,32 +178,70 @@ export function ffnConfig(ffnDim: number | undefined, epsilon: number): tf.seria
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
-/** The input shapes of a layer taking `n` inputs, or an error naming the layer and the expected inputs. */
-export function shapesOf(
-  inputShape: tf.Shape | tf.Shape[],
-  n: number,
-  layer: string,
-  expected: string,
-): tf.Shape[] {
-  if (!Array.isArray(inputShape[0]) || inputShape.length !== n)
-    throw new ArgumentError(`${layer} inputs`, expected, inputShape);
-  return inputShape as tf.Shape[];
-}
-
-/** The input tensors of a layer taking `n` inputs, or an error naming the layer and the expected inputs. */
+/**
+ * The input tensors of a layer taking `n` inputs (one tensor counts as a list of one), or an
+ * error naming the layer, the inputs it takes (`names`, e.g. `'[x, pairMask]'`) and the count.
+ *
+ * @example
+ * const [x, pairMask] = tensorsOf(inputs, 2, this.name, '[x, pairMask]');
+ * // one tensor: "IMSALayer inputs [x, pairMask]: expected a list of 2 inputs, got 1"
+ */
 export function tensorsOf(
   inputs: tf.Tensor | tf.Tensor[],
   n: number,
   layer: string,
-  expected: string,
+  names = '',
 ): tf.Tensor[] {
-  if (!Array.isArray(inputs) || inputs.length !== n)
+  return counted(Array.isArray(inputs) ? inputs : [inputs], n, layer, names);
+}
+
+/** The input shapes of a layer taking `n` inputs, checked as {@link tensorsOf} checks tensors. */
+export function shapesOf(
+  inputShape: tf.Shape | tf.Shape[],
+  n: number,
+  layer: string,
+  names = '',
+): tf.Shape[] {
+  const one = !Array.isArray(inputShape[0]) && inputShape.length > 0;
+  return counted(one ? [inputShape as tf.Shape] : (inputShape as tf.Shape[]), n, layer, names);
+}
+
+function counted<T>(list: T[], n: number, layer: string, names: string): T[] {
+  if (list.length !== n)
     throw new ArgumentError(
-      `${layer} inputs`,
-      expected,
-      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
+      `${layer} inputs${names ? ` ${names}` : ''}`,
+      `a list of ${n} inputs`,
+      list.length,
     );
-  return inputs;
+  return list;
+}
+
+/** The initializers a docre-kit layer config may name. */
+export type InitializerName =
+  'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'leCunUniform' | 'zeros';
+
+/** Maps an {@link InitializerName} to a tfjs initializer (rejecting unknown names). */
+export function initializerFromName(name: InitializerName, argument = 'kernelInitializer'): Initializer {
+  switch (name) {
+    case 'glorotUniform':
+      return tf.initializers.glorotUniform({});
+    case 'glorotNormal':
+      return tf.initializers.glorotNormal({});
+    case 'heUniform':
+      return tf.initializers.heUniform({});
+    case 'heNormal':
+      return tf.initializers.heNormal({});
+    case 'leCunUniform':
+      return tf.initializers.leCunUniform({});
+    case 'zeros':
+      return tf.initializers.zeros();
+    default:
+      throw new ArgumentError(
+        argument,
+        'glorotUniform | glorotNormal | heUniform | heNormal | leCunUniform | zeros',
+        name,
+      );
+  }
 }
 
 /** The last dimension of a shape, checked to be divisible by `divisible`. */

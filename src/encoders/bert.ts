@@ -411,6 +411,11 @@ export class BertEncoder implements Encoder {
     for (const v of this.params.values()) v.trainable = t;
   }
 
+  /** Every variable by its checkpoint name (stable across processes). */
+  namedVariables(): [string, tf.Variable][] {
+    return [...this.params];
+  }
+
   trainableVariables(): tf.Variable[] {
     return this._trainable ? [...this.params.values()] : [];
   }

@@ -48,7 +48,7 @@ import {
   packageDist,
   type EmbeddedEncoderOptions,
   type VocabEntry,
-} from './embedded.js';
+} from './embedded-package.js';
 
 const G = 'module_apply_default/Encoder_en/KonaTransformer/Encode/';
 const S = `${G}TransformerStack/`;
@@ -246,6 +246,11 @@ export class TrainableEmbeddedEncoder implements Encoder {
     } finally {
       tf.dispose(Object.values(graph));
     }
+  }
+
+  /** Every variable by its checkpoint name (stable across processes). */
+  namedVariables(): [string, tf.Variable][] {
+    return [...this.params];
   }
 
   trainableVariables(): tf.Variable[] {

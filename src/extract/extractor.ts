@@ -21,10 +21,10 @@ import type { DocREDDocument } from '../data/docred.js';
 import { Featurizer, type Feature } from '../data/featurize.js';
 import type { RelationSchema } from '../data/schema.js';
 import type { DocREModel } from '../models/types.js';
-import { loadSavedModel } from '../cli/models.js';
-import { CliError } from '../cli/args.js';
+import { loadSavedModel } from '../run/models.js';
+import { CliError } from '../core/errors.js';
 import { EmbeddedEncoder } from '../encoders/embedded.js';
-import { chunks, encodedSet, loadRunEncoder, readRunInfo, runSchema, type RunInfo } from '../cli/pipeline.js';
+import { chunks, encodedSet, loadRunEncoder, readRunInfo, runSchema, type RunInfo } from '../run/pipeline.js';
 import {
   documentText,
   parseMarkedText,

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkShape } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { inputShapes, inputTensors, type BaseLayerArgs } from './layer-inputs.js';
+import { shapesOf, tensorsOf, type LayerArgs } from '../core/layer-kit.js';
 import { checkMentions } from './pooling.js';
 
 /**
@@ -86,7 +86,7 @@ export function localizedContextPooling(hidden: tf.Tensor3D, entityAtt: tf.Tenso
 }
 
 /** Arguments of {@link LocalizedContextPoolingLayer} (none beyond the standard layer ones). */
-export type LocalizedContextPoolingLayerArgs = BaseLayerArgs;
+export type LocalizedContextPoolingLayerArgs = LayerArgs;
 
 /**
  * Layer form of {@link localizedContextPooling}. No weights.
@@ -104,13 +104,13 @@ export class LocalizedContextPoolingLayer extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [hidden, att] = inputShapes(inputShape, 2, this.name);
+    const [hidden, att] = shapesOf(inputShape, 2, this.name);
     return [hidden![0]!, att![1]!, att![1]!, hidden![2]!];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const [hidden, att] = inputTensors(inputs, 2, this.name);
+      const [hidden, att] = tensorsOf(inputs, 2, this.name);
       return localizedContextPooling(hidden as tf.Tensor3D, att as tf.Tensor4D);
     });
   }

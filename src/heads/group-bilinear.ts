@@ -22,13 +22,13 @@ import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
 import {
   initializerFromName,
-  inputShapes,
-  inputTensors,
-  type BaseLayerArgs,
+  shapesOf,
+  tensorsOf,
+  type LayerArgs,
   type InitializerName,
-} from './layer-inputs.js';
+} from '../core/layer-kit.js';
 
-export type { InitializerName } from './layer-inputs.js';
+export type { InitializerName } from '../core/layer-kit.js';
 
 /** Parameters of {@link groupBilinear}. */
 export interface GroupBilinearParams {
@@ -163,7 +163,7 @@ export function groupBilinear(
 }
 
 /** Arguments of {@link GroupBilinearLayer}. */
-export interface GroupBilinearLayerArgs extends BaseLayerArgs {
+export interface GroupBilinearLayerArgs extends LayerArgs {
   /** r, number of relation classes (including class 0). Required. */
   units: number;
   /** k, group size; must divide d. Default 64 (ATLOP). */
@@ -211,7 +211,7 @@ export class GroupBilinearLayer extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const [zs] = inputShapes(inputShape, 2, this.name);
+    const [zs] = shapesOf(inputShape, 2, this.name);
     const d = zs![zs!.length - 1];
     if (d == null || d % this.blockSize !== 0)
       throw new ShapeError(
@@ -230,13 +230,13 @@ export class GroupBilinearLayer extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [zs] = inputShapes(inputShape, 2, this.name);
+    const [zs] = shapesOf(inputShape, 2, this.name);
     return [...zs!.slice(0, -1), this.units];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const [zs, zo] = inputTensors(inputs, 2, this.name);
+      const [zs, zo] = tensorsOf(inputs, 2, this.name);
       const params: GroupBilinearParams = {
         kernel: this.kernel!.read() as tf.Tensor2D,
         ...(this.bias ? { bias: this.bias.read() as tf.Tensor1D } : {}),

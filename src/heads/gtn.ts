@@ -44,6 +44,7 @@ import {
   layerNorm,
   type NormParams,
   readVars,
+  tensorsOf,
 } from '../core/layer-kit.js';
 
 /** Number of heads of both sublayers (paper: three edge heads + one global; two local + two global). */
@@ -403,16 +404,6 @@ abstract class GTNBase extends tf.layers.Layer {
   }
 }
 
-function asList(inputs: tf.Tensor | tf.Tensor[], count: number, names: string): tf.Tensor[] {
-  if (!Array.isArray(inputs) || inputs.length !== count)
-    throw new ArgumentError(
-      'inputs',
-      `[${names}]`,
-      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
-    );
-  return inputs;
-}
-
 const GRAPH_INPUTS = 'nodes, adjacency, entityIds, sentenceIds, nodeMask';
 const TOKEN_INPUTS = 'tokens, localMask, attentionMask';
 
@@ -443,11 +434,12 @@ export class GraphAttentionLayer extends GTNBase {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const [nodes, adjacency, entityIds, sentenceIds, nodeMask] = asList(
+    const [nodes, adjacency, entityIds, sentenceIds, nodeMask] = tensorsOf(
       inputs,
       5,
-      GRAPH_INPUTS,
-    ) as tf.Tensor[];
+      this.name,
+      `[${GRAPH_INPUTS}]`,
+    );
     return graphAttention(
       {
         nodes: nodes!,
@@ -484,7 +476,12 @@ export class CrossAttentionLayer extends GTNBase {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const [nodes, tokens, localMask, attentionMask] = asList(inputs, 4, `nodes, ${TOKEN_INPUTS}`);
+    const [nodes, tokens, localMask, attentionMask] = tensorsOf(
+      inputs,
+      4,
+      this.name,
+      `[nodes, ${TOKEN_INPUTS}]`,
+    );
     return crossAttention(
       nodes!,
       { tokens: tokens!, localMask: localMask!, attentionMask: attentionMask! },
@@ -537,10 +534,11 @@ export class GTNLayer extends GTNBase {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const [nodes, adjacency, entityIds, sentenceIds, nodeMask, tokens, localMask, attentionMask] = asList(
+    const [nodes, adjacency, entityIds, sentenceIds, nodeMask, tokens, localMask, attentionMask] = tensorsOf(
       inputs,
       8,
-      `${GRAPH_INPUTS}, ${TOKEN_INPUTS}`,
+      this.name,
+      `[${GRAPH_INPUTS}, ${TOKEN_INPUTS}]`,
     );
     return gtnLayer(
       {

@@ -58,6 +58,7 @@ import {
   ffnConfig,
   type AddWeight,
   type LayerVars,
+  tensorsOf,
 } from '../core/layer-kit.js';
 
 /** Number of I-MSA heads (one per inference mode). */
@@ -368,15 +369,8 @@ export function maskPairMatrix(
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
 /** Inputs of the pair-matrix layers: `[x [b,e,e,d], pairMask [b,e,e]]`. */
-function splitInputs(inputs: tf.Tensor | tf.Tensor[], layer: string): [tf.Tensor, tf.Tensor] {
-  if (!Array.isArray(inputs) || inputs.length !== 2)
-    throw new ArgumentError(
-      `${layer} inputs`,
-      '[x [b,e,e,d], pairMask [b,e,e]]',
-      Array.isArray(inputs) ? `${inputs.length} tensors` : 'one tensor',
-    );
-  return [inputs[0]!, inputs[1]!];
-}
+const splitInputs = (inputs: tf.Tensor | tf.Tensor[], layer: string) =>
+  tensorsOf(inputs, 2, layer, '[x [b,e,e,d], pairMask [b,e,e]]') as [tf.Tensor, tf.Tensor];
 
 function inputWidth(inputShape: tf.Shape | tf.Shape[], layer: string): number {
   const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
@@ -571,9 +565,10 @@ export class PairMaskingLayer extends tf.layers.Layer {
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  /** `kwargs.seed`: this call's mask seed (default: the layer's `seed` plus its call count). */
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { seed?: number } = {}): tf.Tensor[] {
     const [x, pairMask] = splitInputs(inputs, 'PairMaskingLayer');
-    const seed = this.seed + this.calls++;
+    const seed = kwargs.seed ?? this.seed + this.calls++;
     const { masked, maskedPairs } = maskPairMatrix(x, pairMask, this.maskVector!.read(), {
       ratio: this.ratio,
       seed,

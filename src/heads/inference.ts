@@ -134,13 +134,12 @@ export interface IterativeInferenceParams {
 }
 
 /**
- * Adaptive-threshold decoding (ATLOP `get_label`, no top-k): class r > 0 is predicted when
- * `logit_r > logit_0`; column 0 is 1 when nothing is predicted. The losses' decoder.
+ * Adaptive-threshold decoding without top-k (ATLOP `get_label`): class r > 0 is predicted when
+ * `logit_r > logit_0`; column 0 is 1 when nothing is predicted. The losses' decoder,
+ * `adaptiveThresholdDecode(logits)` (kept under this name for the package's users).
  * @param logits [.., r] @returns [.., r] multi-hot float32
  */
-export function thresholdDecode(logits: tf.Tensor): tf.Tensor {
-  return adaptiveThresholdDecode(logits);
-}
+export const thresholdDecode = (logits: tf.Tensor): tf.Tensor => adaptiveThresholdDecode(logits);
 
 /**
  * Relation matrix `R = emb(pred)`: the sum of the relation embeddings of a multi-hot prediction.
@@ -269,7 +268,7 @@ export function iterativeInference(
     throw new ArgumentError('iterations', 'an integer ≥ 1', iterations);
   const m = pairMask.expandDims(-1);
   let logits = tf.keep(baseLogits.clone()) as tf.Tensor4D;
-  let pred = tf.tidy(() => thresholdDecode(baseLogits).mul(m)) as tf.Tensor4D;
+  let pred = tf.tidy(() => adaptiveThresholdDecode(baseLogits).mul(m)) as tf.Tensor4D;
   for (let t = 0; t < iterations; t++) {
     if (t === 0 && noise) {
       const noisy = injectRelationNoise(pred, pairMask, noise);
@@ -285,7 +284,7 @@ export function iterativeInference(
     logits.dispose();
     pred.dispose();
     logits = next;
-    pred = tf.tidy(() => thresholdDecode(logits).mul(m)) as tf.Tensor4D;
+    pred = tf.tidy(() => adaptiveThresholdDecode(logits).mul(m)) as tf.Tensor4D;
   }
   m.dispose();
   return { logits, predictions: pred };

@@ -35,11 +35,11 @@ import { ArgumentError, checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
 import {
   initializerFromName,
-  inputShapes,
-  inputTensors,
-  type BaseLayerArgs,
+  shapesOf,
+  tensorsOf,
+  type LayerArgs,
   type InitializerName,
-} from './layer-inputs.js';
+} from '../core/layer-kit.js';
 
 export type { DenseParams };
 
@@ -230,7 +230,7 @@ export function gatedPairMatrix(
 }
 
 /** Arguments of {@link EntityPairMatrixLayer}. */
-export interface EntityPairMatrixLayerArgs extends BaseLayerArgs {
+export interface EntityPairMatrixLayerArgs extends LayerArgs {
   /** Which paper's feature map. Required. */
   strategy: PairStrategy;
   /** u, output width. Required for context, concat-ffn and gated; must be omitted for similarity (width d + 2). */
@@ -303,7 +303,7 @@ export class EntityPairMatrixLayer extends tf.layers.Layer {
 
   private shapes(inputShape: tf.Shape | tf.Shape[]): Record<string, tf.Shape> {
     const names = STRATEGY_INPUTS[this.strategy];
-    const list = inputShapes(
+    const list = shapesOf(
       inputShape,
       names.length,
       `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`,
@@ -369,7 +369,7 @@ export class EntityPairMatrixLayer extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const names = STRATEGY_INPUTS[this.strategy];
-      const list = inputTensors(
+      const list = tensorsOf(
         inputs,
         names.length,
         `${this.name} (strategy '${this.strategy}': ${names.join(', ')})`,

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkShape, ShapeError } from '../core/errors.js';
 import { registerClass } from '../core/registry.js';
-import { inputShapes, inputTensors, type BaseLayerArgs } from './layer-inputs.js';
+import { shapesOf, tensorsOf, type LayerArgs } from '../core/layer-kit.js';
 
 /**
  * Gathers per-mention rows of a `[b, n, w]` tensor at `mentionIndex` without `batchDims`
@@ -133,7 +133,7 @@ export function logSumExpPooling(
 }
 
 /** Arguments of {@link LogSumExpPoolingLayer} (none beyond the standard layer ones). */
-export type LogSumExpPoolingLayerArgs = BaseLayerArgs;
+export type LogSumExpPoolingLayerArgs = LayerArgs;
 
 /**
  * Layer form of {@link logSumExpPooling}. No weights.
@@ -150,13 +150,13 @@ export class LogSumExpPoolingLayer extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [hidden, index] = inputShapes(inputShape, 3, this.name);
+    const [hidden, index] = shapesOf(inputShape, 3, this.name);
     return [hidden![0]!, index![1]!, hidden![2]!];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const [hidden, index, mask] = inputTensors(inputs, 3, this.name);
+      const [hidden, index, mask] = tensorsOf(inputs, 3, this.name);
       return logSumExpPooling(hidden as tf.Tensor3D, index as tf.Tensor3D, mask as tf.Tensor3D);
     });
   }

@@ -42,6 +42,10 @@ export class ATLOPModel extends BaseModel<Resolved<ATLOPConfig>> {
     this.ensureBuilt();
   }
 
+  protected override buildWeights(): void {
+    this.classifier.build(this.config.hiddenSize, this.config.hiddenSize); // [e_s ; c_so]
+  }
+
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
     this.checkLabels(batch);
     return tf.tidy(() => {

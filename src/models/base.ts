@@ -6,8 +6,11 @@
  *
  * Checkpoint format (`dir/`): `model.json` = `{format: 'docre-kit-model', version: 1, name,
  * config, weights: [{name, shape, offset}]}` and `weights.bin` = the float32 values in manifest
- * order. Weight names are stable model-local paths (`bilinear/0:kernel`), not tfjs' global
- * layer names (those carry a process-wide counter and differ from run to run).
+ * order. Weight names are stable model-local paths (`bilinear/kernel`, `inference/layer0/fusion/bias`):
+ * the registered part's name and the weight's name inside it — not tfjs' global layer names
+ * (those carry a process-wide counter) and not positions (adding a weight renumbers nothing).
+ * Checkpoints written before that (`bilinear/0:kernel`, the weight's position in its layer) load:
+ * `stableWeightName` maps their names.
  *
  * Dimension letters: b n d h m e r (DESIGN.md).
  */
@@ -143,25 +146,40 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
   }
 
   /**
-   * Ensures every weight exists (layers build lazily) by running one tiny forward pass, and a
-   * training-mode pass when some layer is only used in training (e.g. DRE-MIR's mask vector), so
-   * the variable list never grows after the first optimizer step.
+   * Ensures every weight exists before anything reads or trains them (`buildWeights`, seeded by
+   * `config.seed`), so the variable list never grows after the first optimizer step.
    */
   protected ensureBuilt(): void {
     if (this.built) return;
     this.built = true;
     // the layers' unseeded tfjs initializers draw their seeds from Math.random: seeded here
-    withSeededRandom(this.config.seed ?? 0, () =>
-      tf.tidy(() => {
-        const probe = this.probeInput();
-        this.forward(probe, { training: false });
-        if ([...this.parts.values()].some((p) => !p.layer.built)) this.forward(probe, { training: true });
-      }),
-    );
+    withSeededRandom(this.config.seed ?? 0, () => this.buildWeights());
+    const unbuilt = [...this.parts].filter(([, p]) => !p.layer.built).map(([n]) => n);
+    if (unbuilt.length)
+      throw new ArgumentError(
+        `${this.name} buildWeights`,
+        'every part built',
+        `unbuilt ${unbuilt.join(', ')}`,
+      );
   }
   private built = false;
 
-  /** A tiny labelled input for `ensureBuilt` (override when the model needs extra fields, e.g. a graph). */
+  /**
+   * Creates every weight from the config alone. The paper models build each part for its input
+   * shapes (`buildLayer`) in the order their forward pass first uses the parts, so the seeded
+   * initializers draw what a first forward pass would draw. This default, for custom subclasses:
+   * one tiny forward pass on a synthetic batch (`probeInput`), and a training pass when some
+   * layer is used only in training.
+   */
+  protected buildWeights(): void {
+    tf.tidy(() => {
+      const probe = this.probeInput();
+      this.forward(probe, { training: false });
+      if ([...this.parts.values()].some((p) => !p.layer.built)) this.forward(probe, { training: true });
+    });
+  }
+
+  /** A tiny labelled input for the default `buildWeights` (override when the model needs extra fields). */
   protected probeInput(): ModelInput {
     return syntheticBatch({ b: 1, n: 6, e: 3, m: 1, d: this.config.hiddenSize, r: this.config.numClasses });
   }
@@ -197,20 +215,34 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
     );
   }
 
-  /** Every saved weight by stable name, in a fixed order. */
+  /** Every saved weight by its stable path (`part/weight`), in a fixed order. */
   namedWeights(): [string, tf.Variable][] {
     this.ensureBuilt();
     const out: [string, tf.Variable][] = [];
     for (const [name, { layer }] of this.parts)
-      layer.weights.forEach((w, i) => {
+      for (const w of layer.weights) {
         // tfjs scopes weight names by the layer's (process-unique) name: keep only the local part
         const local = w.originalName.startsWith(`${layer.name}/`)
           ? w.originalName.slice(layer.name.length + 1)
           : w.originalName;
-        out.push([`${name}/${i}:${local}`, w.read() as tf.Variable]);
-      });
+        out.push([`${name}/${local}`, w.read() as tf.Variable]);
+      }
     for (const [name, { variable }] of this.params) out.push([name, variable]);
+    const seen = new Set<string>();
+    for (const [name] of out) {
+      if (seen.has(name)) throw new ArgumentError('weight path', 'unique in the model', name);
+      seen.add(name);
+    }
     return out;
+  }
+
+  /**
+   * `namedWeights()` and, when a trainable encoder is attached, its variables as `encoder/<name>`:
+   * the stable keys of the trainer's `resume.ckpt`.
+   */
+  namedVariables(): [string, tf.Variable][] {
+    const enc = this.encoder?.namedVariables?.() ?? [];
+    return [...this.namedWeights(), ...enc.map(([n, v]): [string, tf.Variable] => [`encoder/${n}`, v])];
   }
 
   async save(dir: string): Promise<void> {
@@ -246,7 +278,7 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
 
   /** Assigns saved values to this model's weights (names and shapes must match). */
   loadWeights(json: SavedModelJSON, values: Float32Array): void {
-    const byName = new Map(json.weights.map((w) => [w.name, w]));
+    const byName = new Map(json.weights.map((w) => [stableWeightName(w.name), w]));
     const named = this.namedWeights();
     for (const [name, v] of named) {
       const w = byName.get(name);
@@ -266,9 +298,21 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
   }
 
   dispose(): void {
-    for (const { layer } of this.parts.values()) layer.dispose();
+    // the weights themselves: tfjs' Layer.dispose refuses layers built without apply()
+    for (const { layer } of this.parts.values()) for (const w of layer.weights) w.dispose();
     for (const { variable } of this.params.values()) variable.dispose();
   }
+}
+
+/**
+ * A saved weight's name as today's checkpoints write it: names of the first format
+ * (`part/<position>:<weight>`) lose the position (`part/<weight>`); others are unchanged.
+ *
+ * @example
+ * stableWeightName('pairMatrix/2:object/kernel'); // 'pairMatrix/object/kernel'
+ */
+export function stableWeightName(name: string): string {
+  return name.replace(/^([^:]*?)\/\d+:/, '$1/');
 }
 
 /** Reads `model.json` + `weights.bin` from `dir`. */
@@ -323,6 +367,31 @@ export async function loadInto<M extends DocREModel & Pick<BaseModel<CommonModel
   model.loadWeights(json, values);
   return model;
 }
+
+/**
+ * Builds `layer` (creates its weights) for inputs of `shape` — one shape or a list, concrete
+ * sizes; layers read the widths they need — unless it is built.
+ *
+ * @example
+ * buildLayer(tf.layers.dense({ units: 4 }), [1, 3, 8]); // kernel [8, 4], bias [4]
+ */
+export function buildLayer(layer: tf.layers.Layer, shape: tf.Shape | tf.Shape[]): void {
+  if (layer.built) return;
+  layer.build(shape);
+  layer.built = true;
+}
+
+/** Concrete shapes for `buildLayer`: one document of 3 entities (only the widths matter). */
+export const buildShapes = {
+  /** `[1, 3, w]`: entity rows */
+  entity: (w: number): number[] => [1, 3, w],
+  /** `[1, 3, 3, w]`: a pair matrix */
+  pairs: (w: number): number[] => [1, 3, 3, w],
+  /** `[1, 3, 3]`: a pair mask */
+  pairMask: [1, 3, 3],
+  /** `[1, w]`: one vector per document */
+  doc: (w: number): number[] => [1, w],
+};
 
 export function positiveInt(name: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)

@@ -30,10 +30,16 @@ import {
   inferenceModule,
   injectRelationNoise,
   relationMatrix,
-  thresholdDecode,
 } from '../heads/inference.js';
 import { ArgumentError } from '../core/errors.js';
-import { BaseModel, fraction, positiveInt, type CommonModelConfig } from './base.js';
+import {
+  BaseModel,
+  buildLayer,
+  buildShapes as S,
+  fraction,
+  positiveInt,
+  type CommonModelConfig,
+} from './base.js';
 import { entityFeatures, offTape } from './parts.js';
 import { prng } from '../core/initializers.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
@@ -111,6 +117,15 @@ export class DocREIIModel extends BaseModel<Resolved<DocREIIConfig>> implements 
     this.ensureBuilt();
   }
 
+  protected override buildWeights(): void {
+    const { hiddenSize: d, pairSize: u, numClasses: r } = this.config;
+    buildLayer(this.pairMatrix, [S.entity(d), S.pairs(d), S.pairMask]); // [entity, context, pairMask]
+    buildLayer(this.baseClassifier, S.pairs(u));
+    buildLayer(this.inference, [S.pairs(u), S.pairs(r), S.pairMask]); // [F_0, base logits, pairMask]
+    buildLayer(this.predictorIn, S.pairs(2 * u)); // M = [F ; R]
+    buildLayer(this.predictorOut, S.pairs(u));
+  }
+
   /** Current training stage. */
   get trainingStage(): 1 | 2 {
     return this.stage;
@@ -127,67 +142,88 @@ export class DocREIIModel extends BaseModel<Resolved<DocREIIConfig>> implements 
     return this.predictorOut.apply(this.predictorIn.apply(m)) as tf.Tensor;
   }
 
+  /**
+   * Stage 1: the base module's logits (AT loss). Stage 2: evaluation runs K-step iterative
+   * inference; training runs one inference pass on noisy base predictions (`stage2Training`).
+   * `options.seed` (the trainer's per-step seed) fixes the noise; without it the model's own
+   * sequence (config.seed, advanced per call) does.
+   */
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {
     this.checkLabels(batch);
     const training = options.training ?? false;
     const c = this.config;
     // host-side draws happen outside tidy so they are the same whatever the backend
-    const noise =
-      training && this.stage === 2 ? [this.rand() * c.noiseMax, this.rand() * c.noiseMax] : [0, 0];
-    const seed = c.seed + 2 * this.calls++;
+    const seed = options.seed ?? c.seed + 2 * this.calls++;
+    const draw = options.seed === undefined ? this.rand : prng(options.seed);
+    const noisy = training && this.stage === 2;
+    const rates: [number, number] = noisy ? [draw() * c.noiseMax, draw() * c.noiseMax] : [0, 0];
     return tf.tidy(() => {
-      const enc = this.encode(batch, training);
-      const { entity, context } = entityFeatures(enc, batch);
-      const pm = batch.pairMask;
-      const features = this.pairMatrix.apply([entity, context, pm]) as tf.Tensor4D; // F_0 [b,e,e,u]
-      const baseLogits = this.baseClassifier.apply(features) as tf.Tensor4D; // [b,e,e,r]
-      const losses: Record<string, tf.Scalar> = {};
-      if (this.stage === 1) {
-        if (batch.labels) {
-          losses['at'] = adaptiveThresholdLoss(baseLogits, batch.labels, pm);
-          losses['total'] = losses['at'].clone();
-        }
-        return { logits: baseLogits, losses };
-      }
-      if (!training) {
-        const logits = this.inference.apply([features, baseLogits, pm]) as tf.Tensor4D; // K iterations
-        if (batch.labels) {
-          losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
-          losses['total'] = losses['at'].clone();
-        }
-        return { logits, losses };
-      }
-      // stage 2, training: one pass on noisy base predictions (§2.3)
-      const params = this.inference.params();
-      // base predictions with noise (§2.3): decisions, computed off the gradient tape
-      const noisyPrediction = (rate: number, k: number) =>
-        offTape((l) =>
-          injectRelationNoise(thresholdDecode(l).mul(pm.expandDims(-1)), pm, { rate, seed: seed + k }),
-        )(baseLogits);
-      const rBar = relationMatrix(noisyPrediction(noise[0]!, 0), params.relationEmbeddings); // R̄ [b,e,e,u]
-      const rHat = relationMatrix(noisyPrediction(noise[1]!, 1), params.relationEmbeddings); // R̂ [b,e,e,u]
-      const ckpt = { recompute: c.recompute };
-      const bar = inferenceModule(features, rBar, pm, params, undefined, ckpt); // (F, R̄)
-      const hat = inferenceModule(rHat, features, pm, params, undefined, ckpt); // (R̂, F): inverted order
-      const logits = baseLogits.add(bar.logits) as tf.Tensor4D;
-      if (batch.labels) {
-        const mBar = tf.concat([bar.features, bar.relations], -1); // [F_NI ; R̄_NI]
-        const mHat = tf.concat([hat.relations, hat.features], -1); // [F_NI ; R̂_NI]
-        losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
-        // a zero vector (padded pair, or a predictor output whose ReLUs are all off) gives the
-        // cosine's norm a NaN gradient (0·∞) even where the mask drops the pair: such rows are
-        // replaced by a constant direction, chosen off the tape
-        const real = pm.expandDims(-1);
-        const safe = (x: tf.Tensor) => {
-          const ok = offTape((y) => y.square().sum(-1, true).greater(1e-20).toFloat().mul(real))(x); // [b,e,e,1]
-          return x.mul(ok).add(tf.sub(1, ok));
-        };
-        const [pHat, pBar] = [this.predictor(mHat), this.predictor(mBar)].map(safe);
-        losses['contrast'] = simSiamLoss(pHat!, safe(mBar), pBar!, safe(mHat), pm);
-        losses['total'] = losses['at'].add(losses['contrast'].mul(c.contrastWeight));
-      }
-      return { logits, losses };
+      const { features, baseLogits } = this.baseModule(batch, training);
+      if (this.stage === 1) return withATLoss(baseLogits, batch);
+      if (!noisy) return this.iterativeInference(features, baseLogits, batch);
+      return this.stage2Training(features, baseLogits, batch, rates, seed);
     });
+  }
+
+  /** §2.1: feature matrix F_0 `[b,e,e,u]` (eqs. 1–3) and base logits `[b,e,e,r]` (eq. 4). */
+  private baseModule(
+    batch: ModelInput,
+    training: boolean,
+  ): { features: tf.Tensor4D; baseLogits: tf.Tensor4D } {
+    const { entity, context } = entityFeatures(this.encode(batch, training), batch);
+    const features = this.pairMatrix.apply([entity, context, batch.pairMask]) as tf.Tensor4D;
+    return { features, baseLogits: this.baseClassifier.apply(features) as tf.Tensor4D };
+  }
+
+  /** §2.2 at inference: K iterations with accumulated logits (AT loss when labelled). */
+  private iterativeInference(features: tf.Tensor4D, baseLogits: tf.Tensor4D, batch: ModelInput): Output {
+    return withATLoss(this.inference.apply([features, baseLogits, batch.pairMask]) as tf.Tensor4D, batch);
+  }
+
+  /**
+   * §2.3, stage 2 training: one inference pass on the base predictions with noise at `rates`
+   * (seeds `seed`, `seed + 1`), plus the SimSiam loss (eq. 14) between the (F, R̄) and the
+   * inverted (R̂, F) runs.
+   */
+  private stage2Training(
+    features: tf.Tensor4D,
+    baseLogits: tf.Tensor4D,
+    batch: ModelInput,
+    rates: readonly [number, number],
+    seed: number,
+  ): Output {
+    const c = this.config;
+    const pm = batch.pairMask;
+    const params = this.inference.params();
+    // base predictions with noise: decisions, computed off the gradient tape
+    const noisyPrediction = (rate: number, k: number) =>
+      offTape((l) =>
+        injectRelationNoise(adaptiveThresholdDecode(l).mul(pm.expandDims(-1)), pm, { rate, seed: seed + k }),
+      )(baseLogits);
+    const rBar = relationMatrix(noisyPrediction(rates[0], 0), params.relationEmbeddings); // R̄ [b,e,e,u]
+    const rHat = relationMatrix(noisyPrediction(rates[1], 1), params.relationEmbeddings); // R̂ [b,e,e,u]
+    const ckpt = { recompute: c.recompute };
+    const bar = inferenceModule(features, rBar, pm, params, undefined, ckpt); // (F, R̄)
+    const hat = inferenceModule(rHat, features, pm, params, undefined, ckpt); // (R̂, F): inverted order
+    const logits = baseLogits.add(bar.logits) as tf.Tensor4D;
+    const losses: Record<string, tf.Scalar> = {};
+    if (batch.labels) {
+      const mBar = tf.concat([bar.features, bar.relations], -1); // [F_NI ; R̄_NI]
+      const mHat = tf.concat([hat.relations, hat.features], -1); // [F_NI ; R̂_NI]
+      losses['at'] = adaptiveThresholdLoss(logits, batch.labels, pm);
+      // a zero vector (padded pair, or a predictor output whose ReLUs are all off) gives the
+      // cosine's norm a NaN gradient (0·∞) even where the mask drops the pair: such rows are
+      // replaced by a constant direction, chosen off the tape
+      const real = pm.expandDims(-1);
+      const safe = (x: tf.Tensor) => {
+        const ok = offTape((y) => y.square().sum(-1, true).greater(1e-20).toFloat().mul(real))(x); // [b,e,e,1]
+        return x.mul(ok).add(tf.sub(1, ok));
+      };
+      const [pHat, pBar] = [this.predictor(mHat), this.predictor(mBar)].map(safe);
+      losses['contrast'] = simSiamLoss(pHat!, safe(mBar), pBar!, safe(mHat), pm);
+      losses['total'] = losses['at'].add(losses['contrast'].mul(c.contrastWeight));
+    }
+    return { logits, losses };
   }
 
   protected decode(logits: tf.Tensor4D): tf.Tensor {
@@ -199,21 +235,22 @@ export class DocREIIModel extends BaseModel<Resolved<DocREIIConfig>> implements 
     return this.stage === 1 ? ['base', ...(this.encoder ? ['encoder'] : [])] : super.objectiveGroups();
   }
 
-  protected override ensureBuilt(): void {
-    // build every part whatever the starting stage (stage 1 never calls the inference module)
-    const stage = this.stage;
-    this.stage = 2;
-    try {
-      super.ensureBuilt();
-    } finally {
-      this.stage = stage;
-      this.calls = 0;
-    }
-  }
-
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<DocREIIModel> {
     return DOCREII_SPEC.load(dir, overrides);
   }
+}
+
+/** `ForwardOutput` as a type alias (a tidy may return it). */
+type Output = { logits: tf.Tensor4D; losses: Record<string, tf.Scalar> };
+
+/** `logits` with the AT loss as `at` and `total` when the batch is labelled. */
+function withATLoss(logits: tf.Tensor4D, batch: ModelInput): Output {
+  const losses: Record<string, tf.Scalar> = {};
+  if (batch.labels) {
+    losses['at'] = adaptiveThresholdLoss(logits, batch.labels, batch.pairMask);
+    losses['total'] = losses['at'].clone();
+  }
+  return { logits, losses };
 }
 
 export const DOCREII_SPEC = modelSpec<DocREIIConfig, DocREIIModel>({

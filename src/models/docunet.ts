@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { balancedSoftmaxDecode, balancedSoftmaxLoss } from '../losses/balanced-softmax.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { USegmentationLayer } from '../heads/unet.js';
-import { BaseModel, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, buildLayer, buildShapes as S, positiveInt, type CommonModelConfig } from './base.js';
 import { BilinearPairHead, entityFeatures } from './parts.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
@@ -66,6 +66,13 @@ export class DocuNetModel extends BaseModel<Resolved<DocuNetConfig>> {
     });
     for (const [name, l] of this.classifier.layers('classifier')) this.layer(name, l);
     this.ensureBuilt();
+  }
+
+  protected override buildWeights(): void {
+    const { hiddenSize: d, unetIn, unetOut } = this.config;
+    buildLayer(this.relationMap, [S.pairs(d), S.pairMask]); // [context, pairMask]
+    buildLayer(this.unet, [S.pairs(unetIn), S.pairMask]);
+    this.classifier.build(d, unetOut); // [e_s ; Y_so]
   }
 
   forward(batch: ModelInput, options: ForwardOptions = {}): ForwardOutput {

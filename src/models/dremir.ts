@@ -18,7 +18,15 @@ import { adaptiveThresholdDecode, adaptiveThresholdLoss } from '../losses/adapti
 import { bidirectionalKLLoss } from '../losses/kl.js';
 import { EntityPairMatrixLayer } from '../heads/pair-matrix.js';
 import { InferenceEncoderLayer, PairMaskingLayer } from '../heads/imsa.js';
-import { BaseModel, fraction, oneOf, positiveInt, type CommonModelConfig } from './base.js';
+import {
+  BaseModel,
+  buildLayer,
+  buildShapes as S,
+  fraction,
+  oneOf,
+  positiveInt,
+  type CommonModelConfig,
+} from './base.js';
 import { documentState, entityFeatures, type DocPooling } from './parts.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { ForwardOptions, ForwardOutput, ModelInput } from './types.js';
@@ -79,6 +87,14 @@ export class DREMIRModel extends BaseModel<Resolved<DREMIRConfig>> {
     this.ensureBuilt();
   }
 
+  protected override buildWeights(): void {
+    const { hiddenSize: d, pairSize: u } = this.config;
+    buildLayer(this.pairMatrix, [S.entity(d), S.pairs(d), S.doc(d), S.pairMask]); // [entity, context, doc, pairMask]
+    for (const layer of this.inference) buildLayer(layer, [S.pairs(u), S.pairMask]);
+    buildLayer(this.classifier, S.pairs(u));
+    buildLayer(this.masker, [S.pairs(u), S.pairMask]); // training only: after the classifier
+  }
+
   /** Inference module + classifier: `[b,e,e,u]` → logits `[b,e,e,r]`. */
   private classify(x: tf.Tensor4D, pairMask: tf.Tensor3D): tf.Tensor4D {
     const y = this.inference.reduce<tf.Tensor>((h, layer) => layer.apply([h, pairMask]) as tf.Tensor, x);
@@ -100,7 +116,7 @@ export class DREMIRModel extends BaseModel<Resolved<DREMIRConfig>> {
         const at = adaptiveThresholdLoss(logits, batch.labels, batch.pairMask);
         losses['at'] = at;
         if (training) {
-          const [masked] = this.masker.apply([image, batch.pairMask]) as tf.Tensor[];
+          const [masked] = this.masker.apply([image, batch.pairMask], { seed: options.seed }) as tf.Tensor[];
           const maskedLogits = this.classify(masked as tf.Tensor4D, batch.pairMask);
           losses['atMasked'] = adaptiveThresholdLoss(maskedLogits, batch.labels, batch.pairMask);
           losses['kl'] = bidirectionalKLLoss(logits, maskedLogits, batch.pairMask);

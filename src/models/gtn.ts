@@ -34,9 +34,9 @@ import { gatherMentionRows, logSumExpPooling } from '../heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../heads/context-pooling.js';
 import { GTNLayer } from '../heads/gtn.js';
 import { NODE_MENTION } from '../data/graph.js';
-import { BaseModel, fraction, oneOf, positiveInt, type CommonModelConfig } from './base.js';
+import { BaseModel, buildLayer, fraction, oneOf, positiveInt, type CommonModelConfig } from './base.js';
+import { deriveSeed } from '../core/initializers.js';
 import { BilinearPairHead, documentState, type DocPooling } from './parts.js';
-import { syntheticBatch } from './synthetic.js';
 import { modelSpec, PAPER_COMMON, type Resolved } from './spec.js';
 import type { AdversarialModel, ForwardOptions, ForwardOutput, ModelInput } from './types.js';
 
@@ -90,7 +90,9 @@ export class GTNModel extends BaseModel<Resolved<GTNConfig>> implements Adversar
         new GTNLayer({ numEntityIds: c.numEntityIds, numSentenceIds: c.numSentenceIds }),
       ),
     );
-    this.maskToken = this.param('maskToken', tf.randomNormal([d], 0, 0.02, 'float32', c.seed));
+    // tfjs' randomNormal treats seed 0 as "no seed" (Math.random): a derived seed, never 0
+    const tokenSeed = deriveSeed(c.seed, 'maskToken')! + 1;
+    this.maskToken = this.param('maskToken', tf.randomNormal([d], 0, 0.02, 'float32', tokenSeed));
     // official reconstruction head: Linear–ReLU–Linear–LayerNorm
     this.reconstruction = [
       this.layer('reconstruction.in', tf.layers.dense({ units: d, activation: 'relu' })),
@@ -118,7 +120,7 @@ export class GTNModel extends BaseModel<Resolved<GTNConfig>> implements Adversar
         "GTN's document graph: collate(features, schema, { graph: true })",
         g === undefined ? 'missing' : Object.keys(g),
       );
-    const seed = c.seed + this.calls++;
+    const seed = options.seed ?? c.seed + this.calls++;
     return tf.tidy(() => {
       const enc = this.encode(batch, training);
       const { hidden } = enc;
@@ -201,21 +203,16 @@ export class GTNModel extends BaseModel<Resolved<GTNConfig>> implements Adversar
     return super.objectiveGroups().filter((g) => g !== 'discriminator');
   }
 
-  protected override probeInput(): ModelInput {
-    return syntheticBatch({
-      b: 1,
-      n: 8,
-      e: 3,
-      m: 1,
-      d: this.config.hiddenSize,
-      r: this.config.numClasses,
-      graph: true,
-    });
-  }
-
-  protected override ensureBuilt(): void {
-    super.ensureBuilt();
-    this.calls = 0;
+  protected override buildWeights(): void {
+    const d = this.config.hiddenSize;
+    const [v, n] = [8, 8]; // nodes, tokens (only the widths matter)
+    const nodes = [1, v, d];
+    // [nodes, adjacency, entityIds, sentenceIds, nodeMask, tokens, localMask, attentionMask]
+    const inputs = [nodes, [1, 3, v, v], [1, v], [1, v], [1, v], [1, n, d], [1, v, n], [1, n]];
+    for (const layer of this.gtn) buildLayer(layer, inputs);
+    this.classifier.build(d, d); // [e_s ; c_so]
+    buildLayer(this.discriminator, nodes);
+    for (const layer of this.reconstruction) buildLayer(layer, nodes); // training only: last
   }
 
   static load(dir: string, overrides: Partial<CommonModelConfig> = {}): Promise<GTNModel> {

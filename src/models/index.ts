@@ -1,6 +1,6 @@
 /** models: the five paper models, their presets and factory, and the pieces to build custom models. */
 export * from './types.js';
-export { BaseModel, readCheckpoint, compactCheckpoint, loadInto, type CommonModelConfig, type SavedModelJSON } from './base.js';
+export { BaseModel, readCheckpoint, compactCheckpoint, loadInto, stableWeightName, type CommonModelConfig, type SavedModelJSON } from './base.js';
 export {
   entityFeatures,
   pairBroadcast,

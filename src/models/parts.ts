@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { logSumExpPooling } from '../heads/pooling.js';
 import { entityAttention, localizedContextPooling } from '../heads/context-pooling.js';
 import { GroupBilinearLayer } from '../heads/group-bilinear.js';
+import { buildLayer, buildShapes as S } from './base.js';
 import type { EncoderOutput, ModelInput } from './types.js';
 
 /** Entity embeddings and per-pair localized context (ATLOP §2.1, §2.3). */
@@ -61,7 +62,7 @@ export class BilinearPairHead {
   readonly tail: tf.layers.Layer;
   readonly bilinear: GroupBilinearLayer;
 
-  constructor(args: BilinearPairHeadArgs) {
+  constructor(private readonly args: BilinearPairHeadArgs) {
     this.head = tf.layers.dense({ units: args.embSize, activation: 'tanh' });
     this.tail = tf.layers.dense({ units: args.embSize, activation: 'tanh' });
     this.bilinear = new GroupBilinearLayer({ units: args.numClasses, blockSize: args.blockSize });
@@ -79,6 +80,13 @@ export class BilinearPairHead {
       const zo = this.tail.apply(tf.concat([obj, pair], -1)) as tf.Tensor; // [b,e,e,w]
       return this.bilinear.apply([zs, zo]) as tf.Tensor4D; // [b,e,e,r]
     });
+  }
+
+  /** Creates the weights for entity width `d` and pair-feature width `c`, in `apply`'s order. */
+  build(d: number, c: number): void {
+    buildLayer(this.head, S.pairs(d + c));
+    buildLayer(this.tail, S.pairs(d + c));
+    buildLayer(this.bilinear, [S.pairs(this.args.embSize), S.pairs(this.args.embSize)]);
   }
 
   /** `[name, layer]` for registration on a model. */

@@ -29,6 +29,8 @@ export interface TrainableEncoder {
   /** Trainable variables of the encoder (tf.Variable or tfjs LayerVariable). */
   readonly trainableWeights?: readonly unknown[];
   trainableVariables?(): tf.Variable[];
+  /** Every variable by a name stable across processes (checkpoint keys), e.g. BERT's HF names. */
+  namedVariables?(): [string, tf.Variable][];
 }
 
 /**
@@ -61,6 +63,13 @@ export interface ModelInput {
 export interface ForwardOptions {
   /** Training mode: dropout, masking/noise paths and auxiliary losses are active. Default false. */
   readonly training?: boolean;
+  /**
+   * Seed of this pass's random draws (DocRE-II's relation noise, DRE-MIR's pair masks, GTN's node
+   * masks). The Trainer passes one per micro-batch (a hash of its seed, the epoch and the batch),
+   * so a resumed run draws what the uninterrupted one drew. Default: the model's own sequence
+   * (`config.seed`, advanced per call).
+   */
+  readonly seed?: number;
 }
 
 /** What `forward` returns. The caller owns (and must dispose) every tensor. */
@@ -106,6 +115,12 @@ export interface DocREModel {
    * `discriminator` (not part of `trainableVariables()`' generator objective).
    */
   variableGroups(): Record<string, tf.Variable[]>;
+  /**
+   * Every weight (and the trainable encoder's variables) by a path stable across processes
+   * (`bilinear/kernel`, `encoder/…`): what the trainer's resume checkpoint is keyed by. Optional
+   * for custom models (their checkpoints fall back to positions).
+   */
+  namedVariables?(): [string, tf.Variable][];
   dispose(): void;
 }
 

@@ -193,47 +193,54 @@ export class AdamW {
   }
 
   /**
-   * The state keyed by position in `variables` instead of by name (tfjs variable names carry a
+   * The state keyed by `keys[i]` for `variables[i]` instead of by tfjs name (those carry a
    * process-wide counter, so another process building the same model gets other names): tensors
-   * `${prefix}m/${i}` and `${prefix}v/${i}` (owned by the caller) and the step count of position i.
+   * `${prefix}m/${key}` and `${prefix}v/${key}` (owned by the caller) and the step count per key.
+   * Default keys: positions (`'0'`, `'1'`, …); the trainer passes stable paths (`namedVariables`).
    */
   exportState(
     variables: readonly tf.Variable[],
     prefix = '',
-  ): { tensors: Record<string, tf.Tensor>; steps: Record<number, number> } {
+    keys: readonly string[] = variables.map((_, i) => String(i)),
+  ): { tensors: Record<string, tf.Tensor>; steps: Record<string, number> } {
     const state = this.getState();
-    const index = new Map(variables.map((v, i) => [v.name, i]));
+    const key = new Map(variables.map((v, i) => [v.name, keys[i]!]));
     const tensors: Record<string, tf.Tensor> = {};
-    const steps: Record<number, number> = {};
+    const steps: Record<string, number> = {};
     for (const [name, n] of Object.entries(state.steps)) {
-      const i = index.get(name);
-      if (i === undefined)
+      const k = key.get(name);
+      if (k === undefined)
         throw new ArgumentError('variables', `a list holding every optimizer variable`, `no ${name}`);
-      steps[i] = n;
+      steps[k] = n;
       const mv = state.moments[name];
       if (mv) {
-        tensors[`${prefix}m/${i}`] = mv.m;
-        tensors[`${prefix}v/${i}`] = mv.v;
+        tensors[`${prefix}m/${k}`] = mv.m;
+        tensors[`${prefix}v/${k}`] = mv.v;
       }
     }
     return { tensors, steps };
   }
 
-  /** Restores what `exportState` produced (possibly in another process) for the same `variables` list. */
+  /**
+   * Restores what `exportState` produced (possibly in another process) for the same `variables`
+   * list and `keys`.
+   */
   importState(
     variables: readonly tf.Variable[],
     tensors: Readonly<Record<string, tf.Tensor>>,
-    steps: Readonly<Record<number, number>>,
+    steps: Readonly<Record<string, number>>,
     prefix = '',
+    keys: readonly string[] = variables.map((_, i) => String(i)),
   ): void {
     const state: { steps: Record<string, number>; moments: Record<string, { m: tf.Tensor; v: tf.Tensor }> } =
       { steps: {}, moments: {} };
     variables.forEach((v, i) => {
       if (!this.slots.has(v.name)) return;
-      const n = steps[i];
+      const k = keys[i]!;
+      const n = steps[k];
       if (n !== undefined) state.steps[v.name] = n;
-      const m = tensors[`${prefix}m/${i}`];
-      const vv = tensors[`${prefix}v/${i}`];
+      const m = tensors[`${prefix}m/${k}`];
+      const vv = tensors[`${prefix}v/${k}`];
       if (m && vv) state.moments[v.name] = { m, v: vv };
     });
     this.setState(state);

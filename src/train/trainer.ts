@@ -17,7 +17,9 @@
  * weights, the optimizer moments and step counts, the epoch, the position in the epoch and the
  * shuffling RNG state, so an interrupted run resumed from it ends with the same weights as an
  * uninterrupted one. Dropout too: tfjs draws its noise seeds from `Math.random`, which every
- * micro-batch's forward/backward pass runs seeded from (seed, epoch, batch index).
+ * micro-batch's forward/backward pass runs seeded from (seed, epoch, batch index); the same seed
+ * goes to `forward(batch, { training: true, seed })` for the model's own draws (DRE-MIR's pair
+ * masks, GTN's node masks, DocRE-II's relation noise), so those resume exactly too.
  *
  * Files in `outDir`: `resume.ckpt` (safetensors, written atomically), `best/` (the model's own
  * `save` format, the epoch with the highest dev F1), `last/` (the model after the final epoch).
@@ -380,7 +382,7 @@ export class Trainer<T> {
     try {
       const { value, grads } = withSeededRandom(noise, () =>
         leanVariableGrads(() => {
-          const out = this.model.forward(batch, { training: true });
+          const out = this.model.forward(batch, { training: true, seed: noise });
           return this.mainLoss(out.losses);
         }, vars),
       );
@@ -392,7 +394,7 @@ export class Trainer<T> {
         const xv = [...(x.variables ?? x.optimizer.variables)];
         const r = withSeededRandom(noise, () =>
           leanVariableGrads(() => {
-            const out = this.model.forward(batch, { training: true });
+            const out = this.model.forward(batch, { training: true, seed: noise });
             const l = out.losses[x.lossKey];
             if (!l)
               throw new ArgumentError(
@@ -451,16 +453,27 @@ export class Trainer<T> {
   }
 
   /**
-   * Writes `resume.ckpt`: weights by position (tfjs names carry a process-wide counter, positions
-   * do not), each optimizer's moments and step counts by position, and the run state.
+   * The stable key of each of `vars` in `resume.ckpt`: its path from the model's `namedVariables()`
+   * (`bilinear/kernel`, `encoder/…`; tfjs names carry a process-wide counter), else `#<position>`
+   * (custom models without `namedVariables`).
+   */
+  private checkpointKeys(vars: readonly tf.Variable[]): string[] {
+    const paths = new Map((this.model.namedVariables?.() ?? []).map(([p, v]) => [v.name, p]));
+    return vars.map((v, i) => paths.get(v.name) ?? `#${i}`);
+  }
+
+  /**
+   * Writes `resume.ckpt`: each variable's value (`param/<key>`), each optimizer's moments
+   * (`opt<j>/m/<key>`, `opt<j>/v/<key>`) and step counts, by `checkpointKeys`, and the run state.
    */
   private async checkpoint(st: RunState): Promise<void> {
     const vars = this.allVars();
+    const keys = this.checkpointKeys(vars);
     const tensors: Record<string, tf.Tensor> = {};
-    vars.forEach((v, i) => (tensors[`param/${i}`] = v));
+    vars.forEach((v, i) => (tensors[`param/${keys[i]}`] = v));
     const owned: tf.Tensor[] = [];
     const optSteps = this.optimizers().map((opt, j) => {
-      const s = opt.exportState(vars, `opt${j}/`);
+      const s = opt.exportState(vars, `opt${j}/`, keys);
       Object.assign(tensors, s.tensors);
       owned.push(...Object.values(s.tensors));
       return s.steps;
@@ -469,14 +482,17 @@ export class Trainer<T> {
       await saveTensorFile(path.join(this.opts.outDir!, RESUME_FILE), tensors, {
         state: JSON.stringify(st),
         optimizerSteps: JSON.stringify(optSteps),
-        shapes: JSON.stringify(vars.map((v) => v.shape)),
+        keys: JSON.stringify(keys),
       });
     } finally {
       tf.dispose(owned);
     }
   }
 
-  /** Loads `resume.ckpt` into the model and optimizers; undefined when the file does not exist. */
+  /**
+   * Loads `resume.ckpt` into the model and optimizers; undefined when the file does not exist.
+   * Files written before stable keys (no `keys` entry: `param/<position>`) load by position.
+   */
   private async restore(file: string, fingerprint: string): Promise<RunState | undefined> {
     try {
       await fs.access(file);
@@ -492,17 +508,39 @@ export class Trainer<T> {
       if (st.fingerprint !== fingerprint)
         throw new ArgumentError(`${file}`, `a checkpoint of the same run ${fingerprint}`, st.fingerprint);
       const vars = this.allVars();
-      const shapes = JSON.parse(metadata['shapes'] ?? '[]') as number[][];
-      if (shapes.length !== vars.length)
-        throw new ArgumentError(`${file} variables`, String(vars.length), shapes.length);
+      let keys: string[];
+      if (metadata['keys'] !== undefined) {
+        keys = this.checkpointKeys(vars);
+        const saved = new Set(JSON.parse(metadata['keys']) as string[]);
+        const missing = keys.filter((k) => !saved.has(k));
+        const extra = [...saved].filter((k) => !keys.includes(k));
+        if (missing.length || extra.length)
+          throw new ArgumentError(
+            `${file} variables`,
+            "the model's variables",
+            [
+              missing.length ? `missing ${missing.join(', ')}` : '',
+              extra.length ? `unknown ${extra.join(', ')}` : '',
+            ]
+              .filter(Boolean)
+              .join('; '),
+          );
+      } else {
+        const shapes = JSON.parse(metadata['shapes'] ?? '[]') as number[][];
+        if (shapes.length !== vars.length)
+          throw new ArgumentError(`${file} variables`, String(vars.length), shapes.length);
+        keys = vars.map((_, i) => String(i));
+      }
       vars.forEach((v, i) => {
-        const t = tensors[`param/${i}`];
+        const t = tensors[`param/${keys[i]}`];
         if (!t || !tf.util.arraysEqual(t.shape, v.shape))
-          throw new ArgumentError(`${file} param/${i}`, `shape [${v.shape}]`, t?.shape ?? 'missing');
+          throw new ArgumentError(`${file} param/${keys[i]}`, `shape [${v.shape}]`, t?.shape ?? 'missing');
         v.assign(t);
       });
-      const optSteps = JSON.parse(metadata['optimizerSteps'] ?? '[]') as Record<number, number>[];
-      this.optimizers().forEach((opt, j) => opt.importState(vars, tensors, optSteps[j] ?? {}, `opt${j}/`));
+      const optSteps = JSON.parse(metadata['optimizerSteps'] ?? '[]') as Record<string, number>[];
+      this.optimizers().forEach((opt, j) =>
+        opt.importState(vars, tensors, optSteps[j] ?? {}, `opt${j}/`, keys),
+      );
       return st;
     } finally {
       tf.dispose(Object.values(tensors));
@@ -510,7 +548,10 @@ export class Trainer<T> {
   }
 }
 
-/** The `Math.random` seed of one micro-batch's pass (dropout noise): a hash of (seed, epoch, batch). */
+/**
+ * The seed of one micro-batch's pass: `Math.random`'s (dropout noise) and the model's own draws
+ * (`forward(…, { seed })`: masks, relation noise). A hash of (seed, epoch, batch).
+ */
 function noiseSeed(seed: number, epoch: number, batch: number): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
   for (const x of [epoch, batch]) h = (Math.imul(h ^ x, 0x85ebca6b) + 0x6b43a9b5) >>> 0;

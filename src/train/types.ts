@@ -8,9 +8,9 @@ import type { DocREModel } from '../models/types.js';
 
 export type { DocREModel, ModelInput, ForwardOutput } from '../models/types.js';
 
-/** `forward`, `trainableVariables`, `save` (and optionally `variableGroups`) of `DocREModel`. */
+/** `forward`, `trainableVariables`, `save` (and optionally `variableGroups`, `namedVariables`) of `DocREModel`. */
 export type TrainableModel = Pick<DocREModel, 'forward' | 'trainableVariables' | 'save'> &
-  Partial<Pick<DocREModel, 'variableGroups'>>;
+  Partial<Pick<DocREModel, 'variableGroups' | 'namedVariables'>>;
 
 /** Dev-set scores returned by the evaluation callback (fractions in [0, 1]); `f1` picks the best checkpoint. */
 export interface EvalMetrics {

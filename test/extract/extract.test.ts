@@ -12,7 +12,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodedSet, featurizeAll, predictTriples } from '../../src/cli/pipeline.js';
+import { encodedSet, featurizeAll, predictTriples } from '../../src/run/pipeline.js';
 import { Extractor } from '../../src/extract/extractor.js';
 import type { ExtractResult, InputRecord } from '../../src/extract/types.js';
 import type { DocREDDocument } from '../../src/data/docred.js';

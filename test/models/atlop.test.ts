@@ -30,8 +30,8 @@ test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; cont
     const ext = (x: tf.Tensor, k: string) =>
       tf.tanh(
         tf
-          .matMul(tf.concat([x, context], -1).reshape([-1, 2 * D]), w[`classifier.${k}/0:kernel`]!)
-          .add(w[`classifier.${k}/1:bias`]!),
+          .matMul(tf.concat([x, context], -1).reshape([-1, 2 * D]), w[`classifier.${k}/kernel`]!)
+          .add(w[`classifier.${k}/bias`]!),
       );
     const zs = ext(subj, 'head').reshape([-1, 2, 4]); // groups of k = 4
     const zo = ext(obj, 'tail').reshape([-1, 2, 4]);
@@ -40,8 +40,8 @@ test('ATLOPModel: logits = group bilinear of tanh extractors over [entity ; cont
       .mul(zo.expandDims(2))
       .reshape([-1, 8 * 4]); // index g·k·k + i·k + j
     return tf
-      .matMul(feats, w['classifier.bilinear/0:kernel']!)
-      .add(w['classifier.bilinear/1:bias']!)
+      .matMul(feats, w['classifier.bilinear/kernel']!)
+      .add(w['classifier.bilinear/bias']!)
       .reshape([b, e, e, R]);
   });
   await near(logits, expected, 1e-4, 1e-4, 'ATLOP logits');

@@ -18,6 +18,7 @@ import {
   disposeInput,
   loadModel,
   resolveConfig,
+  stableWeightName,
   type SavedModelJSON,
 } from '../../src/models/index.js';
 import { useTestBackend } from '../helpers.js';
@@ -113,6 +114,13 @@ test('seed: every model starts from the same weights for the same seed, other we
     }
     assert.ok(differs, `${name}: seed 4 gives other weights than seed 3`);
     [a, b, c].forEach((m) => m.dispose());
+    // the default seed 0 too (tfjs' own initializers read a seed of 0 as "unseeded")
+    const x = make(0);
+    Math.random();
+    const y = make(0);
+    const [wx, wy] = [x, y].map((m) => m.trainableVariables());
+    for (let i = 0; i < wx.length; i++) await near(wy[i]!, wx[i]!, 0, 0, `${name} seed 0, weight ${i}`);
+    [x, y].forEach((m) => m.dispose());
   }
 });
 
@@ -212,4 +220,63 @@ test('save writes the resolved config; a checkpoint whose config omits defaults 
     await rm(dir, { recursive: true, force: true });
     disposeInput(batch);
   }
+});
+
+test('weights are saved by stable paths; checkpoints of the positional format (part/<i>:weight) still load', async () => {
+  assert.equal(stableWeightName('pairMatrix/2:object/kernel'), 'pairMatrix/object/kernel');
+  assert.equal(stableWeightName('classifier.bilinear/1:bias'), 'classifier.bilinear/bias');
+  assert.equal(stableWeightName('masker'), 'masker', 'raw parameters keep their name');
+  const batch = defaultBatch(63, { graph: true });
+  for (const name of MODEL_NAMES) {
+    const dir = await mkdtemp(join(tmpdir(), `docre-paths-${name}-`));
+    try {
+      const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name] });
+      await model.save(dir);
+      const saved = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as SavedModelJSON;
+      assert.ok(
+        saved.weights.every((w) => !/\/\d+:/.test(w.name)),
+        `${name}: ${saved.weights.map((w) => w.name).join(', ')}`,
+      );
+      // the first format: each weight's position inside its part before the local name
+      const position = new Map<string, number>();
+      const legacy = saved.weights.map((w) => {
+        const slash = w.name.indexOf('/');
+        if (slash < 0) return w;
+        const part = w.name.slice(0, slash);
+        const i = position.get(part) ?? 0;
+        position.set(part, i + 1);
+        return { ...w, name: `${part}/${i}:${w.name.slice(slash + 1)}` };
+      });
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ ...saved, weights: legacy }));
+      const again = await loadModel(dir);
+      const [a, b] = [model.predict(batch), again.predict(batch)];
+      await near(b, a, 0, 0, `${name} predictions`);
+      const la = model.forward(batch).logits;
+      const lb = again.forward(batch).logits;
+      await near(lb, la, 0, 0, `${name} logits`);
+      tf.dispose([a, b, la, lb]);
+      [model, again].forEach((m) => m.dispose());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  disposeInput(batch);
+});
+
+test('forward(…, { seed }): the same seed gives the same training draws (masks, noise), another seed others', async () => {
+  const batch = defaultBatch(64, { graph: true });
+  for (const name of ['dremir', 'gtn', 'docreii'] as const) {
+    const model = createModel(name, { hiddenSize: D, numClasses: R, ...tiny[name] });
+    const total = async (seed: number) => {
+      const { logits, losses } = model.forward(batch, { training: true, seed });
+      const v = (await losses['total']!.data())[0]!;
+      tf.dispose([logits, ...Object.values(losses)]);
+      return v;
+    };
+    const [a, b, c] = [await total(11), await total(11), await total(12)];
+    assert.equal(b, a, `${name}: seed 11 twice`);
+    assert.notEqual(c, a, `${name}: seed 12 draws other masks / noise`);
+    model.dispose();
+  }
+  disposeInput(batch);
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPresetModel } from '../../src/cli/models.js';
+import { createPresetModel } from '../../src/run/models.js';
 import { discriminatorStep, paperSchedule, trainingPreset, twoStages } from '../../src/train/schedules.js';
 import { isAdversarialModel, isStagedModel } from '../../src/models/types.js';
 import { useTestBackend } from '../helpers.js';

@@ -1,5 +1,6 @@
 /**
- * The CLI's data → model pipeline: read a DocRED-format file, pick the relation schema, load the
+ * The data → model pipeline under the CLI and `Extractor` (src/run: below src/cli and
+ * src/extract, which both call it): read a DocRED-format file, pick the relation schema, load the
  * encoder (the embedded frozen encoder, or a Hugging Face directory), featurize, collate, encode,
  * predict and score. `Either`s from `src/data` are turned into `CliError`s (one line) here, at the
  * edge. A run's `docre-kit.json` (written next to the model's own files) records what evaluate and
@@ -32,7 +33,7 @@ import type { TrainableEmbeddedEncoder } from '../encoders/embedded-trainable.js
 import { FeatureCache, cacheFeatures } from '../encoders/cache.js';
 import type { Encoder } from '../encoders/encoder.js';
 import type { DocREModel, ModelInput } from '../models/types.js';
-import { CliError } from './args.js';
+import { CliError } from '../core/errors.js';
 
 /** `docre-kit.json`: how to rebuild the pipeline of a saved model. */
 export interface RunInfo {
@@ -136,7 +137,11 @@ export async function loadEncoder(
  * when the run saved one, else the directory it was trained with) or the embedded encoder (with
  * its fine-tuned weights from `dir/encoder/` when saved). `encoderDir` overrides it.
  */
-export async function loadRunEncoder(dir: string, info: RunInfo, encoderDir?: string): Promise<LoadedEncoder> {
+export async function loadRunEncoder(
+  dir: string,
+  info: RunInfo,
+  encoderDir?: string,
+): Promise<LoadedEncoder> {
   const embedded = info.encoder === 'embedded';
   const saved = path.join(dir, 'encoder');
   const encDir = encoderDir ?? (embedded ? undefined : info.encoderSaved ? saved : info.encoder);
@@ -152,9 +157,13 @@ export async function loadRunEncoder(dir: string, info: RunInfo, encoderDir?: st
 async function loadEmbeddedEncoder(trainable: boolean, weights?: string): Promise<LoadedEncoder> {
   let encoder: EmbeddedEncoder | TrainableEmbeddedEncoder;
   try {
-    encoder = await EmbeddedEncoder.load({ trainable: trainable || weights !== undefined, ...(weights ? { weights } : {}) });
+    encoder = await EmbeddedEncoder.load({
+      trainable: trainable || weights !== undefined,
+      ...(weights ? { weights } : {}),
+    });
   } catch (e) {
-    if (weights) throw new CliError(`cannot load the fine-tuned embedded encoder '${weights}': ${(e as Error).message}`);
+    if (weights)
+      throw new CliError(`cannot load the fine-tuned embedded encoder '${weights}': ${(e as Error).message}`);
     throw new CliError(`cannot load the embedded encoder (${EMBEDDED_PACKAGE}): ${(e as Error).message}`);
   }
   return { encoder, tokenizer: encoder.tokenizer, spec: 'embedded' };

@@ -1,10 +1,10 @@
 /**
- * Models for the CLI: `createModel` / `loadModel` of src/models (the registry and its paper
+ * Models for the CLI and `Extractor`: `createModel` / `loadModel` of src/models (the registry and its paper
  * presets) with their errors as one-line `CliError`s. The schedules are src/train/schedules.ts'.
  */
 import { createModel, loadModel } from '../models/factory.js';
 import type { CommonModelConfig, DocREModel } from '../models/index.js';
-import { CliError } from './args.js';
+import { CliError } from '../core/errors.js';
 
 /** A new model with its paper preset; `config` (hiddenSize, numClasses, overrides) wins. */
 export function createPresetModel(
