@@ -51,20 +51,30 @@ export function linear(x: tf.Tensor, p: LinearParams): tf.Tensor {
 }
 
 /**
- * `[b, l, d] → [b, h, l, dh]`: head i takes channels `[i·dh, (i+1)·dh)`.
- * @example splitHeads(tf.zeros([2, 5, 8]), 4).shape // [2, 4, 5, 2]
+ * `[b, ...l, d] → [b, h, ...l, dh]`: head j holds channels [j·dh, (j+1)·dh) — a sequence
+ * `[b, l, d]` (attention) or a pair matrix `[b, e, e, d]` (I-MSA, ECA).
  */
-export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
-  const [b, l, d] = x.shape as [number, number, number];
-  // [b, l, d] → [b, l, h, dh] → [b, h, l, dh]
-  return tf.tidy(() => x.reshape([b, l, numHeads, d / numHeads]).transpose([0, 2, 1, 3])) as tf.Tensor4D;
+export function splitHeads(x: tf.Tensor3D, numHeads: number): tf.Tensor4D;
+export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor;
+export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor {
+  const [b, ...rest] = x.shape;
+  const inner = rest.slice(0, -1);
+  const d = rest[rest.length - 1]!;
+  // [b, ...l, d] → [b, ...l, h, dh] → [b, h, ...l, dh]
+  const perm = [0, inner.length + 1, ...inner.map((_, i) => i + 1), inner.length + 2];
+  return tf.tidy(() => x.reshape([b!, ...inner, numHeads, d / numHeads]).transpose(perm));
 }
 
-/** `[b, h, l, dh] → [b, l, h·dh]`, the inverse of {@link splitHeads}. */
-export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
-  const [b, h, l, dh] = x.shape as [number, number, number, number];
-  // [b, h, l, dh] → [b, l, h, dh] → [b, l, h·dh]
-  return tf.tidy(() => x.transpose([0, 2, 1, 3]).reshape([b, l, h * dh])) as tf.Tensor3D;
+/** `[b, h, ...l, dh] → [b, ...l, h·dh]`, the inverse of {@link splitHeads}. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D;
+export function mergeHeads(x: tf.Tensor): tf.Tensor;
+export function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, ...rest] = x.shape;
+  const inner = rest.slice(0, -1);
+  const dh = rest[rest.length - 1]!;
+  // [b, h, ...l, dh] → [b, ...l, h, dh] → [b, ...l, h·dh]
+  const perm = [0, ...inner.map((_, i) => i + 2), 1, inner.length + 2];
+  return tf.tidy(() => x.transpose(perm).reshape([b!, ...inner, h! * dh]));
 }
 
 /**

@@ -18,6 +18,7 @@
  * Dimensions: b documents · e entities · d width · h heads (4) · dh = d/4 · k candidate entity.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mergeHeads, splitHeads } from '../core/attention.js';
 import { ShapeError, checkShape } from '../core/errors.js';
 import { flattenTensors, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
@@ -28,8 +29,6 @@ import {
   headMask,
   headProjections,
   headSources,
-  mergeHeads,
-  splitHeads,
   overRowBlocks,
   rowBlocks,
   pathScores,

@@ -20,6 +20,7 @@
  * Dimensions: b documents · e entities (padded) · d width · h heads (4) · dh = d/4 · k intermediate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mergeHeads, splitHeads } from '../core/attention.js';
 import { ArgumentError, ShapeError, checkShape } from '../core/errors.js';
 import { flattenTensors, recompute, recomputeChunks } from '../core/gradients.js';
 import { registerClass } from '../core/registry.js';
@@ -34,8 +35,6 @@ import {
   headProject,
   headProjections,
   headSources,
-  mergeHeads,
-  splitHeads,
   overRowBlocks,
   positionBlocks,
   rowBlocks,

@@ -133,18 +133,6 @@ export function headProjections(
   });
 }
 
-/** [b,e,e,d] → [b,h,e,e,dh]: head h holds channels [h·dh, (h+1)·dh). */
-export function splitHeads(x: tf.Tensor, h: number): tf.Tensor {
-  const [b, e, , d] = x.shape as [number, number, number, number];
-  return tf.transpose(x.reshape([b, e, e, h, d / h]), [0, 3, 1, 2, 4]);
-}
-
-/** [b,h,e,e,dh] → [b,e,e,h·dh] (heads concatenated). */
-export function mergeHeads(x: tf.Tensor): tf.Tensor {
-  const [b, h, e, , dh] = x.shape as [number, number, number, number, number];
-  return tf.transpose(x, [0, 2, 3, 1, 4]).reshape([b, e, e, h * dh]);
-}
-
 /** [b,h,e,e,c] → [b·h,e,e,c]: heads become extra documents for the batched matmuls. */
 export function flatHeads(x: tf.Tensor): tf.Tensor {
   const [b, h, ...rest] = x.shape;
