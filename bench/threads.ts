@@ -13,7 +13,9 @@
  * forward+backward at e = 42, n = 512, d = 768, r = 97, h = 12; one Adam step of each of the five
  * models at bench/models.ts' --quick sizes (b 4, n 128, e 10, d 512, r 97); the embedded encoder
  * over the first `--docs` bundled Re-DocRED documents (default 20; batches of 4, as the feature
- * cache encodes); and `docre-kit predict` (the whole command) with the demo's model
+ * cache encodes); the feature cache's encoding pass over `--cache-docs` documents (default 40) in
+ * the calling thread against two encoder threads (documents in parallel, `startEncodeThreads`);
+ * and `docre-kit predict` (the whole command) with the demo's model
  * (test/fixtures/browser-model) over the first `--predict-docs` documents (default 20).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +31,8 @@ import { bundledAssetPath } from '../src/data/assets.js';
 import { readDocRED } from '../src/data/docred.js';
 import { Featurizer } from '../src/data/featurize.js';
 import { EmbeddedEncoder } from '../src/encoders/embedded.js';
+import { cacheFeatures } from '../src/encoders/cache.js';
+import { startEncodeThreads } from '../src/encoders/encode-threads.js';
 import { ATLOPModel, createModel, disposeInput, MODEL_NAMES, syntheticBatch } from '../src/models/index.js';
 
 const argv = process.argv.slice(2);
@@ -144,13 +148,47 @@ const encoder: Case = {
   },
 };
 
+/**
+ * The feature cache's encoding pass (`cacheFeatures`, batches of 4) over the first `--cache-docs`
+ * documents: 1 = the calling thread; 2 = two encoder threads (`startEncodeThreads`: documents in
+ * parallel, each thread one wasm thread), started before the clock.
+ */
+const cacheDocs = Number(option('cache-docs', quick ? '8' : '40'));
+const encodeThreads: Case = {
+  name: 'feature cache, encoder threads',
+  shape: `first ${cacheDocs} bundled Re-DocRED docs, batches of 4; 2 = two document threads`,
+  run: async () => {
+    const threads = Number(option('threads', '1'));
+    const enc = await EmbeddedEncoder.load();
+    const docsIn = readDocs(cacheDocs).map((doc, i) => {
+      const f = E.getOrElseW((e: unknown) => {
+        throw new Error(String(e));
+      })(new Featurizer(enc.tokenizer, { markers: 'star' }).featurize(doc, i));
+      return {
+        inputIds: f.inputIds,
+        queryPositions: [...new Set(f.mentionStart.flat().filter((p) => p >= 0))].sort((a, b) => a - b),
+      };
+    });
+    const pool = threads > 1 ? await startEncodeThreads({ count: threads }) : undefined;
+    const dir = mkdtempSync(join(tmpdir(), 'docre-cache-bench-'));
+    try {
+      const t0 = performance.now();
+      await cacheFeatures(docsIn, enc, { dir, batchSize: 4, ...(pool ? { pool } : {}) });
+      return performance.now() - t0;
+    } finally {
+      await pool?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
 /** `docre-kit predict` as a user runs it: a whole process, timed from the parent. */
 const PREDICT = {
   name: 'docre-kit predict',
   shape: `the demo's DocRE-II over ${predictDocs} docs, whole command`,
 };
 
-const CASES: Case[] = [matmul, atlopHead, ...trainSteps, encoder];
+const CASES: Case[] = [matmul, atlopHead, ...trainSteps, encoder, encodeThreads];
 const selected = (name: string) => !only || only.some((o) => name.includes(o));
 
 if (argv.includes('--child')) {

@@ -29,7 +29,7 @@ import {
   type Feature,
   type OfficialTriple,
 } from '../src/data/index.js';
-import { cacheFeatures, EmbeddedEncoder, FeatureCache } from '../src/encoders/index.js';
+import { cacheFeatures, EmbeddedEncoder, FeatureCache, startEncodeThreads } from '../src/encoders/index.js';
 import { createModel, type DocREModel, type ModelInput, type ModelName } from '../src/models/index.js';
 import {
   Trainer,
@@ -122,7 +122,7 @@ export async function prepareReDocRED(
   )
     return prepared;
   const threads = options.threads ?? exampleThreads();
-  await initBackend(
+  const backend = await initBackend(
     options.backend ?? (process.env['DOCRE_BACKEND'] as BackendName | undefined) ?? 'wasm',
     threads === undefined ? {} : { threads },
   );
@@ -144,6 +144,10 @@ export async function prepareReDocRED(
     {
       dir: '.cache/features',
       source,
+      // the documents in parallel, one encoder thread per wasm thread (startEncodeThreads)
+      ...((backend.wasm?.threadsCount ?? 1) > 1
+        ? { pool: () => startEncodeThreads({ count: backend.wasm!.threadsCount }) }
+        : {}),
       onProgress: (done, total) => {
         if (process.stderr.isTTY)
           process.stderr.write(`\rencoding with the embedded encoder: ${done}/${total} documents`);

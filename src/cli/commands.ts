@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../core/backend.js';
+import { currentBackend, initBackend } from '../core/backend.js';
 import { Featurizer } from '../data/featurize.js';
 import { toOfficialJSON, type BinaryScores, type DocREDScores } from '../data/evaluate.js';
 import type { DocREDDocument } from '../data/docred.js';
@@ -136,6 +136,11 @@ async function train(o: ParsedOptions<'train'>, io: CliIO): Promise<void> {
     pairs,
     cacheDir: o.cache,
     log,
+    // the feature cache's documents in parallel: one encoder thread per wasm thread
+    encodeThreads: {
+      count: currentBackend()?.wasm?.threadsCount ?? 1,
+      ...(enc.spec === 'embedded' ? {} : { encoderDir: enc.spec }),
+    },
   };
   const trainSet = await encodedSet(trainFeatures, { ...inputs, source: o.train });
   const devSet =

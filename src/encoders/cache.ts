@@ -48,6 +48,12 @@ export interface CacheOptions {
   readonly attentionLayers?: number;
   /** called after each encoder batch */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Encode the batches in these threads (documents in parallel) instead of with `encoder` here:
+   * a pool (the caller closes it), or a function starting one, called only when something is to
+   * be encoded (the pool is closed at the end).
+   */
+  readonly pool?: EncodePool | (() => Promise<EncodePool & { close(): Promise<void> }>);
 }
 
 /** Where the features are and whether they were computed now. */
@@ -104,42 +110,34 @@ export async function cacheFeatures(docs: readonly CacheDocument[], encoder: Enc
   if (exists) return { file, key, count: docs.length, reused: true };
   await mkdir(options.dir, { recursive: true });
 
-  const out = new Map<string, SafeTensorInput>();
-  for (let start = 0; start < docs.length; start += batchSize) {
-    const group = docs.slice(start, start + batchSize);
-    const n = Math.max(1, ...group.map((d) => d.inputIds.length));
-    const ids = group.map((d) => Array.from({ length: n }, (_, j) => (j < d.inputIds.length ? d.inputIds[j]! : 0)));
-    const mask = group.map((d) => Array.from({ length: n }, (_, j) => (j < d.inputIds.length ? 1 : 0)));
-    const idsT = tf.tensor2d(ids, [group.length, n], 'int32');
-    const maskT = tf.tensor2d(mask, [group.length, n], 'float32');
-    const opts = { training: false, attentionLayers: options.attentionLayers ?? 1 };
-    const enc: EncoderOutput = encoder.encodeAsync ? await encoder.encodeAsync(idsT, maskT, opts) : encoder.encode(idsT, maskT, opts);
-    tf.dispose([idsT, maskT]);
-    const d = enc.hidden.shape[2];
-    const h = enc.attention.shape[1];
-    for (let g = 0; g < group.length; g++) {
-      const doc = group[g]!;
-      const l = doc.inputIds.length;
-      const i = start + g;
-      const hidden = tf.tidy(() => enc.hidden.slice([g, 0, 0], [1, l, d]).reshape([l, d]));
-      out.set(`${i}.hidden`, { shape: [l, d], data: Float32Array.from(await hidden.data()), dtype });
-      hidden.dispose();
-      if (mode === 'none') continue;
-      const att = tf.tidy(() => {
-        const a = enc.attention.slice([g, 0, 0, 0], [1, h, l, l]).reshape([h, l, l]);
-        return mode === 'full' ? a : tf.gather(a, tf.tensor1d(Array.from(doc.queryPositions!), 'int32'), 1); // [h, q, l]
-      });
-      const data = Float32Array.from(await att.data());
-      if (mode === 'full') out.set(`${i}.attention`, { shape: att.shape, data, dtype });
-      else {
-        out.set(`${i}.rows`, { shape: att.shape, data, dtype });
-        out.set(`${i}.query`, { shape: [doc.queryPositions!.length], data: Int32Array.from(doc.queryPositions!) });
-      }
-      att.dispose();
+  const groups: { start: number; docs: readonly CacheDocument[] }[] = [];
+  for (let start = 0; start < docs.length; start += batchSize) groups.push({ start, docs: docs.slice(start, start + batchSize) });
+  const how: GroupOptions = { mode, dtype, attentionLayers: options.attentionLayers ?? 1 };
+  const started = typeof options.pool === 'function' ? await options.pool() : undefined;
+  const pool = started ?? (options.pool as EncodePool | undefined);
+  const results: CacheEntries[] = new Array(groups.length);
+  let done = 0;
+  const run = async (g: number) => {
+    const { start, docs: group } = groups[g]!;
+    results[g] = pool ? await pool.encode(group, start, how) : await encodeGroup(encoder, group, start, how);
+    done += group.length;
+    options.onProgress?.(done, docs.length);
+  };
+  if (pool) {
+    // `size` groups in flight; each goes to a free thread
+    let nextGroup = 0;
+    const lane = async () => {
+      while (nextGroup < groups.length) await run(nextGroup++);
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(pool.size, groups.length) }, lane));
+    } finally {
+      await started?.close();
     }
-    tf.dispose([enc.hidden, enc.attention]);
-    options.onProgress?.(Math.min(start + batchSize, docs.length), docs.length);
-  }
+    const other = results.find((r) => r.encoderId !== encoder.id)?.encoderId;
+    if (other !== undefined) throw new ArgumentError('options.pool', `threads running the encoder ${encoder.id}`, other);
+  } else for (let g = 0; g < groups.length; g++) await run(g);
+  const out = new Map<string, SafeTensorInput>(results.flatMap((r) => r.entries)); // document order
   const tmp = `${file}.tmp-${process.pid}`;
   await writeSafetensors(tmp, out, {
     format: 'docre-kit-features',
@@ -155,6 +153,75 @@ export async function cacheFeatures(docs: readonly CacheDocument[], encoder: Enc
   const { rename } = await import('node:fs/promises');
   await rename(tmp, file); // atomic: a half-written cache is never picked up
   return { file, key, count: docs.length, reused: false };
+}
+
+/** How `encodeGroup` stores a document (see `CacheOptions`). */
+export interface GroupOptions {
+  readonly mode: 'rows' | 'full' | 'none';
+  readonly dtype: 'F16' | 'F32';
+  readonly attentionLayers: number;
+}
+
+/** The cache file entries of one encoder batch, in document order, and the encoder that made them. */
+export interface CacheEntries {
+  readonly encoderId: string;
+  readonly entries: [string, SafeTensorInput][];
+}
+
+/**
+ * Encodes one batch of documents (`docs`, the first at index `start`) and returns its cache
+ * entries: `cacheFeatures`' step, run in the calling thread or by an `EncodePool`'s thread.
+ */
+export async function encodeGroup(
+  encoder: Encoder,
+  docs: readonly CacheDocument[],
+  start: number,
+  o: GroupOptions,
+): Promise<CacheEntries> {
+  const { mode, dtype } = o;
+  const entries: [string, SafeTensorInput][] = [];
+  const n = Math.max(1, ...docs.map((d) => d.inputIds.length));
+  const ids = docs.map((d) => Array.from({ length: n }, (_, j) => (j < d.inputIds.length ? d.inputIds[j]! : 0)));
+  const mask = docs.map((d) => Array.from({ length: n }, (_, j) => (j < d.inputIds.length ? 1 : 0)));
+  const idsT = tf.tensor2d(ids, [docs.length, n], 'int32');
+  const maskT = tf.tensor2d(mask, [docs.length, n], 'float32');
+  const opts = { training: false, attentionLayers: o.attentionLayers };
+  const enc: EncoderOutput = encoder.encodeAsync ? await encoder.encodeAsync(idsT, maskT, opts) : encoder.encode(idsT, maskT, opts);
+  tf.dispose([idsT, maskT]);
+  const d = enc.hidden.shape[2];
+  const h = enc.attention.shape[1];
+  for (let g = 0; g < docs.length; g++) {
+    const doc = docs[g]!;
+    const l = doc.inputIds.length;
+    const i = start + g;
+    const hidden = tf.tidy(() => enc.hidden.slice([g, 0, 0], [1, l, d]).reshape([l, d]));
+    entries.push([`${i}.hidden`, { shape: [l, d], data: Float32Array.from(await hidden.data()), dtype }]);
+    hidden.dispose();
+    if (mode === 'none') continue;
+    const att = tf.tidy(() => {
+      const a = enc.attention.slice([g, 0, 0, 0], [1, h, l, l]).reshape([h, l, l]);
+      return mode === 'full' ? a : tf.gather(a, tf.tensor1d(Array.from(doc.queryPositions!), 'int32'), 1); // [h, q, l]
+    });
+    const data = Float32Array.from(await att.data());
+    if (mode === 'full') entries.push([`${i}.attention`, { shape: att.shape, data, dtype }]);
+    else {
+      entries.push([`${i}.rows`, { shape: att.shape, data, dtype }]);
+      entries.push([`${i}.query`, { shape: [doc.queryPositions!.length], data: Int32Array.from(doc.queryPositions!) }]);
+    }
+    att.dispose();
+  }
+  tf.dispose([enc.hidden, enc.attention]);
+  return { encoderId: encoder.id, entries };
+}
+
+/**
+ * Threads that each hold a copy of the encoder (`startEncodeThreads`, ./encode-threads.ts):
+ * `cacheFeatures` sends them whole batches, `size` at a time, and writes the file in document
+ * order, so the file is the one a single thread writes, byte for byte, on the same backend.
+ */
+export interface EncodePool {
+  readonly size: number;
+  encode(docs: readonly CacheDocument[], start: number, o: GroupOptions): Promise<CacheEntries>;
 }
 
 /** One cached document. */

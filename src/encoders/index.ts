@@ -8,5 +8,6 @@ export { planWindows, encodeInWindows, documentLengths } from './encoder.js';
 export * from './bert.js';
 export * from './embedded.js';
 export * from './cache.js';
+export * from './encode-threads.js';
 export * from './load.js';
 export * from './embedded-trainable.js';

@@ -31,6 +31,8 @@ import { BertEncoder } from '../encoders/bert.js';
 import { EMBEDDED_PACKAGE, EmbeddedEncoder } from '../encoders/embedded.js';
 import type { TrainableEmbeddedEncoder } from '../encoders/embedded-trainable.js';
 import { FeatureCache, cacheFeatures } from '../encoders/cache.js';
+import { startEncodeThreads } from '../encoders/encode-threads.js';
+import { currentBackend } from '../core/backend.js';
 import type { Encoder } from '../encoders/encoder.js';
 import type { DocREModel, ModelInput } from '../models/types.js';
 import { CliError } from '../core/errors.js';
@@ -192,6 +194,12 @@ export interface InputOptions {
   readonly source?: string;
   /** Progress lines (e.g. stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Encode the feature cache in this many worker threads (documents in parallel; each thread its
+   * own copy of the encoder, `encoderDir` or the embedded one, on the current backend when it is
+   * wasm or cpu; `startEncodeThreads`). Default: one, the calling thread.
+   */
+  readonly encodeThreads?: { readonly count: number; readonly encoderDir?: string };
 }
 
 /** Featurized documents and how to turn any subset of them into a model input. */
@@ -232,6 +240,17 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
       },
     };
   const t0 = Date.now();
+  const backend = currentBackend()?.backend;
+  const threads = o.encodeThreads;
+  const pool =
+    threads && threads.count > 1 && (backend === 'wasm' || backend === 'cpu')
+      ? () =>
+          startEncodeThreads({
+            count: threads.count,
+            backend,
+            ...(threads.encoderDir ? { encoderDir: threads.encoderDir } : {}),
+          })
+      : undefined;
   let tenth = -1; // progress in tenths: at most ~11 lines per file
   const info = await cacheFeatures(
     features.map((f) => ({ inputIds: f.inputIds, queryPositions: queryPositions(f) })),
@@ -239,6 +258,7 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
     {
       dir: o.cacheDir,
       ...(o.source ? { source: o.source } : {}),
+      ...(pool ? { pool } : {}),
       onProgress: (done, total) => {
         const t = Math.floor((10 * done) / total);
         if (t !== tenth) o.log?.(`encoding ${o.source ?? 'documents'}: ${done}/${total}`);
@@ -247,7 +267,7 @@ export async function encodedSet(features: readonly Feature[], o: InputOptions):
     },
   );
   o.log?.(
-    `features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s`} (${info.file})`,
+    `features of ${o.source ?? 'documents'}: ${info.reused ? 'reused' : `encoded in ${((Date.now() - t0) / 1000).toFixed(1)} s${pool ? ` by ${threads!.count} encoder threads` : ''}`} (${info.file})`,
   );
   const cache = await FeatureCache.load(info.file);
   return {
