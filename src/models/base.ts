@@ -116,7 +116,7 @@ export abstract class BaseModel<C extends CommonModelConfig> implements DocREMod
    * cached features), otherwise computed by the trainable encoder.
    */
   protected encode(batch: ModelInput, training: boolean): EncoderOutput {
-    this.ensureBuilt(); // weights are created by the seeded probe pass, never by a user's batch
+    this.ensureBuilt(); // weights come from buildWeights (seeded, from the config), never from a user's batch
     let out: EncoderOutput;
     if (batch.hidden && batch.attention) out = { hidden: batch.hidden, attention: batch.attention };
     else if (this.encoder && batch.inputIds && batch.attentionMask)
