@@ -124,13 +124,9 @@ export async function cacheFeatures(docs: readonly CacheDocument[], encoder: Enc
     options.onProgress?.(done, docs.length);
   };
   if (pool) {
-    // `size` groups in flight; each goes to a free thread
-    let nextGroup = 0;
-    const lane = async () => {
-      while (nextGroup < groups.length) await run(nextGroup++);
-    };
+    // every batch at once: the pool hands each to a free thread
     try {
-      await Promise.all(Array.from({ length: Math.min(pool.size, groups.length) }, lane));
+      await Promise.all(groups.map((_, g) => run(g)));
     } finally {
       await started?.close();
     }

@@ -512,8 +512,9 @@ export class Trainer<T> {
       if (metadata['keys'] !== undefined) {
         keys = this.checkpointKeys(vars);
         const saved = new Set(JSON.parse(metadata['keys']) as string[]);
+        const current = new Set(keys);
         const missing = keys.filter((k) => !saved.has(k));
-        const extra = [...saved].filter((k) => !keys.includes(k));
+        const extra = [...saved].filter((k) => !current.has(k));
         if (missing.length || extra.length)
           throw new ArgumentError(
             `${file} variables`,

@@ -23,17 +23,11 @@ import {
 } from '../../src/models/index.js';
 import { useTestBackend } from '../helpers.js';
 import { near } from '../fixtures/foundation.js';
-import { D, R, defaultBatch } from './model-suite.js';
+import { D, R, TINY_CONFIGS, defaultBatch } from './model-suite.js';
 
 await useTestBackend();
 
-const tiny: Record<string, Record<string, unknown>> = {
-  atlop: { embSize: 8, blockSize: 4 },
-  docunet: { unetChannels: 4, unetOut: 4, embSize: 8, blockSize: 4 },
-  dremir: { pairSize: 8, ffnDim: 8, numLayers: 1 },
-  gtn: { numLayers: 1, embSize: 8, blockSize: 4, numEntityIds: 8, numSentenceIds: 4 },
-  docreii: { pairSize: 8, ffnDim: 8, numLayers: 1, iterations: 1 },
-};
+const tiny = TINY_CONFIGS;
 
 test('createModel: every name builds its class with the paper preset, config overriding it', () => {
   assert.deepEqual([...MODEL_NAMES], ['atlop', 'docunet', 'dremir', 'gtn', 'docreii']);

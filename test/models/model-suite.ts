@@ -25,6 +25,15 @@ export const SLOW_WEBGPU =
     ? 'backend-independent logic; checked on cpu and wasm (WebGPU on SwiftShader is slow)'
     : false;
 
+/** Small configs of the five models for tests (and scripts/weights-digest.ts). */
+export const TINY_CONFIGS: Record<string, Record<string, unknown>> = {
+  atlop: { embSize: 8, blockSize: 4 },
+  docunet: { unetChannels: 4, unetOut: 4, embSize: 8, blockSize: 4 },
+  dremir: { pairSize: 8, ffnDim: 8, numLayers: 1 },
+  gtn: { numLayers: 1, embSize: 8, blockSize: 4, numEntityIds: 8, numSentenceIds: 4 },
+  docreii: { pairSize: 8, ffnDim: 8, numLayers: 1, iterations: 1 },
+};
+
 export const D = 16;
 export const R = 4;
 
